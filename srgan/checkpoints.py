@@ -1,0 +1,267 @@
+"""Checkpoints: weights-only files with metadata, and the one place that loads models.
+
+A checkpoint is a safetensors file (tensors only, so loading it can never execute code) whose
+header carries the metadata as JSON strings:
+
+    kind     "generator" | "discriminator"
+    config   the architecture (GeneratorConfig / DiscriminatorConfig)
+    scale    the upscaling factor
+    recipe   how it was trained (preset, steps, losses, data, ...)
+    metrics  held-out figures, if measured
+    sha256   a digest of every tensor (name, dtype, shape, bytes), checked on load
+
+`.pth`/`.pt` files from other projects are read with `torch.load(weights_only=True)`, which refuses
+any pickle that would build Python objects; we never unpickle a user's file.
+
+`load_pretrained` is the single, cached entry point used by the CLI and the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import DiscriminatorConfig, GeneratorConfig
+from .models import Discriminator, Generator
+
+FORMAT = "srgan-studio/1"
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "weights"
+BUNDLED: dict[str, str] = {
+    "srresnet": "srresnet_x4.safetensors",
+    "srgan": "srgan_x4.safetensors",
+    "srgan_discriminator": "srgan_x4_discriminator.safetensors",
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used (the message says why, for the user)."""
+
+
+def tensors_digest(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call `write(tmp_path)` then rename over `path`, so readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(
+    model: Generator | Discriminator,
+    path: str | Path,
+    *,
+    recipe: dict | None = None,
+    metrics: dict | None = None,
+    half: bool = False,
+) -> dict[str, str]:
+    """Save a model's weights and metadata atomically as safetensors.
+
+    Args:
+        model: a `Generator` or a `Discriminator`.
+        path: destination `.safetensors` file.
+        recipe: how it was trained (JSON-serialisable).
+        metrics: held-out figures (JSON-serialisable).
+        half: store float tensors as fp16 (half the size; `load_checkpoint` restores fp32).
+
+    Returns:
+        The metadata written.
+    """
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    kind = "generator" if isinstance(model, Generator) else "discriminator"
+    metadata = {
+        "format": FORMAT,
+        "kind": kind,
+        "config": json.dumps(model.config.to_dict()),
+        "scale": str(model.config.scale) if kind == "generator" else "",
+        "recipe": json.dumps(recipe or {}),
+        "metrics": json.dumps(metrics or {}),
+        "sha256": tensors_digest(state),
+    }
+    atomic_write(Path(path), lambda tmp: save_file(state, tmp, metadata=metadata))
+    return metadata
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The decoded metadata of a safetensors checkpoint (JSON fields parsed)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = f.metadata() or {}
+    except Exception as e:
+        raise CheckpointError(f"{Path(path).name} is not a readable safetensors file ({e})") from None
+    meta: dict[str, Any] = dict(raw)
+    for key in ("config", "recipe", "metrics"):
+        if key in meta:
+            try:
+                meta[key] = json.loads(meta[key])
+            except json.JSONDecodeError:
+                raise CheckpointError(f"{Path(path).name}: metadata field {key!r} is not valid JSON") from None
+    return meta
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a checkpoint's tensors (as fp32) and metadata, verifying the digest.
+
+    Accepts our safetensors files, and `.pth`/`.pt` state dicts read with `weights_only=True`.
+
+    Raises:
+        CheckpointError: missing, unreadable, tampered with, or a pickle that is not plain weights.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.suffix in (".pth", ".pt", ".bin", ".ckpt"):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise CheckpointError(
+                f"{path.name} was refused: it is not a plain weights file (weights-only loading said: "
+                f"{str(e).splitlines()[0][:200]})"
+            ) from None
+        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+            state = state["state_dict"]
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
+        return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, {}
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    try:
+        state = load_file(str(path))
+    except Exception as e:
+        raise CheckpointError(f"{path.name} is not a readable safetensors file ({e})") from None
+    if meta.get("sha256") and meta["sha256"] != tensors_digest(state):
+        raise CheckpointError(f"{path.name}: the weights do not match their sha256 (file corrupted or edited)")
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, meta
+
+
+def _load_into(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{name} does not fit this architecture: missing {missing[:3]}{'…' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'…' if len(unexpected) > 3 else ''}"
+        )
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if state[k].shape != v.shape]
+    if wrong:
+        raise CheckpointError(f"{name} has tensors of the wrong shape: {'; '.join(wrong[:3])}")
+    model.load_state_dict(state)
+
+
+def load_generator(path: str | Path) -> tuple[Generator, dict[str, Any]]:
+    """Build the `Generator` a checkpoint describes and load it (eval mode)."""
+    state, meta = load_checkpoint(path)
+    if meta.get("kind", "generator") != "generator":
+        raise CheckpointError(f"{Path(path).name} holds a {meta['kind']}, not a generator")
+    config = GeneratorConfig(**meta["config"]) if meta.get("config") else _infer_generator_config(state)
+    model = Generator.from_config(config)
+    _load_into(model, state, Path(path).name)
+    return model.eval(), meta
+
+
+def load_discriminator(path: str | Path) -> tuple[Discriminator, dict[str, Any]]:
+    """Build the `Discriminator` a checkpoint describes and load it (eval mode)."""
+    state, meta = load_checkpoint(path)
+    if meta.get("kind") != "discriminator":
+        raise CheckpointError(f"{Path(path).name} does not hold a discriminator")
+    model = Discriminator.from_config(DiscriminatorConfig(**meta["config"]))
+    _load_into(model, state, Path(path).name)
+    return model.eval(), meta
+
+
+def _infer_generator_config(state: dict[str, torch.Tensor]) -> GeneratorConfig:
+    """Read the architecture of a bare state dict from its keys (for `.pth` files)."""
+    try:
+        channels = state["head.0.weight"].shape[0]
+        blocks = len({k.split(".")[1] for k in state if k.startswith("residual_blocks.")})
+        ups = len({k.split(".")[1] for k in state if k.startswith("upsample.")})
+    except KeyError:
+        raise CheckpointError("this file is not an SRGAN Studio generator (no 'head.0.weight')") from None
+    return GeneratorConfig(scale=2**ups, num_residual_blocks=blocks, channels=channels)
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A bundled name ("srresnet", "srgan", "srgan_discriminator") or a path -> an existing file."""
+    key = str(name_or_path)
+    if key in BUNDLED:
+        path = ASSETS / BUNDLED[key]
+        if not path.is_file():
+            raise CheckpointError(
+                f"the bundled {key!r} weights are missing ({path}); train them with "
+                f"`python -m srgan train --preset {key.split('_')[0]}` (see assets/weights/README.md)"
+            )
+        return path
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"no such model: {key!r} (bundled names: {', '.join(BUNDLED)}; or a checkpoint file)")
+    return path
+
+
+_cache: dict[tuple[str, float], tuple[nn.Module, dict]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(path: Path, loader: Any) -> tuple[nn.Module, dict]:
+    key = (str(path.resolve()), path.stat().st_mtime)
+    with _cache_lock:
+        if key not in _cache:
+            model, meta = loader(path)
+            if int(meta.get("recipe", {}).get("steps_done", 1)) < 1:
+                raise CheckpointError(f"{path.name} holds untrained weights (0 steps); refusing to use them")
+            model.requires_grad_(False)
+            _cache[key] = (model, meta)
+        return _cache[key]
+
+
+def load_pretrained(name_or_path: str | Path = "srgan") -> Generator:
+    """The generator for a bundled name or a checkpoint path, in eval mode, cached per process.
+
+    Args:
+        name_or_path: "srresnet" (MSE-trained), "srgan", or a `.safetensors`/`.pth` file.
+
+    Returns:
+        A shared, frozen `Generator` in eval mode: do not modify it (copy.deepcopy it to fine-tune).
+
+    Raises:
+        CheckpointError: unknown name, missing or invalid file, untrained weights.
+    """
+    return _cached(resolve(name_or_path), load_generator)[0]
+
+
+def load_pretrained_discriminator(name_or_path: str | Path = "srgan_discriminator") -> Discriminator:
+    """The SRGAN discriminator (bundled, or a checkpoint), eval mode, cached per process."""
+    return _cached(resolve(name_or_path), load_discriminator)[0]
+
+
+def pretrained_metadata(name_or_path: str | Path) -> dict[str, Any]:
+    """The metadata of a bundled model or checkpoint (recipe, metrics, sha256, ...)."""
+    return _cached(resolve(name_or_path), load_generator if "discriminator" not in str(name_or_path) else load_discriminator)[1]

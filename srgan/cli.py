@@ -1,0 +1,154 @@
+"""Command line: `python -m srgan {upscale, evaluate, train, bench}`.
+
+Every user error (bad argument, unreadable image, bad checkpoint) prints one line on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints the whole usage otherwise)
+        print(f"srgan: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m srgan", description="SRGAN Studio: super-resolution x4 (Ledig et al. 2017).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    up = sub.add_parser("upscale", help="upscale images x4 and write DIR/<stem>.png")
+    up.add_argument("inputs", nargs="+", metavar="INPUT", help="image files")
+    up.add_argument("--model", default="srgan", help="bicubic, srresnet, srgan, or a checkpoint path (default: srgan)")
+    up.add_argument("--out-dir", required=True, type=Path, help="output folder (created)")
+    up.add_argument("--device", default=None, help="cuda, mps or cpu (default: automatic)")
+
+    ev = sub.add_parser("evaluate", help="PSNR-Y / SSIM-Y / gradient ratio of each model on HR images (paper protocol)")
+    src = ev.add_mutually_exclusive_group(required=True)
+    src.add_argument("--hr-dir", type=Path, help="folder of HR images (downsampled x4 with PIL bicubic)")
+    src.add_argument("--heldout", action="store_true", help="the built-in photos kept out of training")
+    ev.add_argument("--models", nargs="+", default=["bicubic", "srresnet", "srgan"], help="models to compare")
+    ev.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    ev.add_argument("--max-side", type=int, default=0, help="centre-crop HR images to this side first (0: whole)")
+
+    tr = sub.add_parser("train", help="train SRResNet (MSE) or SRGAN (content + 1e-3 adversarial)")
+    tr.add_argument("--preset", choices=["srresnet", "srgan"], required=True)
+    tr.add_argument("--data", default="builtin", help="'builtin' or a folder of HR images")
+    tr.add_argument("--steps", type=int, required=True)
+    tr.add_argument("--out", type=Path, required=True, help="run folder (state.pt, generator.safetensors, log.jsonl)")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--hr-patch", type=int, default=96)
+    tr.add_argument("--learning-rate", type=float, default=1e-4)
+    tr.add_argument("--lr-milestones", type=int, nargs="*", default=[], help="steps where the learning rate x0.1")
+    tr.add_argument("--lr-gamma", type=float, default=0.1)
+    tr.add_argument("--content-loss", choices=["mse", "vgg22", "vgg54"], default=None,
+                    help="default: mse for srresnet; vgg54 for srgan where ImageNet VGG19 exists, else mse")
+    tr.add_argument("--init-from", default=None, help="generator to start from (srgan default: bundled srresnet)")
+    tr.add_argument("--num-residual-blocks", type=int, default=16)
+    tr.add_argument("--scale", type=int, default=4)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--checkpoint-every", type=int, default=100)
+    tr.add_argument("--eval-every", type=int, default=100)
+    tr.add_argument("--device", default=None)
+    tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+
+    be = sub.add_parser("bench", help="inference speed: plain eager vs Upscaler")
+    be.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    be.add_argument("--repeats", type=int, default=3)
+    be.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .checkpoints import CheckpointError
+    from .images import ImageError
+    from .train import TrainingError
+
+    try:
+        return {"upscale": _upscale, "evaluate": _evaluate, "train": _train, "bench": _bench}[args.command](args)
+    except (ImageError, CheckpointError, TrainingError, ValueError, FileNotFoundError) as e:
+        print(f"srgan: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("srgan: interrupted", file=sys.stderr)
+        return 130
+
+
+def _upscale(args: argparse.Namespace) -> int:
+    from .images import open_image
+
+    images = [(Path(p), open_image(p)) for p in args.inputs]  # read them all first: fail before writing anything
+    from .inference import upscaler_for
+
+    upscaler = upscaler_for(args.model, device=args.device)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    from .checkpoints import atomic_write
+
+    for path, image in images:
+        result = upscaler(image)
+        out = args.out_dir / f"{path.stem}.png"
+        atomic_write(out, lambda tmp: result.save(tmp, format="PNG"))
+        print(f"{path} -> {out} ({image.width}x{image.height} -> {result.width}x{result.height})")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_models, format_table
+
+    report = evaluate_models(args.models, hr_dir=args.hr_dir, heldout=args.heldout, max_side=args.max_side)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .config import GeneratorConfig, TrainConfig
+    from .data import load_training_images
+    from .train import heldout_eval_pairs, train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.steps < 1:
+        raise ValueError("--steps must be at least 1")
+    generator = GeneratorConfig(scale=args.scale, num_residual_blocks=args.num_residual_blocks)
+    common = dict(steps=args.steps, batch_size=args.batch_size, hr_patch=args.hr_patch,
+                  learning_rate=args.learning_rate, lr_milestones=tuple(args.lr_milestones), lr_gamma=args.lr_gamma,
+                  seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
+                  generator=generator)  # fmt: skip
+    if args.preset == "srresnet":
+        config = TrainConfig.preset_srresnet(content_loss=args.content_loss or "mse", init_from=args.init_from, **common)
+    else:
+        content = args.content_loss
+        if content is None:  # the paper's SRGAN uses VGG54; without ImageNet weights, its SRGAN-MSE variant
+            from .vgg import resolve_vgg19_weights
+
+            content = "vgg54" if resolve_vgg19_weights().pretrained else "mse"
+            if content == "mse":
+                print("srgan: no ImageNet VGG19 weights: training the paper's SRGAN-MSE variant", file=sys.stderr)
+        from .checkpoints import resolve
+
+        init = args.init_from or str(resolve("srresnet"))
+        config = TrainConfig.preset_srgan(content_loss=content, init_from=init, **common)
+    images, names = load_training_images(args.data, min_size=args.hr_patch)
+    eval_pairs = heldout_eval_pairs(scale=args.scale) if args.data == "builtin" else None
+    path = train(config, images=images, image_names=names, out_dir=args.out, resume=args.resume,
+                 device=args.device, eval_pairs=eval_pairs, data_label=args.data)  # fmt: skip
+    print(f"saved {path}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    report = run_bench(sizes=args.sizes, repeats=args.repeats)
+    print(json.dumps(report, indent=2) if args.json else report["table"])
+    return 0

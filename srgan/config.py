@@ -1,0 +1,109 @@
+"""Typed configuration for the models and the training loop.
+
+Every default is the paper's (Ledig et al. 2017, arXiv 1609.04802) unless the comment says otherwise;
+the section of the paper that fixes it is cited beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+ContentLoss = Literal["mse", "vgg22", "vgg54"]
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Architecture of the generator G (Fig. 4, top)."""
+
+    scale: int = 4  # §2: "upscaling factor r = 4"
+    num_residual_blocks: int = 16  # §3.2 / Fig. 4: "B = 16 residual blocks"
+    channels: int = 64  # Fig. 4: "k3n64s1"
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 4, 8):
+            raise ValueError(f"scale must be 2, 4 or 8 (a power of two for PixelShuffle x2 blocks), got {self.scale}")
+        if self.num_residual_blocks < 1 or self.channels < 1:
+            raise ValueError("num_residual_blocks and channels must be positive")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Architecture of the discriminator D (Fig. 4, bottom)."""
+
+    channels: int = 64  # Fig. 4: first block k3n64s1, doubling to 512
+    dense_features: int = 1024  # Fig. 4: "Dense (1024)"
+    leaky_slope: float = 0.2  # §2.3: "LeakyReLU activation (α = 0.2)"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """One training stage. The two presets below are the paper's two stages (§3.2)."""
+
+    preset: Literal["srresnet", "srgan"] = "srresnet"
+    steps: int = 1000
+    batch_size: int = 16  # §3.2: "mini-batch size of 16"
+    hr_patch: int = 96  # §3.2: "16 random 96 × 96 HR sub images"
+    learning_rate: float = 1e-4  # §3.2: "learning rate of 10^-4"
+    beta1: float = 0.9  # §3.2: "Adam with β1 = 0.9"
+    # Learning-rate drops: (step, factor). The paper trains SRGAN 10^5 steps at 1e-4 then 10^5 at 1e-5 (§3.2).
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
+    content_loss: ContentLoss = "mse"
+    adversarial_weight: float = 0.0  # §2.2, Eq. 3: 1e-3 for SRGAN, 0 for SRResNet
+    vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
+    init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
+    augment: bool = True  # random flips and 90° rotations (not in the paper; helps a small data set)
+    seed: int = 0
+    checkpoint_every: int = 100
+    eval_every: int = 100
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.hr_patch % self.generator.scale or self.hr_patch < 4 * self.generator.scale:
+            raise ValueError(
+                f"hr_patch must be a multiple of the scale ({self.generator.scale}) and at least "
+                f"{4 * self.generator.scale}, got {self.hr_patch}"
+            )
+        if not (0 < self.learning_rate < 1):
+            raise ValueError(f"learning rate must be in (0, 1), got {self.learning_rate}")
+
+    @property
+    def uses_discriminator(self) -> bool:
+        return self.adversarial_weight > 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["lr_milestones"] = list(self.lr_milestones)
+        return d
+
+    @classmethod
+    def preset_srresnet(cls, **overrides) -> "TrainConfig":
+        """Stage 1: SRResNet-MSE, the generator alone with the pixel-wise MSE content loss (Eq. 4)."""
+        overrides.setdefault("content_loss", "mse")
+        return cls(preset="srresnet", adversarial_weight=0.0, **overrides)
+
+    @classmethod
+    def preset_srgan(cls, **overrides) -> "TrainConfig":
+        """Stage 2: SRGAN, initialised from SRResNet, content + 1e-3 adversarial (Eq. 3)."""
+        overrides.setdefault("content_loss", "vgg54")
+        return cls(preset="srgan", adversarial_weight=1e-3, **overrides)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["generator"] = GeneratorConfig(**d.get("generator", {}))
+        d["discriminator"] = DiscriminatorConfig(**d.get("discriminator", {}))
+        d["lr_milestones"] = tuple(d.get("lr_milestones", ()))
+        return cls(**d)

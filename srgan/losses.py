@@ -1,0 +1,91 @@
+"""The losses of SRGAN (Ledig et al. 2017, arXiv 1609.04802, §2.2, Eqs. 3–6).
+
+Lessons: [content loss and PSNR](../lessons/en/03_content_loss_psnr.md),
+[VGG loss](../lessons/en/04_vgg_loss.md), [adversarial loss](../lessons/en/05_adversarial_loss.md),
+[perceptual loss](../lessons/en/06_perceptual_loss.md).
+
+Images are in the paper's ranges: `sr_image` and `hr_image` in [-1, 1] (§3.2), so the MSE below is
+the paper's number. The discriminator returns logits; D(I) = sigmoid(logit).
+
+Deviation: Eq. 6 sums −log D(G(I_LR)) over the N training samples; like every implementation we
+average over the mini-batch instead, which only rescales the learning rate.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .vgg import VGGFeatures
+
+ADVERSARIAL_WEIGHT = 1e-3  # Eq. 3: l^SR = l_X^SR + 10^-3 l_Gen^SR
+
+
+def mse_content_loss(sr_image: torch.Tensor, hr_image: torch.Tensor) -> torch.Tensor:
+    """Pixel-wise MSE content loss (Eq. 4).
+
+    l_MSE^SR = 1/(r²WH) Σ_x Σ_y (I^HR_x,y − G_θG(I^LR)_x,y)²
+
+    Args:
+        sr_image, hr_image: (B, 3, rH, rW) in [-1, 1].
+
+    Returns:
+        A scalar: the mean over batch, channels and pixels.
+    """
+    return F.mse_loss(sr_image, hr_image)
+
+
+def vgg_content_loss(
+    sr_image: torch.Tensor, hr_image: torch.Tensor, vgg: VGGFeatures, *, rescale: float = 1.0
+) -> torch.Tensor:
+    """VGG content loss on φ_i,j (Eq. 5).
+
+    l_VGG/i.j^SR = 1/(W_ij H_ij) Σ_x Σ_y (φ_i,j(I^HR)_x,y − φ_i,j(G_θG(I^LR))_x,y)²
+
+    Args:
+        sr_image, hr_image: (B, 3, H, W) in [-1, 1].
+        vgg: the feature extractor ending at φ_i,j (after the ReLU). Check `vgg.pretrained`.
+        rescale: multiply the feature maps by this before the difference; the paper uses 1/12.75
+            "to obtain VGG losses of a scale that is comparable to the MSE loss" (§3.2).
+
+    Returns:
+        A scalar: the mean over batch, channels and positions.
+    """
+    with torch.no_grad():
+        target = vgg(hr_image) * rescale  # (B, C_ij, H_ij, W_ij); no gradient through the target
+    return F.mse_loss(vgg(sr_image) * rescale, target)
+
+
+def adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator's adversarial loss (Eq. 6), the "non-saturating" form.
+
+    l_Gen^SR = Σ_n −log D_θD(G_θG(I^LR))
+
+    −log sigmoid(z) = softplus(−z) is computed from the logit z, which never takes the log of 0.
+
+    Args:
+        fake_logits: (B,) discriminator logits for SR images.
+
+    Returns:
+        The mean over the batch.
+    """
+    return F.softplus(-fake_logits).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss: it maximises log D(I^HR) + log(1 − D(G(I^LR))) (Eq. 2).
+
+    Minimised form: −log D(I^HR) − log(1 − D(I^SR)) = softplus(−z_HR) + softplus(z_SR).
+
+    Args:
+        real_logits: (B,) logits for HR images; fake_logits: (B,) logits for SR images (detached).
+
+    Returns:
+        The mean over the batch of the two terms summed.
+    """
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def perceptual_loss(content: torch.Tensor, adversarial: torch.Tensor, *, weight: float = ADVERSARIAL_WEIGHT) -> torch.Tensor:
+    """The perceptual loss (Eq. 3): l^SR = l_X^SR + 10^-3 · l_Gen^SR."""
+    return content + weight * adversarial

@@ -1,0 +1,284 @@
+"""The training loop shared by `python -m srgan train` and the app: both stages of the paper (§3.2).
+
+Lessons: [perceptual loss](../lessons/en/06_perceptual_loss.md),
+[adversarial loss](../lessons/en/05_adversarial_loss.md).
+
+Stage 1, SRResNet: the generator alone, minimising the MSE content loss (Eq. 4).
+Stage 2, SRGAN: the generator initialised from SRResNet, minimising the perceptual loss
+l^SR = l_X^SR + 10^-3 l_Gen^SR (Eq. 3), alternating with one discriminator update per step (Eq. 2).
+
+The loop is a plain function with a per-step callback. Its state (both networks, both optimisers,
+the step) is saved atomically every `checkpoint_every` steps to `out_dir/state.pt`; mini-batches are
+a pure function of (seed, step) (see `PairedPatchDataset`), so `resume=True` continues exactly where
+the run stopped. Every loss term, D(HR) and D(SR) go to `out_dir/log.jsonl`.
+
+Run directory:
+    state.pt                     resumable training state (weights-only pickle of tensors)
+    generator.safetensors        the generator, with metadata (recipe, metrics)
+    discriminator.safetensors    the discriminator (SRGAN stage)
+    log.jsonl                    one JSON line per step; evaluations add "eval_psnr_y"
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import losses
+from .checkpoints import atomic_write, load_generator, save_checkpoint
+from .config import TrainConfig
+from .data import PairedPatchDataset, bicubic_downsample, builtin_image_paths, images_fingerprint, load_rgb, mod_crop
+from .device import pick_device
+from .metrics import psnr_y
+from .models import Discriminator, Generator
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (diverged, bad data); the message is for the user."""
+
+
+@dataclass
+class StepLog:
+    """What one step measured, handed to callbacks and written to log.jsonl."""
+
+    step: int  # steps done so far (1-based after the first update)
+    total_steps: int
+    losses: dict[str, float]  # "content", "adversarial", "perceptual", "discriminator"
+    d_hr: float | None  # mean D(I_HR) = sigmoid(logit) on the batch
+    d_sr: float | None  # mean D(G(I_LR))
+    learning_rate: float
+    steps_per_second: float
+    eval_psnr_y: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = {"step": self.step, **self.losses, "d_hr": self.d_hr, "d_sr": self.d_sr,
+             "learning_rate": self.learning_rate, "steps_per_second": self.steps_per_second}  # fmt: skip
+        if self.eval_psnr_y is not None:
+            d["eval_psnr_y"] = self.eval_psnr_y
+        return json.dumps(d)
+
+
+def heldout_eval_pairs(*, scale: int, size: int = 192) -> list[tuple[Image.Image, Image.Image]]:
+    """(LR, HR) centre crops of the held-out built-in photos, for the PSNR curve during training."""
+    pairs = []
+    for path in builtin_image_paths(split="heldout").values():
+        hr = load_rgb(path)
+        w, h = hr.size
+        s = min(size, w, h) // scale * scale
+        hr = hr.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+        pairs.append((bicubic_downsample(mod_crop(hr, scale), scale), hr))
+    return pairs
+
+
+@torch.no_grad()
+def evaluate_psnr_y(generator: Generator, pairs: list[tuple[Image.Image, Image.Image]], device: torch.device) -> float:
+    """Mean PSNR-Y (border = scale) of the generator on (LR, HR) pairs."""
+    from .data import pil_to_tensor, tensor_to_pil
+
+    was_training = generator.training
+    generator.eval()
+    scores = []
+    for lr_image, hr_image in pairs:
+        sr = generator(pil_to_tensor(lr_image)[None].to(device))[0]  # (3, rH, rW) in [-1, 1]
+        scores.append(psnr_y(tensor_to_pil(sr, value_range=(-1, 1)), hr_image, border=generator.scale))
+    generator.train(was_training)
+    return sum(scores) / len(scores)
+
+
+def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
+    if config.content_loss == "mse":
+        return losses.mse_content_loss, "MSE (Eq. 4)"
+    from .vgg import VGGFeatures
+
+    vgg = VGGFeatures(config.content_loss).to(device)
+    label = f"{config.content_loss.upper()} (Eq. 5)" if vgg.pretrained else f"{config.content_loss} on a RANDOM VGG19"
+
+    def fn(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        return losses.vgg_content_loss(sr, hr, vgg, rescale=config.vgg_rescale)
+
+    return fn, label
+
+
+def train(
+    config: TrainConfig,
+    *,
+    images: list[Image.Image],
+    image_names: list[str],
+    out_dir: str | Path,
+    resume: bool = False,
+    callback: Callable[[StepLog], None] | None = None,
+    stop: threading.Event | None = None,
+    device: torch.device | str | None = None,
+    eval_pairs: list[tuple[Image.Image, Image.Image]] | None = None,
+    progress: bool = True,
+    data_label: str = "",
+) -> Path:
+    """Train one stage and return the path of the saved generator.
+
+    Args:
+        config: the stage (see `TrainConfig.preset_srresnet` / `preset_srgan`).
+        images: HR training images (RGB PIL); `image_names` name them in the metadata.
+        out_dir: run directory (created). With `resume=True`, continues from `out_dir/state.pt`.
+        callback: called after every step with a `StepLog` (the app draws its curves from these).
+        stop: when set, the loop saves a checkpoint and returns at the end of the current step.
+        device: defaults to `pick_device()` (cuda > mps > cpu).
+        eval_pairs: (LR, HR) pairs for the held-out PSNR-Y curve every `eval_every` steps.
+        progress: show a tqdm progress bar.
+
+    Raises:
+        TrainingError: a loss became NaN/inf (nothing is saved from that step), or bad data.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(device) if device is not None else pick_device()
+    torch.manual_seed(config.seed)
+    try:
+        dataset = PairedPatchDataset(images, scale=config.generator.scale, hr_patch=config.hr_patch,
+                                     augment=config.augment, seed=config.seed)  # fmt: skip
+    except ValueError as e:
+        raise TrainingError(str(e)) from None
+
+    generator = Generator.from_config(config.generator)
+    if config.init_from:  # §3.2: SRGAN starts from the trained SRResNet
+        init, _ = load_generator(config.init_from)
+        generator.load_state_dict(init.state_dict())
+    generator = generator.to(device, memory_format=torch.channels_last).train()
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
+    discriminator = opt_d = None
+    if config.uses_discriminator:
+        discriminator = Discriminator.from_config(config.discriminator).to(device, memory_format=torch.channels_last)
+        discriminator.train()
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
+    content_fn, content_label = _content_loss_fn(config, device)
+
+    step = 0
+    state_path, log_path = out_dir / "state.pt", out_dir / "log.jsonl"
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        generator.load_state_dict(state["generator"])
+        opt_g.load_state_dict(state["opt_g"])
+        if discriminator is not None:
+            discriminator.load_state_dict(state["discriminator"])
+            opt_d.load_state_dict(state["opt_d"])
+        step = int(state["step"])
+        _truncate_log(log_path, step)
+    elif log_path.exists():
+        log_path.unlink()
+
+    def learning_rate_at(s: int) -> float:
+        return config.learning_rate * config.lr_gamma ** sum(s >= m for m in config.lr_milestones)
+
+    recipe = {
+        **config.to_dict(),
+        "content_loss_label": content_label,
+        "data": data_label or f"{len(images)} images",
+        "data_names": image_names,
+        "data_fingerprint": images_fingerprint(image_names, images),
+        "device": str(device),
+    }
+
+    def save(steps_done: int, last_eval: float | None) -> None:
+        metrics = {"eval_psnr_y": last_eval} if last_eval is not None else {}
+        run_recipe = {**recipe, "steps_done": steps_done}
+        payload = {"generator": generator.state_dict(), "opt_g": opt_g.state_dict(), "step": steps_done,
+                   "config": json.dumps(config.to_dict())}  # fmt: skip
+        if discriminator is not None:
+            payload |= {"discriminator": discriminator.state_dict(), "opt_d": opt_d.state_dict()}
+        atomic_write(state_path, lambda tmp: torch.save(payload, tmp))
+        save_checkpoint(generator, out_dir / "generator.safetensors", recipe=run_recipe, metrics=metrics)
+        if discriminator is not None:
+            save_checkpoint(discriminator, out_dir / "discriminator.safetensors", recipe=run_recipe)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, initial=step, desc=config.preset, unit="step", dynamic_ncols=True)
+    last_eval: float | None = None
+    t_start, steps_at_start = time.perf_counter(), step
+    with log_path.open("a") as log:
+        while step < config.steps:
+            for group in opt_g.param_groups + (opt_d.param_groups if opt_d else []):
+                group["lr"] = learning_rate_at(step)
+            lr_image, hr_image = dataset.batch(step, config.batch_size)
+            lr_image = lr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p/r, p/r) in [0, 1]
+            hr_image = hr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p, p) in [-1, 1]
+            sr_image = generator(lr_image)  # (B, 3, p, p)
+
+            terms: dict[str, float] = {}
+            d_hr = d_sr = None
+            if discriminator is not None:
+                # Discriminator update (Eq. 2): real HR -> 1, generated SR -> 0.
+                real_logits = discriminator(hr_image)
+                fake_logits = discriminator(sr_image.detach())
+                d_loss = losses.discriminator_loss(real_logits, fake_logits)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                terms["discriminator"] = d_loss.item()
+                d_hr, d_sr = torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()
+
+            content = content_fn(sr_image, hr_image)
+            if discriminator is not None:
+                adversarial = losses.adversarial_loss(discriminator(sr_image))  # Eq. 6, through the updated D
+                total = losses.perceptual_loss(content, adversarial, weight=config.adversarial_weight)  # Eq. 3
+                terms["adversarial"] = adversarial.item()
+            else:
+                total = content
+            terms["content"], terms["perceptual"] = content.item(), total.item()
+            if not all(math.isfinite(v) for v in terms.values()):
+                bad = ", ".join(k for k, v in terms.items() if not math.isfinite(v))
+                raise TrainingError(
+                    f"training diverged at step {step + 1} ({bad} is not a number); the learning rate "
+                    f"{learning_rate_at(step):g} is probably too high. The last good checkpoint was kept."
+                )
+            opt_g.zero_grad(set_to_none=True)
+            total.backward()
+            opt_g.step()
+            step += 1
+
+            elapsed = time.perf_counter() - t_start
+            entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate_at(step - 1),
+                            (step - steps_at_start) / max(elapsed, 1e-9))  # fmt: skip
+            if eval_pairs and (step % config.eval_every == 0 or step == config.steps):
+                entry.eval_psnr_y = last_eval = evaluate_psnr_y(generator, eval_pairs, device)
+            log.write(entry.to_json() + "\n")
+            log.flush()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()} | ({"psnr_y": f"{last_eval:.2f}"} if last_eval else {}))
+            if callback is not None:
+                callback(entry)
+            stopping = stop is not None and stop.is_set()
+            if step % config.checkpoint_every == 0 or step == config.steps or stopping:
+                save(step, last_eval)
+            if stopping:
+                break
+    if bar is not None:
+        bar.close()
+    return out_dir / "generator.safetensors"
+
+
+def _truncate_log(log_path: Path, step: int) -> None:
+    """Drop log lines past the resumed step (they belong to steps that will be redone)."""
+    if not log_path.is_file():
+        return
+    keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    atomic_write(log_path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in keep)))
+
+
+def read_log(out_dir: str | Path) -> list[dict]:
+    """The run's log.jsonl as a list of dicts (empty if none)."""
+    path = Path(out_dir) / "log.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,79 @@
+"""The command line end to end, in a subprocess, as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "srgan", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_upscale_writes_png_at_4x(tmp_path, tiny_checkpoint, photo):
+    photo.resize((20, 12)).save(tmp_path / "a.jpg")
+    photo.convert("L").resize((8, 8)).save(tmp_path / "b.png")
+    out = tmp_path / "out"
+    result = run("upscale", "--model", tiny_checkpoint, "--out-dir", out, tmp_path / "a.jpg", tmp_path / "b.png")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out / "a.png").size == (80, 48) and Image.open(out / "b.png").size == (32, 32)
+
+
+def test_upscale_bicubic_needs_no_weights(tmp_path, photo):
+    photo.resize((10, 10)).save(tmp_path / "x.png")
+    assert run("upscale", "--model", "bicubic", "--out-dir", tmp_path / "o", tmp_path / "x.png").returncode == 0
+    assert Image.open(tmp_path / "o" / "x.png").size == (40, 40)
+
+
+@pytest.mark.parametrize("content", [b"", b"this is text, not a PNG", b"\x89PNG\r\n\x1a\n\x00\x00"])
+def test_unreadable_images_exit_2_with_one_line(tmp_path, content):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    result = run("upscale", "--model", "bicubic", "--out-dir", tmp_path / "o", bad)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "bad.png" in result.stderr
+    assert not (tmp_path / "o" / "bad.png").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["upscale", "--out-dir", "x"],  # no input
+    ["upscale", "--model", "no-such-model", "--out-dir", "o", "missing.png"],
+    ["train", "--preset", "srresnet", "--steps", "0", "--out", "r"],
+    ["train", "--preset", "nope", "--steps", "1", "--out", "r"],
+    ["evaluate", "--hr-dir", "does-not-exist", "--json"],
+    ["frobnicate"],
+])  # fmt: skip
+def test_bad_arguments_exit_2_with_one_line(tmp_path, args):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("srgan: error:")
+
+
+def test_evaluate_prints_one_json_object(tmp_path, tiny_checkpoint, photo):
+    hr_dir = tmp_path / "hr"
+    hr_dir.mkdir()
+    photo.save(hr_dir / "one.png")
+    photo.transpose(Image.Transpose.ROTATE_90).save(hr_dir / "two.png")
+    result = run("evaluate", "--hr-dir", hr_dir, "--models", "bicubic", tiny_checkpoint, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["images"] == 2 and report["protocol"]["border_crop"] == 4
+    bicubic = report["models"]["bicubic"]
+    assert {"psnr_y", "ssim_y", "gradient_ratio"} <= bicubic.keys()
+    assert 20 < bicubic["psnr_y"] < 40 and bicubic["gradient_ratio"] < 1
+
+
+def test_train_then_resume_from_the_cli(tmp_path, photo):
+    data = tmp_path / "data"
+    data.mkdir()
+    photo.save(data / "p.png")
+    common = ["train", "--preset", "srresnet", "--data", data, "--out", tmp_path / "run", "--hr-patch", "32",
+              "--batch-size", "2", "--num-residual-blocks", "1", "--checkpoint-every", "2"]
+    assert run(*common, "--steps", "2").returncode == 0
+    result = run(*common, "--steps", "3", "--resume")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3]

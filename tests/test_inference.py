@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srgan.images import ImageError
+from srgan.inference import BicubicUpscaler, Upscaler, fold_batchnorm
+
+
+@pytest.fixture
+def trained_like(tiny_generator):
+    """A tiny generator with non-trivial BN statistics (as after training)."""
+    g = tiny_generator.train()
+    with torch.no_grad():
+        for _ in range(3):
+            g(torch.rand(4, 3, 16, 16))
+    return g.eval()
+
+
+def test_folded_batchnorm_gives_the_same_output(trained_like):
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(fold_batchnorm(trained_like)(x), trained_like(x), atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fold_batchnorm(trained_like).modules())
+
+
+def test_fast_path_matches_the_plain_model_within_one_level(trained_like, photo):
+    lr = photo.resize((24, 24))
+    fast = np.asarray(Upscaler(trained_like)(lr)).astype(int)
+    plain = np.asarray(Upscaler(trained_like, fast=False)(lr)).astype(int)
+    assert np.abs(fast - plain).max() <= 1
+
+
+def test_tiling_shows_no_seams(trained_like, photo):
+    lr = photo.resize((40, 28))
+    whole = np.asarray(Upscaler(trained_like, tile_size=64)(lr)).astype(int)
+    tiled = np.asarray(Upscaler(trained_like, tile_size=9, tile_overlap=12)(lr)).astype(int)
+    assert whole.shape == tiled.shape == (112, 160, 3)
+    assert np.abs(whole - tiled).max() <= 1
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "LA", "CMYK", "I;16", "1"])
+def test_every_mode_gives_exactly_scale_times_the_size(trained_like, photo, mode):
+    image = photo.resize((13, 7))
+    image = Image.fromarray(np.asarray(image.convert("L")).astype(np.uint16) * 257) if mode == "I;16" else image.convert(mode)
+    result = Upscaler(trained_like)(image)
+    assert result.size == (52, 28)
+    assert result.mode == {"L": "L", "I;16": "L", "1": "L", "RGBA": "RGBA", "LA": "RGBA"}.get(mode, "RGB")
+
+
+def test_alpha_is_kept_and_upscaled_separately(trained_like):
+    rgba = np.zeros((8, 8, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[:, :4, 3] = 0  # left half transparent
+    result = np.asarray(Upscaler(trained_like)(Image.fromarray(rgba)))
+    assert result[:, :12, 3].max() <= 10 and result[:, 20:, 3].min() >= 245
+
+
+@pytest.mark.parametrize("array", [
+    np.zeros((5, 6), np.uint8), np.zeros((5, 6, 3), np.uint16), np.ones((5, 6, 4), np.float32),
+    np.zeros((5, 6, 1), np.uint8),
+])  # fmt: skip
+def test_numpy_inputs(trained_like, array):
+    assert Upscaler(trained_like)(array).size == (24, 20)
+
+
+def test_non_images_are_refused_clearly(trained_like):
+    with pytest.raises(ImageError):
+        Upscaler(trained_like)(np.zeros((5, 6, 2), np.uint8))
+    with pytest.raises(ImageError):
+        Upscaler(trained_like)("not an image")
+
+
+def test_bicubic_upscaler_has_the_same_interface(photo):
+    assert BicubicUpscaler()(photo.convert("RGBA")).size == (384, 384)
+
+
+def test_progress_is_reported_per_tile(trained_like, photo):
+    seen = []
+    Upscaler(trained_like, tile_size=10, tile_overlap=2)(photo.resize((20, 20)), progress=lambda f, s: seen.append(f))
+    assert seen == [0.25, 0.5, 0.75, 1.0]

@@ -1,0 +1,51 @@
+import math
+
+import pytest
+import torch
+
+from srgan import losses
+
+
+def test_mse_content_loss_is_eq4():
+    hr = torch.zeros(1, 3, 4, 4)
+    sr = torch.full((1, 3, 4, 4), 0.5)
+    assert losses.mse_content_loss(sr, hr).item() == pytest.approx(0.25)
+
+
+def test_adversarial_loss_is_minus_log_d():
+    logits = torch.tensor([0.0, 2.0, -3.0])
+    expected = -torch.log(torch.sigmoid(logits)).mean()
+    assert losses.adversarial_loss(logits).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert losses.adversarial_loss(torch.zeros(4)).item() == pytest.approx(math.log(2))
+
+
+def test_adversarial_loss_is_stable_for_confident_discriminators():
+    # sigmoid(-200) underflows to 0 in float32, so -log(sigmoid) would be inf; softplus is exact.
+    value = losses.adversarial_loss(torch.tensor([-200.0]))
+    assert math.isfinite(value.item()) and value.item() == pytest.approx(200.0)
+    logits = torch.tensor([-200.0], requires_grad=True)
+    losses.adversarial_loss(logits).backward()
+    assert logits.grad.item() == pytest.approx(-1.0)  # the non-saturating gradient
+
+
+def test_discriminator_loss_is_eq2():
+    real, fake = torch.tensor([1.5]), torch.tensor([-0.5])
+    expected = -math.log(torch.sigmoid(real).item()) - math.log(1 - torch.sigmoid(fake).item())
+    assert losses.discriminator_loss(real, fake).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_perceptual_loss_weights_the_adversarial_term_by_1e_3():
+    assert losses.ADVERSARIAL_WEIGHT == 1e-3
+    assert losses.perceptual_loss(torch.tensor(0.5), torch.tensor(2.0)).item() == pytest.approx(0.502)
+
+
+def test_vgg_content_loss_rescale_and_zero_for_identical_images():
+    from srgan.vgg import VGGFeatures, WeightsSource
+
+    vgg = VGGFeatures("relu2_2", weights=WeightsSource(None, "random"))
+    hr = torch.rand(1, 3, 32, 32) * 2 - 1
+    sr = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert losses.vgg_content_loss(hr, hr, vgg).item() == 0
+    full = losses.vgg_content_loss(sr, hr, vgg).item()
+    scaled = losses.vgg_content_loss(sr, hr, vgg, rescale=1 / 12.75).item()
+    assert scaled == pytest.approx(full / 12.75**2, rel=1e-5)

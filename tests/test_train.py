@@ -1,0 +1,89 @@
+import json
+
+import pytest
+import torch
+
+from srgan.checkpoints import load_generator
+from srgan.config import GeneratorConfig, TrainConfig
+from srgan.train import StepLog, TrainingError, read_log, train
+
+TINY = GeneratorConfig(scale=4, num_residual_blocks=1, channels=8)
+
+
+def _config(**overrides):
+    base = dict(steps=4, batch_size=2, hr_patch=32, checkpoint_every=2, eval_every=2, generator=TINY, seed=0)
+    return TrainConfig.preset_srresnet(**(base | overrides))
+
+
+def test_overfits_one_batch(photo, tmp_path):
+    # The same patch every step (a single 32x32 image, no augmentation): the MSE must fall fast.
+    config = _config(steps=60, hr_patch=32, batch_size=1, augment=False, learning_rate=1e-3, checkpoint_every=60)
+    seen: list[StepLog] = []
+    train(config, images=[photo.crop((0, 0, 32, 32))], image_names=["crop"], out_dir=tmp_path,
+          callback=seen.append, progress=False)
+    first, last = seen[0].losses["content"], seen[-1].losses["content"]
+    assert len(seen) == 60 and last < 0.2 * first
+
+
+def test_resume_is_exact(photo, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(_config(steps=4), images=[photo], image_names=["p"], out_dir=straight, progress=False)
+    train(_config(steps=2), images=[photo], image_names=["p"], out_dir=split, progress=False)
+    train(_config(steps=4), images=[photo], image_names=["p"], out_dir=split, resume=True, progress=False)
+    a, _ = load_generator(straight / "generator.safetensors")
+    b, meta = load_generator(split / "generator.safetensors")
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), k
+    assert [e["step"] for e in read_log(split)] == [1, 2, 3, 4]
+    assert meta["recipe"]["steps_done"] == 4
+
+
+def test_srgan_stage_logs_every_term_and_saves_the_discriminator(photo, tmp_path):
+    init = tmp_path / "init"
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=init, progress=False)
+    config = TrainConfig.preset_srgan(content_loss="mse", init_from=str(init / "generator.safetensors"), steps=2,
+                                      batch_size=2, hr_patch=32, generator=TINY, checkpoint_every=2)
+    train(config, images=[photo], image_names=["p"], out_dir=tmp_path / "gan", progress=False)
+    entry = read_log(tmp_path / "gan")[-1]
+    assert {"content", "adversarial", "perceptual", "discriminator", "d_hr", "d_sr"} <= entry.keys()
+    assert entry["perceptual"] == pytest.approx(entry["content"] + 1e-3 * entry["adversarial"], rel=1e-5)
+    assert 0 < entry["d_hr"] < 1 and 0 < entry["d_sr"] < 1
+    assert (tmp_path / "gan" / "discriminator.safetensors").is_file()
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(photo, tmp_path, monkeypatch):
+    from srgan import losses
+
+    train(_config(steps=2), images=[photo], image_names=["p"], out_dir=tmp_path, progress=False)
+    before = (tmp_path / "generator.safetensors").read_bytes()
+    real_mse = losses.mse_content_loss
+    calls = []
+
+    def exploding(sr, hr):  # what a far too large learning rate does after a few steps
+        calls.append(1)
+        return real_mse(sr, hr) * (float("nan") if len(calls) >= 3 else 1.0)
+
+    monkeypatch.setattr(losses, "mse_content_loss", exploding)
+    with pytest.raises(TrainingError, match="diverged at step 5"):
+        train(_config(steps=30, checkpoint_every=1), images=[photo], image_names=["p"],
+              out_dir=tmp_path, resume=True, progress=False)
+    assert read_log(tmp_path)[-1]["step"] == 4
+    after = load_generator(tmp_path / "generator.safetensors")[1]
+    assert after["recipe"]["steps_done"] == 4 and (tmp_path / "generator.safetensors").read_bytes() != before
+
+
+def test_stop_event_saves_and_returns(photo, tmp_path):
+    import threading
+
+    stop = threading.Event()
+    train(_config(steps=50, checkpoint_every=100), images=[photo], image_names=["p"], out_dir=tmp_path,
+          callback=lambda e: stop.set() if e.step == 3 else None, stop=stop, progress=False)
+    assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])["step"] == 3
+    assert load_generator(tmp_path / "generator.safetensors")[1]["recipe"]["steps_done"] == 3
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError, match="multiple of the scale"):
+        TrainConfig(hr_patch=30)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)

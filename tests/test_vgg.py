@@ -1,0 +1,59 @@
+import socket
+import time
+
+import pytest
+import torch
+
+from srgan import vgg
+
+
+def test_layer_names_follow_torchvision_indices():
+    assert vgg.layer_index("relu2_2") == 8 and vgg.layer_index("vgg22") == 8
+    assert vgg.layer_index("relu5_4") == 35 and vgg.layer_index("VGG54") == 35
+    assert len(vgg.LAYER_NAMES) == 37
+    with pytest.raises(ValueError, match="unknown VGG19 layer"):
+        vgg.layer_index("relu6_1")
+
+
+def test_offline_falls_back_to_a_random_vgg_that_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("SRGAN_OFFLINE", "1")
+    monkeypatch.delenv("SRGAN_VGG19_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    source = vgg.resolve_vgg19_weights()
+    assert not source.pretrained and "random" in source.description.lower()
+    features = vgg.VGGFeatures("relu2_2", weights=source)
+    assert features.pretrained is False and "NOT ImageNet" in features.source
+    assert features(torch.zeros(1, 3, 32, 32)).shape == (1, 128, 16, 16)
+
+
+def test_unreachable_network_gives_up_within_seconds(monkeypatch, tmp_path):
+    monkeypatch.delenv("SRGAN_OFFLINE", raising=False)
+    monkeypatch.delenv("SRGAN_VGG19_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    def hang(*args, **kwargs):  # a network that never answers (like a blackholed DNS lookup)
+        time.sleep(60)
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    start = time.monotonic()
+    source = vgg.resolve_vgg19_weights(timeout=1.0)
+    assert time.monotonic() - start < 3 and not source.pretrained
+
+
+def test_explicit_weights_path_and_hub_cache(monkeypatch, tmp_path):
+    from torchvision.models import vgg19
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    path = tmp_path / "my_vgg19.pth"
+    torch.save(vgg19(weights=None).state_dict(), path)
+    source = vgg.resolve_vgg19_weights(path)
+    assert source.pretrained and source.path == path
+    monkeypatch.setenv("SRGAN_VGG19_WEIGHTS", str(path))
+    assert vgg.resolve_vgg19_weights().path == path
+    monkeypatch.delenv("SRGAN_VGG19_WEIGHTS")
+    cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(path.read_bytes())
+    assert vgg.resolve_vgg19_weights().path == cached
+    with pytest.raises(FileNotFoundError):
+        vgg.resolve_vgg19_weights(tmp_path / "missing.pth")
