@@ -116,3 +116,25 @@ def lpips_available() -> bool:
     if importlib.util.find_spec("lpips") is None:
         return False
     return any((Path(torch.hub.get_dir()) / "checkpoints").glob("alexnet-*.pth"))
+
+
+def radial_power_spectrum(y: np.ndarray, *, bins: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Power of the 2-D Fourier transform of `y`, averaged over rings of equal spatial frequency.
+
+    A Hann window first removes the edge discontinuity that would otherwise leak power into every
+    frequency. Returns (frequencies in cycles/pixel in (0, 0.5], mean power per ring).
+    """
+    h, w = y.shape
+    window = np.outer(np.hanning(h), np.hanning(w))
+    power = np.abs(np.fft.fftshift(np.fft.fft2((y - y.mean()) * window))) ** 2  # (H, W)
+    fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
+    fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
+    radius = np.sqrt(fx**2 + fy**2)  # (H, W) cycles/pixel
+    edges = np.linspace(0, 0.5, bins + 1)
+    index = np.digitize(radius.ravel(), edges) - 1
+    valid = (index >= 0) & (index < bins)
+    total = np.bincount(index[valid], weights=power.ravel()[valid], minlength=bins)
+    count = np.bincount(index[valid], minlength=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    keep = count > 0
+    return centres[keep][1:], (total[keep] / count[keep])[1:] / (h * w)  # drop the DC ring

@@ -1,0 +1,70 @@
+"""Small pieces shared by the tabs: model lists, error translation, figures to images."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from srgan.checkpoints import CheckpointError
+from srgan.images import ImageError
+
+# The three methods of every comparison, in the order the class reads them.
+METHODS = ("bicubic", "srresnet", "srgan")
+METHOD_LABELS = {"bicubic": "Bicubic", "srresnet": "SRResNet (MSE)", "srgan": "SRGAN", "hr": "HR"}
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Wrap a plain handler for Gradio: user-facing errors become `gr.Error` (a toast, no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import gradio as gr
+
+        try:
+            return fn(*args, **kwargs)
+        except (ImageError, CheckpointError, ValueError) as e:
+            raise gr.Error(str(e)) from None
+
+    return wrapper
+
+
+def user_errors_gen(fn: Callable) -> Callable:
+    """`user_errors` for generator handlers (streaming events)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import gradio as gr
+
+        try:
+            yield from fn(*args, **kwargs)
+        except (ImageError, CheckpointError, ValueError) as e:
+            raise gr.Error(str(e)) from None
+
+    return wrapper
+
+
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib Figure not attached to pyplot's global state (safe in server threads)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def fig_to_pil(fig: Any, *, dpi: int = 100) -> Image.Image:
+    """Render a `new_figure()` Figure to RGB PIL."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def as_pil(image: Any) -> Image.Image:
+    """numpy or PIL -> PIL (what Gradio hands to handlers)."""
+    if image is None:
+        raise ImageError("no image: upload one or pick an example")
+    return Image.fromarray(image) if isinstance(image, np.ndarray) else image

@@ -1,0 +1,351 @@
+"""Compare tab: bicubic vs SRResNet (MSE) vs SRGAN on the user's image (event `/upscale`).
+
+Lesson: [SRGAN and Fig. 3](../lessons/en/01_srgan_fig3.md): the MSE result is the blurry average of the
+plausible images; the GAN result has texture. The spectra show where MSE loses the high frequencies.
+
+Two modes:
+- "upscale": the upload is the low-resolution input; the results are 4x larger.
+- "ground_truth": the upload is HR; it is downsampled x4 (PIL bicubic) first, so every method can be
+  scored against it (PSNR-Y, SSIM-Y, gradient ratio) and HR joins the comparison.
+
+The handlers are plain functions; `build()` wires them to widgets.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from srgan.data import bicubic_downsample, mod_crop
+from srgan.images import ImageError, split_image
+from srgan.inference import tiles_needed, upscaler_for
+from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
+
+from .common import METHOD_LABELS, METHODS, as_pil, fig_to_pil, new_figure
+from .i18n import register, t
+
+SCALE = 4
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+register({
+    "cmp_input": ("Your image", "Tu imagen"),
+    "cmp_mode": ("Mode", "Modo"),
+    "cmp_mode_upscale": ("Upscale my image (it is the low-resolution input)",
+                         "Ampliar mi imagen (es la entrada en baja resolución)"),
+    "cmp_mode_gt": ("Ground truth (my image is HR: downsample x4 first, then score each method)",
+                    "Verdad de referencia (mi imagen es HR: se reduce x4 y se evalúa cada método)"),
+    "cmp_run": ("Upscale x4", "Ampliar x4"),
+    "cmp_examples": ("Examples (held out from training)", "Ejemplos (no usados en el entrenamiento)"),
+    "cmp_results": ("Results", "Resultados"),
+    "cmp_metrics": ("Scores against HR", "Métricas frente a HR"),
+    "cmp_zoom": ("Synced zoom: the same region of every result", "Zoom sincronizado: la misma región en cada resultado"),
+    "cmp_zoom_x": ("Zoom centre x (or click a result)", "Centro del zoom x (o haz clic en un resultado)"),
+    "cmp_zoom_y": ("Zoom centre y", "Centro del zoom y"),
+    "cmp_zoom_size": ("Zoom window (fraction of the image)", "Ventana de zoom (fracción de la imagen)"),
+    "cmp_slider": ("Before / after", "Antes / después"),
+    "cmp_slider_a": ("Left image", "Imagen izquierda"),
+    "cmp_slider_b": ("Right image", "Imagen derecha"),
+    "cmp_diff": ("Difference maps", "Mapas de diferencias"),
+    "cmp_spectrum": ("Frequency spectrum", "Espectro de frecuencias"),
+    "cmp_downloads": ("Download the results (PNG)", "Descargar los resultados (PNG)"),
+    "cmp_status": ("Status", "Estado"),
+    "cmp_method": ("Method", "Método"),
+    "cmp_psnr": ("PSNR-Y (dB) ↑", "PSNR-Y (dB) ↑"),
+    "cmp_ssim": ("SSIM-Y ↑", "SSIM-Y ↑"),
+    "cmp_grad": ("Gradient ratio (1 = as detailed as HR)", "Razón de gradientes (1 = tan detallada como HR)"),
+    "cmp_no_hr": ("No HR image in this mode: choose Ground truth to score the methods.",
+                  "No hay imagen HR en este modo: elige Verdad de referencia para evaluar los métodos."),
+    "cmp_done": ("{w}x{h} → {W}x{H} in {seconds:.1f} s ({tiles} tile(s) per network).",
+                 "{w}x{h} → {W}x{H} en {seconds:.1f} s ({tiles} tesela(s) por red)."),
+    "cmp_gt_note": (" Your {W0}x{H0} image was used as HR and downsampled to {w}x{h}.",
+                    " Tu imagen de {W0}x{H0} se usó como HR y se redujo a {w}x{h}."),
+    "cmp_too_big": ("The image is {w}x{h} = {px:,} pixels; this server upscales at most {max:,} ({side}x{side}). "
+                    "Crop or resize it, choose Ground truth mode (which downsamples x4 first), "
+                    "or use the command line: python -m srgan upscale (no limit).",
+                    "La imagen es de {w}x{h} = {px:,} píxeles; este servidor amplía como máximo {max:,} ({side}x{side}). "
+                    "Recórtala o redúcela, elige el modo Verdad de referencia (que primero reduce x4) "
+                    "o usa la línea de órdenes: python -m srgan upscale (sin límite)."),
+    "cmp_too_small": ("In Ground truth mode the image must be at least {min}x{min} pixels.",
+                      "En el modo Verdad de referencia la imagen debe tener al menos {min}x{min} píxeles."),
+    "cmp_diff_title_hr": ("|method − HR| (brighter = larger error)", "|método − HR| (más claro = más error)"),
+    "cmp_diff_title_bic": ("|network − bicubic|: the detail each network adds",
+                           "|red − bicúbica|: el detalle que añade cada red"),
+    "cmp_spec_title": ("Radially averaged power spectrum of Y", "Espectro de potencia de Y promediado radialmente"),
+    "cmp_spec_x": ("spatial frequency (cycles/pixel)", "frecuencia espacial (ciclos/píxel)"),
+    "cmp_spec_y": ("power (log scale)", "potencia (escala log)"),
+    "cmp_spec_note": ("MSE (SRResNet) falls below HR at high frequencies: it averages away the fine texture.",
+                      "MSE (SRResNet) cae por debajo de HR en altas frecuencias: promedia la textura fina."),
+})  # fmt: skip
+
+
+@dataclass
+class CompareResult:
+    """Everything the Compare tab shows, computed once per request and kept in a gr.State."""
+
+    images: dict[str, Image.Image]  # "bicubic", "srresnet", "srgan" and, in ground-truth mode, "hr"
+    lr_image: Image.Image
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # empty without HR
+    seconds: float = 0.0
+    note: str = ""
+
+
+def prepare_input(image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
+                  ) -> tuple[Image.Image, Image.Image | None, str]:  # fmt: skip
+    """Turn the upload into (LR RGB, HR RGB or None, note), enforcing the pixel limit with a helpful message."""
+    split = split_image(as_pil(image))
+    rgb, note = split.rgb, split.note
+    if mode == "ground_truth":
+        w0, h0 = rgb.size
+        if min(w0, h0) < 4 * SCALE:
+            raise ImageError(t("cmp_too_small", lang, min=4 * SCALE))
+        hr = mod_crop(rgb, SCALE)
+        lr = bicubic_downsample(hr, SCALE)
+        note += t("cmp_gt_note", lang, W0=w0, H0=h0, w=lr.width, h=lr.height)
+    else:
+        hr, lr = None, rgb
+    if lr.width * lr.height > max_input_pixels:
+        side = int(max_input_pixels**0.5)
+        raise ImageError(t("cmp_too_big", lang, w=lr.width, h=lr.height, px=lr.width * lr.height,
+                           max=max_input_pixels, side=side))  # fmt: skip
+    return lr, hr, note
+
+
+def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang: str = "en",
+                max_input_pixels: int = 512 * 512, progress=None) -> CompareResult:  # fmt: skip
+    """Upscale with every method (and score against HR in ground-truth mode)."""
+    import time
+
+    lr, hr, note = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
+    start = time.perf_counter()
+    images: dict[str, Image.Image] = {}
+    for k, method in enumerate(METHODS):
+        def report(fraction: float, desc: str, k: int = k, method: str = method) -> None:
+            if progress is not None:
+                progress((k + fraction) / len(METHODS), desc=f"{METHOD_LABELS[method]}: {desc}")
+
+        images[method] = upscaler_for(method)(lr, progress=report)
+    metrics = {}
+    if hr is not None:
+        images["hr"] = hr
+        metrics = {m: evaluate_pair(images[m], hr, scale=SCALE) for m in METHODS}
+        metrics["hr"] = evaluate_pair(hr, hr, scale=SCALE)
+    return CompareResult(images, lr, metrics, time.perf_counter() - start, note)
+
+
+def status_text(result: CompareResult, lang: str = "en") -> str:
+    out = result.images["bicubic"]
+    tiles = tiles_needed(result.lr_image.width, result.lr_image.height, 192)
+    return t("cmp_done", lang, w=result.lr_image.width, h=result.lr_image.height, W=out.width, H=out.height,
+             seconds=result.seconds, tiles=tiles) + result.note  # fmt: skip
+
+
+def metrics_table(result: CompareResult, lang: str = "en") -> list[list]:
+    """Rows [method, PSNR-Y, SSIM-Y, gradient ratio] (HR's own PSNR is infinite: shown as "∞")."""
+    if not result.metrics:
+        return [[t("cmp_no_hr", lang), "", "", ""]]
+    rows = []
+    for m, v in result.metrics.items():
+        psnr = "∞" if not np.isfinite(v["psnr_y"]) else f"{v['psnr_y']:.2f}"
+        rows.append([METHOD_LABELS[m], psnr, f"{v['ssim_y']:.4f}", f"{v['gradient_ratio']:.3f}"])
+    return rows
+
+
+def metrics_headers(lang: str = "en") -> list[str]:
+    return [t("cmp_method", lang), t("cmp_psnr", lang), t("cmp_ssim", lang), t("cmp_grad", lang)]
+
+
+def zoom_panel(result: CompareResult, cx: float = 0.5, cy: float = 0.5, size: float = 0.2, *, lang: str = "en",
+               tile: int = 320) -> Image.Image:  # fmt: skip
+    """The same region of every result, enlarged with nearest neighbour (pixels stay visible), labelled."""
+    names = list(result.images)
+    w, h = result.images["bicubic"].size
+    side = max(8, int(min(w, h) * min(max(size, 0.02), 1.0)))
+    x0 = int(np.clip(cx * w - side / 2, 0, w - side))
+    y0 = int(np.clip(cy * h - side / 2, 0, h - side))
+    panel = Image.new("RGB", (tile * len(names) + 8 * (len(names) - 1), tile + 34), "white")
+    draw = ImageDraw.Draw(panel)
+    for k, name in enumerate(names):
+        crop = result.images[name].convert("RGB").crop((x0, y0, x0 + side, y0 + side))
+        panel.paste(crop.resize((tile, tile), Image.Resampling.NEAREST), (k * (tile + 8), 34))
+        draw.text((k * (tile + 8) + 4, 6), METHOD_LABELS[name], fill="black", font_size=22)
+    return panel
+
+
+def region_overlay(result: CompareResult, cx: float, cy: float, size: float) -> Image.Image:
+    """The bicubic result with the zoom region outlined (to show where the zoom looks)."""
+    image = result.images["bicubic"].convert("RGB").copy()
+    w, h = image.size
+    side = max(8, int(min(w, h) * min(max(size, 0.02), 1.0)))
+    x0 = int(np.clip(cx * w - side / 2, 0, w - side))
+    y0 = int(np.clip(cy * h - side / 2, 0, h - side))
+    ImageDraw.Draw(image).rectangle((x0, y0, x0 + side, y0 + side), outline=(255, 40, 40), width=max(2, w // 200))
+    return image
+
+
+def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
+    """|method − HR| per method (ground truth), else |network − bicubic|: where the pixels differ."""
+    has_hr = "hr" in result.images
+    reference = result.images["hr" if has_hr else "bicubic"]
+    methods = list(METHODS) if has_hr else ["srresnet", "srgan"]
+    ref_y = rgb_to_y(reference)
+    fig = new_figure(4.2 * len(methods), 4.6)
+    axes = fig.subplots(1, len(methods), squeeze=False)[0]
+    maps = [np.abs(rgb_to_y(result.images[m]) - ref_y) for m in methods]
+    top = max(float(np.percentile(np.concatenate([d.ravel() for d in maps]), 99.5)), 1.0)
+    for ax, m, d in zip(axes, methods, maps):
+        im = ax.imshow(d, cmap="magma", vmin=0, vmax=top)
+        ax.set_title(f"{METHOD_LABELS[m]}\nmean {d.mean():.2f}", fontsize=14)
+        ax.axis("off")
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="|ΔY|")
+    fig.suptitle(t("cmp_diff_title_hr" if has_hr else "cmp_diff_title_bic", lang), fontsize=16)
+    return fig_to_pil(fig)
+
+
+def spectrum_figure(result: CompareResult, *, lang: str = "en") -> Image.Image:
+    """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies."""
+    fig = new_figure(8, 4.8)
+    ax = fig.subplots()
+    styles = {"bicubic": ("tab:gray", "--"), "srresnet": ("tab:blue", "-"), "srgan": ("tab:orange", "-"),
+              "hr": ("black", ":")}  # fmt: skip
+    for name, image in result.images.items():
+        freqs, power = radial_power_spectrum(rgb_to_y(image))
+        color, style = styles[name]
+        ax.semilogy(freqs, power, style, color=color, label=METHOD_LABELS[name], linewidth=2.2)
+    ax.set_xlabel(t("cmp_spec_x", lang), fontsize=13)
+    ax.set_ylabel(t("cmp_spec_y", lang), fontsize=13)
+    fig.suptitle(t("cmp_spec_title", lang), fontsize=15)
+    ax.set_title(t("cmp_spec_note", lang), fontsize=10)
+    ax.legend(fontsize=12)
+    ax.grid(alpha=0.3)
+    return fig_to_pil(fig)
+
+
+def slider_pair(result: CompareResult, a: str = "bicubic", b: str = "srgan") -> tuple[Image.Image, Image.Image]:
+    """Two results for the before/after slider (missing ones fall back to bicubic / SRGAN)."""
+    a = a if a in result.images else "bicubic"
+    b = b if b in result.images else "srgan"
+    return result.images[a].convert("RGB"), result.images[b].convert("RGB")
+
+
+def save_downloads(result: CompareResult) -> list[str]:
+    """Write each result as PNG into a fresh temporary folder; return the paths."""
+    folder = Path(tempfile.mkdtemp(prefix="srgan-compare-"))
+    paths = []
+    for name, image in result.images.items():
+        path = folder / f"{name}_x{SCALE}.png" if name != "hr" else folder / "hr.png"
+        image.save(path, format="PNG")
+        paths.append(str(path))
+    return paths
+
+
+def example_paths() -> list[str]:
+    """The example images shipped in assets/examples (held-out photos, public domain / CC0)."""
+    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+
+
+def upscale(image, mode: str = "upscale", zoom_x: float = 0.5, zoom_y: float = 0.5, zoom_size: float = 0.2,
+            slider_a: str = "bicubic", slider_b: str = "srgan", lang: str = "en", *,
+            max_input_pixels: int = 512 * 512, progress=None) -> tuple:  # fmt: skip
+    """The `/upscale` event: every output of the tab from one upload (plain function, no Gradio)."""
+    result = run_compare(image, mode, lang=lang, max_input_pixels=max_input_pixels, progress=progress)
+    return (
+        result.images["bicubic"], result.images["srresnet"], result.images["srgan"], result.images.get("hr"),
+        metrics_table(result, lang), zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
+        slider_pair(result, slider_a, slider_b), difference_maps(result, lang=lang),
+        spectrum_figure(result, lang=lang), save_downloads(result), status_text(result, lang), result,
+    )  # fmt: skip
+
+
+def build(ctx) -> None:
+    """Widgets and wiring of the Compare tab."""
+    import gradio as gr
+
+    from .common import user_errors
+    from .lessons import lesson_panel
+
+    lang0, tr = ctx.default_lang, ctx.tr
+    choices = [(METHOD_LABELS[m], m) for m in (*METHODS, "hr")]
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            image = tr.add(gr.Image(type="pil", format="png", label=t("cmp_input", lang0), height=300,
+                                    image_mode=None, sources=["upload", "clipboard"]), "cmp_input")  # fmt: skip
+            mode = gr.Radio([(t("cmp_mode_upscale", lang0), "upscale"), (t("cmp_mode_gt", lang0), "ground_truth")],
+                            value="upscale", label=t("cmp_mode", lang0))  # fmt: skip
+            tr.add(mode, "cmp_mode")
+            tr.add(mode, lambda lg: [(t("cmp_mode_upscale", lg), "upscale"), (t("cmp_mode_gt", lg), "ground_truth")],
+                   "choices")  # fmt: skip
+            run = tr.add(gr.Button(t("cmp_run", lang0), variant="primary"), "cmp_run", "value")
+            examples = gr.Examples(example_paths(), inputs=image, label=t("cmp_examples", lang0))
+            status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
+            lesson_panel("01_srgan_fig3", tr, lang0)
+        with gr.Column(scale=3):
+            with gr.Row():
+                out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], interactive=False, height=300)
+                out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], interactive=False, height=300)
+                out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], interactive=False, height=300)
+                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], interactive=False, height=300)
+            table = gr.Dataframe(headers=metrics_headers(lang0), label=t("cmp_metrics", lang0), interactive=False,
+                                 wrap=True)  # fmt: skip
+            tr.add(table, "cmp_metrics")
+            with gr.Row():
+                zoom_x = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("cmp_zoom_x", lang0)), "cmp_zoom_x")
+                zoom_y = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("cmp_zoom_y", lang0)), "cmp_zoom_y")
+                zoom_size = tr.add(gr.Slider(0.05, 1, 0.2, step=0.01, label=t("cmp_zoom_size", lang0)), "cmp_zoom_size")
+            zoom = tr.add(gr.Image(type="pil", format="png", label=t("cmp_zoom", lang0), interactive=False), "cmp_zoom")
+            with gr.Row():
+                slider_a = tr.add(gr.Dropdown(choices, value="bicubic", label=t("cmp_slider_a", lang0)), "cmp_slider_a")
+                slider_b = tr.add(gr.Dropdown(choices, value="srgan", label=t("cmp_slider_b", lang0)), "cmp_slider_b")
+            slider = tr.add(gr.ImageSlider(type="pil", format="png", label=t("cmp_slider", lang0)), "cmp_slider")
+            with gr.Row():
+                diff = tr.add(gr.Image(type="pil", format="png", label=t("cmp_diff", lang0), interactive=False), "cmp_diff")
+                spectrum = tr.add(gr.Image(type="pil", format="png", label=t("cmp_spectrum", lang0),
+                                           interactive=False), "cmp_spectrum")  # fmt: skip
+            files = tr.add(gr.File(label=t("cmp_downloads", lang0), file_count="multiple", interactive=False),
+                           "cmp_downloads")  # fmt: skip
+    state = gr.State(None)
+    settings = ctx.settings
+
+    def on_upscale(image, mode, zx, zy, zs, a, b, lang, progress=gr.Progress()):
+        return upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
+                       progress=progress)  # fmt: skip
+
+    outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
+    run.click(user_errors(on_upscale), [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang],
+              outputs, api_name="upscale", concurrency_limit=2)  # fmt: skip
+
+    def on_zoom(result, zx, zy, zs, lang):
+        return None if result is None else zoom_panel(result, zx, zy, zs, lang=lang)
+
+    for s in (zoom_x, zoom_y, zoom_size):
+        s.release(on_zoom, [state, zoom_x, zoom_y, zoom_size, ctx.lang], zoom, api_name=False)
+
+    def on_select(result, zs, lang, evt: gr.SelectData):
+        if result is None or evt is None or evt.index is None:
+            return gr.update(), gr.update(), gr.update()
+        w, h = result.images["bicubic"].size
+        zx, zy = evt.index[0] / w, evt.index[1] / h
+        return round(zx, 3), round(zy, 3), zoom_panel(result, zx, zy, zs, lang=lang)
+
+    for out in (out_bic, out_res, out_gan, out_hr):
+        out.select(on_select, [state, zoom_size, ctx.lang], [zoom_x, zoom_y, zoom], api_name=False)
+
+    def on_pair(result, a, b):
+        return None if result is None else slider_pair(result, a, b)
+
+    for dd in (slider_a, slider_b):
+        dd.change(on_pair, [state, slider_a, slider_b], slider, api_name=False)
+
+    def on_lang(result, lang):
+        headers = gr.update(headers=metrics_headers(lang))
+        if result is None:
+            return headers, gr.update(), gr.update(), gr.update(), gr.update()
+        return (gr.update(value=metrics_table(result, lang), headers=metrics_headers(lang)),
+                difference_maps(result, lang=lang), spectrum_figure(result, lang=lang), status_text(result, lang),
+                zoom_panel(result, 0.5, 0.5, 0.2, lang=lang))  # fmt: skip
+
+    ctx.lang.change(on_lang, [state, ctx.lang], [table, diff, spectrum, status, zoom], api_name=False)
+    del examples

@@ -1,0 +1,161 @@
+"""Feature maps tab: what φ_i,j sees in HR, bicubic, SRResNet and SRGAN (event `/feature_maps`).
+
+Lesson: [the VGG loss](../lessons/en/04_vgg_loss.md). The slides: "consider each maxpool a feature
+map φ". The VGG content loss (Eq. 5) compares these maps instead of pixels.
+
+Two networks can be explored:
+- VGG19 (`srgan/vgg.py`): ImageNet weights when available; offline it is *randomly initialised* and
+  the tab says so in a banner (random filters still respond to edges, but they are not ImageNet's).
+- The trained SRGAN discriminator (`srgan/models.py`), "a VGG-like network" (the slides: "consider the
+  discriminator is a VGG-19"): meaningful even offline, since we trained it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from PIL import Image
+
+from srgan.data import pil_to_tensor
+from srgan.vgg import PAPER_NAMES, RELU_LAYERS, vgg_features
+
+from .common import METHOD_LABELS, fig_to_pil, new_figure
+from .compare import run_compare
+from .i18n import register, t
+
+CROP = 192  # HR side analysed (VGG19 up to relu5_4 on 4 images stays around a second on 2 cores)
+DISC_LAYERS = [f"D{k}" for k in range(1, 9)]
+ORDER = ("hr", "bicubic", "srresnet", "srgan")
+
+register({
+    "fm_image": ("HR image (a centre crop of 192x192 is analysed)", "Imagen HR (se analiza un recorte central de 192x192)"),
+    "fm_layer": ("Layer φ_i,j", "Capa φ_i,j"),
+    "fm_channels": ("Channels shown (strongest on HR)", "Canales mostrados (los más activos en HR)"),
+    "fm_run": ("Show feature maps", "Mostrar mapas de activación"),
+    "fm_maps": ("Feature maps", "Mapas de activación"),
+    "fm_losses": ("Feature-space loss against HR", "Pérdida en el espacio de activaciones frente a HR"),
+    "fm_vgg_pretrained": ("✅ **VGG19 with ImageNet weights** — {source}", "✅ **VGG19 con pesos de ImageNet** — {source}"),
+    "fm_vgg_random": ("⚠️ **This VGG19 is randomly initialised, not ImageNet-trained** (no weights offline). "
+                      "Its maps show what random filters respond to; they are *not* the paper's VGG54. "
+                      "Set `SRGAN_VGG19_WEIGHTS` to `vgg19-dcbb9e9d.pth` for the real ones, or pick a "
+                      "discriminator layer (D1…D8), which we trained.",
+                      "⚠️ **Esta VGG19 tiene pesos aleatorios, no entrenados en ImageNet** (sin pesos sin conexión). "
+                      "Sus mapas muestran a qué responden filtros aleatorios; *no* son la VGG54 del artículo. "
+                      "Define `SRGAN_VGG19_WEIGHTS` con `vgg19-dcbb9e9d.pth` para usar los reales, o elige "
+                      "una capa del discriminador (D1…D8), que sí entrenamos."),
+    "fm_disc": ("🧠 **Trained SRGAN discriminator**, block {k} of 8 (after its LeakyReLU).",
+                "🧠 **Discriminador de SRGAN entrenado**, bloque {k} de 8 (tras su LeakyReLU)."),
+    "fm_title": ("{layer}: channels {channels}", "{layer}: canales {channels}"),
+    "fm_loss_name": ("Image", "Imagen"),
+    "fm_loss_value": ("mean squared feature difference (Eq. 5)", "diferencia cuadrática media de activaciones (Ec. 5)"),
+    "fm_loss_rescaled": ("× (1/12.75)² (paper's rescale)", "× (1/12,75)² (reescalado del artículo)"),
+})  # fmt: skip
+
+
+def layer_choices() -> list[tuple[str, str]]:
+    """(label, value) for the layer dropdown: VGG19's ReLU layers (VGG22/VGG54 marked) and D1..D8."""
+    paper = {v: k.upper() for k, v in PAPER_NAMES.items()}
+    vgg = [(f"VGG19 {name}" + (f"  ({paper[name]})" if name in paper else ""), name) for name in RELU_LAYERS]
+    return vgg + [(f"Discriminator block {k[1:]}", k) for k in DISC_LAYERS]
+
+
+@lru_cache(maxsize=1)
+def _vgg_all():
+    return vgg_features("relu5_4")
+
+
+def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.Tensor]:
+    """(C, h, w) activations of `layer` for every image (inputs in the paper's [-1, 1] range)."""
+    batch = torch.stack([pil_to_tensor(images[k].convert("RGB")) * 2 - 1 for k in ORDER])  # (4, 3, H, W)
+    with torch.inference_mode():
+        if layer in DISC_LAYERS:
+            from srgan.checkpoints import load_pretrained_discriminator
+
+            features = load_pretrained_discriminator().features[: int(layer[1:])]
+            out = features(batch)  # (4, C, h, w)
+        else:
+            out = _vgg_all().all_layers(batch)[layer]  # (4, C_ij, H_ij, W_ij)
+    return {k: out[i] for i, k in enumerate(ORDER)}
+
+
+def centre_crop(image: Image.Image, side: int = CROP) -> Image.Image:
+    w, h = image.size
+    s = min(side, w, h) // 4 * 4
+    return image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+
+
+def network_banner(layer: str, lang: str = "en") -> str:
+    """Markdown stating which network the maps come from, and whether it is pretrained."""
+    if layer in DISC_LAYERS:
+        return t("fm_disc", lang, k=layer[1:])
+    vgg = _vgg_all()
+    return t("fm_vgg_pretrained", lang, source=vgg.source) if vgg.pretrained else t("fm_vgg_random", lang)
+
+
+def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "en") -> tuple[Image.Image, list[list], str]:
+    """The `/feature_maps` event: (grid figure, loss table rows, banner Markdown)."""
+    from .common import as_pil
+
+    hr = centre_crop(as_pil(image).convert("RGB"))
+    result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=CROP * CROP)
+    if layer not in RELU_LAYERS and layer not in DISC_LAYERS:
+        raise ValueError(f"unknown layer {layer!r}")
+    acts = _activations(result.images, layer)
+    k = int(np.clip(channels, 1, 12))
+    strongest = acts["hr"].mean(dim=(1, 2)).argsort(descending=True)[:k].tolist()  # by mean activation on HR
+    fig = new_figure(2.0 * k + 1.2, 2.1 * len(ORDER) + 0.6)
+    axes = fig.subplots(len(ORDER), k, squeeze=False)
+    for col, c in enumerate(strongest):
+        top = max(float(max(acts[name][c].max() for name in ORDER)), 1e-6)  # one colour scale per channel
+        for row, name in enumerate(ORDER):
+            ax = axes[row][col]
+            ax.imshow(acts[name][c].numpy(), cmap="viridis", vmin=0, vmax=top)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(METHOD_LABELS[name], fontsize=13)
+            if row == 0:
+                ax.set_title(f"#{c}", fontsize=12)
+    label = next((lab for lab, v in layer_choices() if v == layer), layer)
+    fig.suptitle(t("fm_title", lang, layer=label, channels=", ".join(map(str, strongest))), fontsize=15)
+    rows = []
+    for name in ORDER:
+        loss = float(torch.mean((acts[name] - acts["hr"]) ** 2))
+        rows.append([METHOD_LABELS[name], f"{loss:.4g}", f"{loss / 12.75**2:.4g}"])
+    return fig_to_pil(fig), rows, network_banner(layer, lang)
+
+
+def loss_headers(lang: str = "en") -> list[str]:
+    return [t("fm_loss_name", lang), t("fm_loss_value", lang), t("fm_loss_rescaled", lang)]
+
+
+def build(ctx) -> None:
+    import gradio as gr
+
+    from .common import user_errors
+    from .compare import example_paths
+    from .lessons import lesson_panel
+
+    lang0, tr = ctx.default_lang, ctx.tr
+    examples = example_paths()
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            image = tr.add(gr.Image(value=examples[0] if examples else None, type="pil", format="png",
+                                    label=t("fm_image", lang0), height=260), "fm_image")  # fmt: skip
+            layer = tr.add(gr.Dropdown(layer_choices(), value="relu2_2", label=t("fm_layer", lang0)), "fm_layer")
+            channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
+            run = tr.add(gr.Button(t("fm_run", lang0), variant="primary"), "fm_run", "value")
+            gr.Examples(examples, inputs=image)
+            lesson_panel("04_vgg_loss", tr, lang0)
+        with gr.Column(scale=3):
+            banner = gr.Markdown(network_banner("relu2_2", lang0))
+            grid = tr.add(gr.Image(type="pil", format="png", label=t("fm_maps", lang0), interactive=False), "fm_maps")
+            table = tr.add(gr.Dataframe(headers=loss_headers(lang0), label=t("fm_losses", lang0), interactive=False),
+                           "fm_losses")  # fmt: skip
+    run.click(user_errors(feature_maps), [image, layer, channels, ctx.lang], [grid, table, banner],
+              api_name="feature_maps", concurrency_limit=2)  # fmt: skip
+    layer.change(network_banner, [layer, ctx.lang], banner, api_name=False, queue=False)
+    ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
+                    [layer, ctx.lang], [banner, table], api_name=False)  # fmt: skip

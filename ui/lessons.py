@@ -1,0 +1,69 @@
+"""The lessons in `lessons/{en,es}/`: shown beside each tab, and all together in the Lessons tab."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .i18n import register, t
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS_DIR = ROOT / "lessons"
+LESSONS = (
+    "01_srgan_fig3", "02_generator_discriminator", "03_content_loss_psnr", "04_vgg_loss",
+    "05_adversarial_loss", "06_perceptual_loss", "07_pixel_shuffle", "08_prelu",
+)  # fmt: skip
+# $$...$$ for display formulas, $...$ inline (KaTeX in the browser).
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+register({
+    "tab_lessons": ("Lessons", "Lecciones"),
+    "lesson_pick": ("Lesson", "Lección"),
+    "lesson_beside": ("Lesson: {title}", "Lección: {title}"),
+})  # fmt: skip
+
+_LINK = re.compile(r"\]\((?:\.\./)+(srgan/[\w/]+\.py)([^)]*)\)")
+
+
+def lesson_markdown(name: str, lang: str = "en") -> str:
+    """A lesson's Markdown in `lang`, with its links to the code made clickable from the app."""
+    if name not in LESSONS:
+        raise ValueError(f"unknown lesson {name!r}")
+    text = (LESSONS_DIR / ("es" if lang == "es" else "en") / f"{name}.md").read_text(encoding="utf-8")
+    # ../../srgan/losses.py -> the app serves the package's source read-only (see app.py allowed_paths).
+    return _LINK.sub(lambda m: f"](/gradio_api/file={ROOT / m.group(1)})", text)
+
+
+def lesson_title(name: str, lang: str = "en") -> str:
+    """The first heading of a lesson."""
+    for line in lesson_markdown(name, lang).splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return name
+
+
+def lesson_panel(name: str, tr, lang: str = "en"):
+    """An accordion with one lesson, placed beside a tab's widgets; it follows the language switch."""
+    import gradio as gr
+
+    with gr.Accordion(t("lesson_beside", lang, title=lesson_title(name, lang)), open=False) as acc:
+        md = gr.Markdown(lesson_markdown(name, lang), latex_delimiters=LATEX_DELIMITERS)
+    tr.add(acc, lambda lg: t("lesson_beside", lg, title=lesson_title(name, lg)))
+    tr.add(md, lambda lg: lesson_markdown(name, lg), "value")
+    return acc
+
+
+def build(ctx) -> None:
+    """The Lessons tab: every lesson, one at a time."""
+    import gradio as gr
+
+    lang = ctx.default_lang
+    choices = [(lesson_title(n, lang), n) for n in LESSONS]
+    pick = ctx.tr.add(gr.Dropdown(choices=choices, value=LESSONS[0], label=t("lesson_pick", lang)), "lesson_pick")
+    md = gr.Markdown(lesson_markdown(LESSONS[0], lang), latex_delimiters=LATEX_DELIMITERS)
+    ctx.tr.add(pick, lambda lg: [(lesson_title(n, lg), n) for n in LESSONS], "choices")
+    pick.change(lesson_markdown, [pick, ctx.lang], md, api_name="lesson")
+    ctx.lang.change(lesson_markdown, [pick, ctx.lang], md, api_name=False)
