@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -63,14 +64,14 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         with gr.Tabs():
             for key, module in TABS:
                 with gr.Tab(t(key, lang0), id=key) as tab:
-                    module.build(ctx)
+                    module.build(dataclasses.replace(ctx, tab=tab))
                 tr.add(tab, key)
-        lang.change(tr.updates, lang, tr.components, api_name=False, queue=False)
+        lang.change(tr.updates, lang, tr.components, api_visibility="private", queue=False)
 
         def lang_from_url(request: gr.Request) -> str:
             return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
 
-        demo.load(lang_from_url, None, lang, api_name=False, queue=False)
+        demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
     return demo
 
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                            default_lang=args.lang)  # fmt: skip
     demo = build_app(settings)
     demo.queue(default_concurrency_limit=2)
-    demo.launch(server_name=args.host, server_port=args.port, max_file_size=f"{args.max_upload_mb}mb",
+    demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_upload_mb * 1024 * 1024),
                 allowed_paths=[str(ROOT / "srgan")], css=CSS, show_error=True)  # fmt: skip
     return 0
 

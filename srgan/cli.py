@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None)
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
 
+    ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
+    ex.add_argument("run", type=Path, help="a run folder made by `train`")
+    ex.add_argument("--name", choices=["srresnet", "srgan"], required=True)
+
+    rp = sub.add_parser("report", help="model-card figures: training curves and a side-by-side crop")
+    rp.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders, in training order")
+    rp.add_argument("--out", type=Path, default=Path("assets/weights"))
+
     be = sub.add_parser("bench", help="inference speed: plain eager vs Upscaler")
     be.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     be.add_argument("--repeats", type=int, default=3)
@@ -73,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     from .train import TrainingError
 
     try:
-        return {"upscale": _upscale, "evaluate": _evaluate, "train": _train, "bench": _bench}[args.command](args)
+        commands = {"upscale": _upscale, "evaluate": _evaluate, "train": _train, "bench": _bench,
+                    "export": _export, "report": _report}  # fmt: skip
+        return commands[args.command](args)
     except (ImageError, CheckpointError, TrainingError, ValueError, FileNotFoundError) as e:
         print(f"srgan: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -151,4 +161,35 @@ def _bench(args: argparse.Namespace) -> int:
 
     report = run_bench(sizes=args.sizes, repeats=args.repeats)
     print(json.dumps(report, indent=2) if args.json else report["table"])
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .checkpoints import ASSETS, BUNDLED, load_discriminator, load_generator, save_checkpoint
+    from .evaluate import evaluate_models
+
+    source = args.run / "generator.safetensors"
+    generator, meta = load_generator(source)
+    report = evaluate_models([str(source)], heldout=True)
+    metrics = {"heldout": report["models"][str(source)], "heldout_images": report["image_names"],
+               "protocol": report["protocol"]}  # fmt: skip
+    target = ASSETS / BUNDLED[args.name]
+    save_checkpoint(generator, target, recipe=meta["recipe"], metrics=metrics, half=True)
+    print(f"{source} -> {target} (fp16) {json.dumps(metrics['heldout'])}")
+    if args.name == "srgan":
+        discriminator, dmeta = load_discriminator(args.run / "discriminator.safetensors")
+        dtarget = ASSETS / BUNDLED["srgan_discriminator"]
+        save_checkpoint(discriminator, dtarget, recipe=dmeta["recipe"], half=True)
+        print(f"discriminator -> {dtarget} (fp16)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .data import builtin_image_paths, load_rgb
+    from .report import side_by_side, training_curves
+
+    print(training_curves(args.runs, args.out))
+    heldout = builtin_image_paths(split="heldout")
+    if "chelsea" in heldout:
+        print(side_by_side(load_rgb(heldout["chelsea"]), (190, 80, 286, 176), args.out))
     return 0

@@ -168,10 +168,10 @@ def zoom_panel(result: CompareResult, cx: float = 0.5, cy: float = 0.5, size: fl
     y0 = int(np.clip(cy * h - side / 2, 0, h - side))
     panel = Image.new("RGB", (tile * len(names) + 8 * (len(names) - 1), tile + 34), "white")
     draw = ImageDraw.Draw(panel)
-    for k, name in enumerate(names):
+    for k, name in enumerate(names):  # labels under the crops, clear of the widget's own label
         crop = result.images[name].convert("RGB").crop((x0, y0, x0 + side, y0 + side))
-        panel.paste(crop.resize((tile, tile), Image.Resampling.NEAREST), (k * (tile + 8), 34))
-        draw.text((k * (tile + 8) + 4, 6), METHOD_LABELS[name], fill="black", font_size=22)
+        panel.paste(crop.resize((tile, tile), Image.Resampling.NEAREST), (k * (tile + 8), 0))
+        draw.text((k * (tile + 8) + 4, tile + 6), METHOD_LABELS[name], fill="black", font_size=22)
     return panel
 
 
@@ -265,14 +265,15 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
+    from .components import upload_image
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
     choices = [(METHOD_LABELS[m], m) for m in (*METHODS, "hr")]
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            image = tr.add(gr.Image(type="pil", format="png", label=t("cmp_input", lang0), height=300,
-                                    image_mode=None, sources=["upload", "clipboard"]), "cmp_input")  # fmt: skip
+            image = tr.add(upload_image(label=t("cmp_input", lang0), height=300, image_mode=None,
+                                       sources=["upload", "clipboard"]), "cmp_input")  # fmt: skip
             mode = gr.Radio([(t("cmp_mode_upscale", lang0), "upscale"), (t("cmp_mode_gt", lang0), "ground_truth")],
                             value="upscale", label=t("cmp_mode", lang0))  # fmt: skip
             tr.add(mode, "cmp_mode")
@@ -287,7 +288,8 @@ def build(ctx) -> None:
                 out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], interactive=False, height=300)
                 out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], interactive=False, height=300)
                 out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], interactive=False, height=300)
-                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], interactive=False, height=300)
+                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], interactive=False, height=300,
+                                  visible=False)  # fmt: skip
             table = gr.Dataframe(headers=metrics_headers(lang0), label=t("cmp_metrics", lang0), interactive=False,
                                  wrap=True)  # fmt: skip
             tr.add(table, "cmp_metrics")
@@ -301,17 +303,20 @@ def build(ctx) -> None:
                 slider_b = tr.add(gr.Dropdown(choices, value="srgan", label=t("cmp_slider_b", lang0)), "cmp_slider_b")
             slider = tr.add(gr.ImageSlider(type="pil", format="png", label=t("cmp_slider", lang0)), "cmp_slider")
             with gr.Row():
-                diff = tr.add(gr.Image(type="pil", format="png", label=t("cmp_diff", lang0), interactive=False), "cmp_diff")
+                diff = tr.add(gr.Image(type="pil", format="png", label=t("cmp_diff", lang0), interactive=False,
+                                       show_label=False), "cmp_diff")  # the figure carries its own title
                 spectrum = tr.add(gr.Image(type="pil", format="png", label=t("cmp_spectrum", lang0),
-                                           interactive=False), "cmp_spectrum")  # fmt: skip
+                                           interactive=False, show_label=False), "cmp_spectrum")  # fmt: skip
             files = tr.add(gr.File(label=t("cmp_downloads", lang0), file_count="multiple", interactive=False),
                            "cmp_downloads")  # fmt: skip
     state = gr.State(None)
     settings = ctx.settings
 
     def on_upscale(image, mode, zx, zy, zs, a, b, lang, progress=gr.Progress()):
-        return upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
-                       progress=progress)  # fmt: skip
+        out = upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
+                      progress=progress)  # fmt: skip
+        hr = out[3]  # the HR panel only shows in ground-truth mode (no empty panel otherwise)
+        return (*out[:3], gr.update(value=hr, visible=hr is not None), *out[4:])
 
     outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
     run.click(user_errors(on_upscale), [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang],
@@ -321,9 +326,9 @@ def build(ctx) -> None:
         return None if result is None else zoom_panel(result, zx, zy, zs, lang=lang)
 
     for s in (zoom_x, zoom_y, zoom_size):
-        s.release(on_zoom, [state, zoom_x, zoom_y, zoom_size, ctx.lang], zoom, api_name=False)
+        s.release(on_zoom, [state, zoom_x, zoom_y, zoom_size, ctx.lang], zoom, api_visibility="private")
 
-    def on_select(result, zs, lang, evt: gr.SelectData):
+    def on_select(result, zs, lang, evt: gr.SelectData = None):
         if result is None or evt is None or evt.index is None:
             return gr.update(), gr.update(), gr.update()
         w, h = result.images["bicubic"].size
@@ -331,13 +336,13 @@ def build(ctx) -> None:
         return round(zx, 3), round(zy, 3), zoom_panel(result, zx, zy, zs, lang=lang)
 
     for out in (out_bic, out_res, out_gan, out_hr):
-        out.select(on_select, [state, zoom_size, ctx.lang], [zoom_x, zoom_y, zoom], api_name=False)
+        out.select(on_select, [state, zoom_size, ctx.lang], [zoom_x, zoom_y, zoom], api_visibility="private")
 
     def on_pair(result, a, b):
         return None if result is None else slider_pair(result, a, b)
 
     for dd in (slider_a, slider_b):
-        dd.change(on_pair, [state, slider_a, slider_b], slider, api_name=False)
+        dd.change(on_pair, [state, slider_a, slider_b], slider, api_visibility="private")
 
     def on_lang(result, lang):
         headers = gr.update(headers=metrics_headers(lang))
@@ -347,5 +352,5 @@ def build(ctx) -> None:
                 difference_maps(result, lang=lang), spectrum_figure(result, lang=lang), status_text(result, lang),
                 zoom_panel(result, 0.5, 0.5, 0.2, lang=lang))  # fmt: skip
 
-    ctx.lang.change(on_lang, [state, ctx.lang], [table, diff, spectrum, status, zoom], api_name=False)
+    ctx.lang.change(on_lang, [state, ctx.lang], [table, diff, spectrum, status, zoom], api_visibility="private")
     del examples

@@ -22,6 +22,7 @@ class TabContext:
     lang: Any  # the gr.Radio holding "en" or "es"; pass it as an input to every handler that returns text
     tr: Relabel
     settings: AppSettings
+    tab: Any = None  # the gr.Tab being built (its .select event lets a tab compute when first opened)
 
     @property
     def default_lang(self) -> str:

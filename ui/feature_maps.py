@@ -135,6 +135,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
+    from .components import upload_image
     from .compare import example_paths
     from .lessons import lesson_panel
 
@@ -142,7 +143,7 @@ def build(ctx) -> None:
     examples = example_paths()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            image = tr.add(gr.Image(value=examples[0] if examples else None, type="pil", format="png",
+            image = tr.add(upload_image(value=examples[0] if examples else None,
                                     label=t("fm_image", lang0), height=260), "fm_image")  # fmt: skip
             layer = tr.add(gr.Dropdown(layer_choices(), value="relu2_2", label=t("fm_layer", lang0)), "fm_layer")
             channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
@@ -151,11 +152,11 @@ def build(ctx) -> None:
             lesson_panel("04_vgg_loss", tr, lang0)
         with gr.Column(scale=3):
             banner = gr.Markdown(network_banner("relu2_2", lang0))
-            grid = tr.add(gr.Image(type="pil", format="png", label=t("fm_maps", lang0), interactive=False), "fm_maps")
+            grid = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("fm_maps", lang0), interactive=False), "fm_maps")
             table = tr.add(gr.Dataframe(headers=loss_headers(lang0), label=t("fm_losses", lang0), interactive=False),
                            "fm_losses")  # fmt: skip
     run.click(user_errors(feature_maps), [image, layer, channels, ctx.lang], [grid, table, banner],
               api_name="feature_maps", concurrency_limit=2)  # fmt: skip
-    layer.change(network_banner, [layer, ctx.lang], banner, api_name=False, queue=False)
+    layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
     ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
-                    [layer, ctx.lang], [banner, table], api_name=False)  # fmt: skip
+                    [layer, ctx.lang], [banner, table], api_visibility="private")  # fmt: skip

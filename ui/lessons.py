@@ -66,4 +66,4 @@ def build(ctx) -> None:
     md = gr.Markdown(lesson_markdown(LESSONS[0], lang), latex_delimiters=LATEX_DELIMITERS)
     ctx.tr.add(pick, lambda lg: [(lesson_title(n, lg), n) for n in LESSONS], "choices")
     pick.change(lesson_markdown, [pick, ctx.lang], md, api_name="lesson")
-    ctx.lang.change(lesson_markdown, [pick, ctx.lang], md, api_name=False)
+    ctx.lang.change(lesson_markdown, [pick, ctx.lang], md, api_visibility="private")

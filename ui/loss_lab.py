@@ -166,20 +166,20 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
     patch = src.crop((left, top, left + side, top + side))
     out = fig3_plausible_patches(patch, count=int(count), scale=4, seed=int(seed))
     n = len(out["candidates"])
-    fig = new_figure(2.2 * (n + 2), 3.4)
+    fig = new_figure(2.2 * (n + 2), 2.9)
     axes = fig.subplots(1, n + 2)
     for k, (ax, cand) in enumerate(zip(axes, out["candidates"])):
         ax.imshow(cand)
-        ax.set_title(t("ll_fig3_candidate", lang, k=k + 1, g=out["gradient_ratio"][k]), fontsize=11)
+        ax.set_title(t("ll_fig3_candidate", lang, k=k + 1, g=out["gradient_ratio"]["candidates"][k]), fontsize=11)
     axes[n].imshow(out["average"])
-    axes[n].set_title(t("ll_fig3_average", lang, g=out["average_gradient_ratio"]), fontsize=11, color="tab:blue")
+    axes[n].set_title(t("ll_fig3_average", lang, g=out["gradient_ratio"]["average"]), fontsize=11, color="tab:blue")
     axes[n + 1].imshow(out["lr"].resize((side, side), Image.Resampling.NEAREST))
     axes[n + 1].set_title(t("ll_fig3_lr", lang), fontsize=11)
     for ax in axes:
         ax.axis("off")
-    ratios = out["gradient_ratio"]
+    ratios = out["gradient_ratio"]["candidates"]
     text = t("ll_fig3_text", lang, n=n, diff=out["max_lr_difference"], lo=min(ratios), hi=max(ratios),
-             avg=out["average_gradient_ratio"])  # fmt: skip
+             avg=out["gradient_ratio"]["average"])  # fmt: skip
     return fig_to_pil(fig), text
 
 
@@ -187,6 +187,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
+    from .components import upload_image
     from .compare import example_paths
     from .lessons import lesson_panel
 
@@ -194,7 +195,7 @@ def build(ctx) -> None:
     examples = example_paths()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            image = tr.add(gr.Image(value=examples[0] if examples else None, type="pil", format="png",
+            image = tr.add(upload_image(value=examples[0] if examples else None,
                                     label=t("ll_image", lang0), height=260), "ll_image")  # fmt: skip
             run = tr.add(gr.Button(t("ll_run", lang0), variant="primary"), "ll_run", "value")
             gr.Examples(examples, inputs=image)
@@ -204,7 +205,7 @@ def build(ctx) -> None:
             table = tr.add(gr.Dataframe(headers=[t("ll_image_col", lang0), *COLUMNS], label=t("ll_table", lang0),
                                         interactive=False), "ll_table")  # fmt: skip
             note = gr.Markdown()
-            chart = tr.add(gr.Image(type="pil", format="png", label=t("ll_chart", lang0), interactive=False), "ll_chart")
+            chart = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("ll_chart", lang0), interactive=False), "ll_chart")
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             fig3_md = gr.Markdown(f"### {t('ll_fig3', lang0)}")
@@ -216,7 +217,7 @@ def build(ctx) -> None:
             fig3_run = tr.add(gr.Button(t("ll_fig3_run", lang0)), "ll_fig3_run", "value")
             lesson_panel("01_srgan_fig3", tr, lang0)
         with gr.Column(scale=3):
-            fig3_img = tr.add(gr.Image(type="pil", format="png", label=t("ll_fig3_out", lang0), interactive=False),
+            fig3_img = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("ll_fig3_out", lang0), interactive=False),
                               "ll_fig3_out")  # fmt: skip
             fig3_text = gr.Markdown()
     run.click(user_errors(loss_lab), [image, ctx.lang], [table, chart, note], api_name="losses", concurrency_limit=2)

@@ -1,0 +1,82 @@
+"""The app in a real browser (Debian's Chromium driven by Playwright), as a student uses it.
+
+Screenshots of every tab, at 1280x800 and at projector size 1920x1080, go to
+`$SRGAN_SCREENSHOTS` (default: artifacts/screenshots).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ui.compare import example_paths
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+SHOTS = Path(os.environ.get("SRGAN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
+TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Lessons"]
+TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Lecciones"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (make test does it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def _open(browser, url, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text("SRGAN Studio").first.wait_for(timeout=30_000)
+    return page, errors
+
+
+def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page, errors = _open(browser, app_url, 1280, 800)
+    for name in TABS_EN:
+        page.get_by_role("tab", name=name).click()
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(SHOTS / f"1280_{name.replace(' ', '_').lower()}.png"), full_page=True)
+
+    # Compare: upload a small image, upscale, see the three results.
+    page.get_by_role("tab", name="Compare").click()
+    small = tmp_path / "upload.png"
+    Image.open(example_paths()[0]).resize((48, 48)).save(small)
+    page.locator("input[type=file]").first.set_input_files(str(small))
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Upscale x4").click()
+    for label in ("Bicubic", "SRResNet (MSE)", "SRGAN"):
+        block = page.locator(".block", has=page.get_by_text(label, exact=True)).filter(has=page.locator("img"))
+        block.first.locator("img").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "1280_compare_results.png"), full_page=True)
+
+    # Switch to Spanish: the tabs and the buttons follow.
+    page.get_by_label("Español").check()
+    for name in TABS_ES:
+        page.get_by_role("tab", name=name).wait_for(timeout=10_000)
+    page.get_by_role("button", name="Ampliar x4").wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOTS / "1280_compare_es.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_projector_size_and_spanish_url(browser, app_url):
+    page, errors = _open(browser, app_url + "?lang=es", 1920, 1080)
+    page.get_by_role("tab", name="Comparar").wait_for(timeout=15_000)
+    for name in TABS_ES:
+        page.get_by_role("tab", name=name).click()
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(SHOTS / f"1920_es_{name.replace(' ', '_').lower()}.png"), full_page=True)
+    assert page.get_by_text("Traceback").count() == 0
+    assert not errors, errors

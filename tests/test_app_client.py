@@ -1,0 +1,57 @@
+"""Every named endpoint of a launched app, called through gradio_client as a script would."""
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from ui.compare import example_paths
+
+ENDPOINTS = ["/upscale", "/pixel_shuffle", "/prelu", "/feature_maps", "/losses", "/fig3", "/lesson"]
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_every_endpoint_is_named(client):
+    named = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert set(ENDPOINTS) <= named
+
+
+def test_upscale_returns_three_png_results_at_4x(client, tmp_path):
+    small = tmp_path / "small.png"
+    Image.open(example_paths()[0]).resize((32, 24)).save(small)
+    out = client.predict(handle_file(str(small)), api_name="/upscale")
+    for path in out[:3]:
+        image = Image.open(path)
+        assert image.format == "PNG" and image.size == (128, 96)
+
+
+def test_upscale_ground_truth_mode_in_spanish(client):
+    out = client.predict(handle_file(example_paths()[1]), "ground_truth", 0.5, 0.5, 0.2, "bicubic", "srgan", "es",
+                         api_name="/upscale")  # fmt: skip
+    assert Image.open(out[3]).size == (192, 192)  # HR joins the comparison
+    assert "HR" in str(out[4])
+
+
+def test_bad_upload_gets_a_clear_error(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "not_an_image.png"
+    bad.write_bytes(b"this is text")
+    with pytest.raises(AppError, match="not an image|damaged"):
+        client.predict(handle_file(str(bad)), api_name="/upscale")
+
+
+def test_teaching_endpoints(client):
+    example = handle_file(example_paths()[0])
+    assert client.predict(api_name="/pixel_shuffle") is not None
+    assert client.predict(api_name="/prelu") is not None
+    grid, table, banner = client.predict(example, "D1", 3, "en", api_name="/feature_maps")
+    assert Image.open(grid).size[0] > 300 and "discriminator" in banner.lower()
+    table, chart, note = client.predict(example, "en", api_name="/losses")
+    assert len(table["data"]) == 4
+    image, text = client.predict(example, 0.5, 0.5, 3, 0, "es", api_name="/fig3")
+    assert "parches" in text
+    assert "PixelShuffle" in client.predict("07_pixel_shuffle", "en", api_name="/lesson")

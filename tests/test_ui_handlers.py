@@ -1,0 +1,80 @@
+"""The Compare, Feature maps and Loss lab handlers as plain functions (no server), with the bundled weights."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srgan.images import ImageError
+from ui import compare, feature_maps, loss_lab
+
+
+@pytest.fixture(scope="module")
+def example():
+    return Image.open(compare.example_paths()[0]).convert("RGB")
+
+
+def test_upscale_mode_returns_three_results_at_4x(example):
+    out = compare.upscale(example.resize((24, 20)))
+    bicubic, srresnet, srgan, hr, table = out[:5]
+    assert bicubic.size == srresnet.size == srgan.size == (96, 80) and hr is None
+    assert "Ground truth" in table[0][0]  # no HR: the table says how to get scores
+    assert len(out[9]) == 3 and all(p.endswith(".png") for p in out[9])
+    slider = out[6]
+    assert slider[0].size == slider[1].size == (96, 80)
+
+
+def test_ground_truth_mode_scores_every_method(example):
+    out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="es")
+    hr, table, status = out[3], out[4], out[10]
+    assert hr.size == (64, 48) and [row[0] for row in table] == ["Bicubic", "SRResNet (MSE)", "SRGAN", "HR"]
+    assert table[-1][1] == "∞" and float(table[0][1]) > 15
+    assert "reduj" in status  # the Spanish note about the downsampled upload
+
+
+def test_too_large_uploads_get_a_message_with_what_to_do():
+    big = Image.new("RGB", (600, 500))
+    with pytest.raises(ImageError, match="python -m srgan upscale"):
+        compare.upscale(big, max_input_pixels=512 * 512)
+    with pytest.raises(ImageError, match="Recórtala"):
+        compare.upscale(big, lang="es", max_input_pixels=512 * 512)
+    with pytest.raises(ImageError, match="no image"):
+        compare.upscale(None)
+
+
+def test_zoom_panel_crops_the_same_region_of_every_result(example):
+    result = compare.run_compare(example.crop((0, 0, 32, 32)), "upscale")
+    panel = compare.zoom_panel(result, 0.0, 0.0, 0.25, tile=100)
+    assert panel.size == (3 * 100 + 2 * 8, 134)
+    # The top-left 32x32 of the bicubic result, enlarged 100/32 with nearest neighbour:
+    expected = np.asarray(result.images["bicubic"].crop((0, 0, 32, 32)).resize((100, 100), Image.Resampling.NEAREST))
+    assert np.array_equal(np.asarray(panel)[:100, :100], expected)
+
+
+def test_spectrum_shows_bicubic_losing_high_frequencies(example):
+    from srgan.metrics import radial_power_spectrum, rgb_to_y
+
+    result = compare.run_compare(example, "ground_truth")
+    _, p_hr = radial_power_spectrum(rgb_to_y(result.images["hr"]))
+    _, p_bic = radial_power_spectrum(rgb_to_y(result.images["bicubic"]))
+    assert p_bic[-10:].mean() < 0.1 * p_hr[-10:].mean()
+    assert compare.spectrum_figure(result).size[0] > 400
+
+
+def test_feature_maps_of_the_discriminator_and_of_vgg(example):
+    grid, rows, banner = feature_maps.feature_maps(example, "D2", 4)
+    assert grid.size[0] > 400 and [r[0] for r in rows][0] == "HR" and float(rows[0][1]) == 0
+    assert "discriminator" in banner.lower()
+    _, rows, banner = feature_maps.feature_maps(example.crop((0, 0, 96, 96)), "relu2_2", 3, lang="es")
+    assert "aleatorios" in banner  # offline: the VGG19 is random and the banner says so
+    with pytest.raises(ValueError):
+        feature_maps.feature_maps(example, "relu9_9", 3)
+
+
+def test_loss_lab_table_and_fig3(example):
+    rows, chart, note = loss_lab.loss_lab(example)
+    assert [r[0] for r in rows] == ["HR", "Bicubic", "SRResNet (MSE)", "SRGAN"]
+    hr_row = dict(zip(("name", *loss_lab.COLUMNS), rows[0]))
+    assert float(hr_row["MSE"]) == 0 and hr_row["PSNR-Y (dB)"] == "∞" and float(hr_row["VGG54"]) == 0
+    assert "random" in note
+    image, text = loss_lab.fig3_live(example, count=4, seed=1)
+    assert image.size[0] > 400 and "4" in text
