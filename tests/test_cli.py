@@ -77,3 +77,12 @@ def test_train_then_resume_from_the_cli(tmp_path, photo):
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3]
+
+
+def test_bench_prints_figures_as_json():
+    result = run("bench", "--sizes", "16", "--repeats", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    row = report["rows"][0]
+    assert row["size"] == 16 and row["gflop"] == pytest.approx(72.685 * (16 * 16) / (128 * 128), abs=0.01)
+    assert row["plain_ms"] > 0 and row["upscaler_ms"] > 0 and report["matmul_peak_gflops"] > 0

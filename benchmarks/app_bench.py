@@ -1,0 +1,92 @@
+"""App responsiveness, measured as a user meets it (figures, not a test).
+
+    .venv/bin/python benchmarks/app_bench.py [--repeats 3]
+
+Starts `python app.py` on a free port, prints the time until it answers HTTP, then times each
+endpoint through gradio_client: Compare on a 128x128 upload (all three results), the PixelShuffle and
+PReLU tabs (after their first, model-loading call), Feature maps and the Loss lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    port = free_port()
+    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - start > 120:
+                    raise SystemExit("the app did not start")
+                time.sleep(0.1)
+        ready = time.perf_counter() - start
+        client = Client(url, verbose=False)
+        upload = Path(tempfile.mkdtemp()) / "upload_128.png"
+        Image.open(ROOT / "assets/examples/astronaut.png").resize((128, 128)).save(upload)
+        example = handle_file(str(ROOT / "assets/examples/chelsea.png"))
+        widths, channels = itertools.cycle([1, 2, 3, 4]), itertools.count(1)
+        slopes = (0.01 * k for k in itertools.count(1))
+        calls = {
+            "compare_128x128": lambda: client.predict(handle_file(str(upload)), api_name="/upscale"),
+            # New slider values on every call, so no cached figure is reused.
+            "pixel_shuffle": lambda: client.predict(2, 2, 3, next(widths), next(channels), "en",
+                                                    api_name="/pixel_shuffle"),
+            "prelu": lambda: client.predict(next(slopes), "en", api_name="/prelu"),
+            "feature_maps_relu2_2": lambda: client.predict(example, "relu2_2", 6, "en", api_name="/feature_maps"),
+            "losses": lambda: client.predict(example, "en", api_name="/losses"),
+        }
+        results = {"app_ready_s": round(ready, 2)}
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call()  # first call: loads the models it needs
+            first = time.perf_counter() - t0
+            times = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t0)
+            results[name] = {"first_s": round(first, 2), "median_s": round(statistics.median(times), 2)}
+        print(json.dumps(results, indent=2))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
