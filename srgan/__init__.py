@@ -24,8 +24,14 @@ _EXPORTS = {
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:  # for editors and type checkers
-    from .checkpoints import CheckpointError, load_checkpoint, load_pretrained, load_pretrained_discriminator, save_checkpoint
+if TYPE_CHECKING:  # for editors and type checkers  # noqa: F401 (re-exports)
+    from .checkpoints import (
+        CheckpointError,
+        load_checkpoint,
+        load_pretrained,
+        load_pretrained_discriminator,
+        save_checkpoint,
+    )
     from .config import DiscriminatorConfig, GeneratorConfig, TrainConfig
     from .device import pick_device
     from .images import ImageError

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from srgan.checkpoints import (
-    CheckpointError, load_checkpoint, load_generator, load_pretrained, read_metadata, save_checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    load_generator,
+    load_pretrained,
+    read_metadata,
+    save_checkpoint,
 )
 from srgan.models import Discriminator, Generator
 

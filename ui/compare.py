@@ -313,14 +313,15 @@ def build(ctx) -> None:
     settings = ctx.settings
 
     def on_upscale(image, mode, zx, zy, zs, a, b, lang, progress=gr.Progress()):
-        out = upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
-                      progress=progress)  # fmt: skip
-        hr = out[3]  # the HR panel only shows in ground-truth mode (no empty panel otherwise)
-        return (*out[:3], gr.update(value=hr, visible=hr is not None), *out[4:])
+        return upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
+                       progress=progress)  # fmt: skip
 
     outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
     run.click(user_errors(on_upscale), [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang],
               outputs, api_name="upscale", concurrency_limit=2)  # fmt: skip
+
+    # The HR panel only shows in ground-truth mode (no empty panel otherwise).
+    mode.change(lambda m: gr.update(visible=m == "ground_truth"), mode, out_hr, api_visibility="private", queue=False)
 
     def on_zoom(result, zx, zy, zs, lang):
         return None if result is None else zoom_panel(result, zx, zy, zs, lang=lang)

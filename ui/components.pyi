@@ -8,8 +8,6 @@ import gradio as gr
 
 from srgan.images import ImageError, open_image
 
-from gradio.events import Dependency
-
 class UploadImage(gr.Image):
     """`gr.Image` whose uploads are opened by `srgan.images.open_image`.
 

@@ -135,8 +135,8 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
-    from .components import upload_image
     from .compare import example_paths
+    from .components import upload_image
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -152,11 +152,13 @@ def build(ctx) -> None:
             lesson_panel("04_vgg_loss", tr, lang0)
         with gr.Column(scale=3):
             banner = gr.Markdown(network_banner("relu2_2", lang0))
-            grid = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("fm_maps", lang0), interactive=False), "fm_maps")
+            grid = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("fm_maps", lang0),
+                                   interactive=False), "fm_maps")  # fmt: skip
             table = tr.add(gr.Dataframe(headers=loss_headers(lang0), label=t("fm_losses", lang0), interactive=False),
                            "fm_losses")  # fmt: skip
-    run.click(user_errors(feature_maps), [image, layer, channels, ctx.lang], [grid, table, banner],
-              api_name="feature_maps", concurrency_limit=2)  # fmt: skip
+    # Also on opening the tab (with the default example), so the class never looks at empty panels.
+    gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang],
+          [grid, table, banner], api_name="feature_maps", concurrency_limit=2)  # fmt: skip
     layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
     ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
                     [layer, ctx.lang], [banner, table], api_visibility="private")  # fmt: skip

@@ -187,8 +187,8 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
-    from .components import upload_image
     from .compare import example_paths
+    from .components import upload_image
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -220,6 +220,8 @@ def build(ctx) -> None:
             fig3_img = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("ll_fig3_out", lang0), interactive=False),
                               "ll_fig3_out")  # fmt: skip
             fig3_text = gr.Markdown()
-    run.click(user_errors(loss_lab), [image, ctx.lang], [table, chart, note], api_name="losses", concurrency_limit=2)
-    fig3_run.click(user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
+    # Also on opening the tab (with the default example), so the class never looks at empty panels.
+    gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang], [table, chart, note],
+          api_name="losses", concurrency_limit=2)  # fmt: skip
+    gr.on([fig3_run.click, ctx.tab.select], user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
                    api_name="fig3")  # fmt: skip

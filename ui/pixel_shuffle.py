@@ -271,7 +271,7 @@ def shuffle_figure(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang: str = "
         fs = min(title_fs, _fit(shape, w * pt, TITLE_FS))
         ax.text(x + w / 2, y + lay["title_h"] / 2, f"{name}\n{shape}", ha="center", va="center", fontsize=fs,
                 weight="bold", linespacing=1.3)  # fmt: skip
-    (ix, iy, iw), (ox, oy, ow) = lay["in_box"], lay["out_box"]
+    _, (ox, oy, _) = lay["in_box"], lay["out_box"]
     arrow = {"arrowstyle": "-|>", "lw": 3, "color": "#333", "mutation_scale": 25}
     if lay["stacked"]:
         xm = lay["width"] / 2
