@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ui import compare, feature_maps, lessons, loss_lab, pixel_shuffle, prelu
+from ui import compare, feature_maps, finetune, lessons, loss_lab, pixel_shuffle, prelu
 from ui.context import AppSettings, TabContext
 from ui.i18n import LANG_CHOICES, Relabel, normalise_lang, register, t
 
@@ -40,6 +40,7 @@ TABS = (
     ("tab_prelu", prelu),
     ("tab_feature_maps", feature_maps),
     ("tab_loss_lab", loss_lab),
+    ("tab_finetune", finetune),
     ("tab_lessons", lessons),
 )
 CSS = """

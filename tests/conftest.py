@@ -65,7 +65,8 @@ def app_url(tmp_path_factory):
 
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "SRGAN_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}  # fine-tuning runs stay out of the repo
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)  # fmt: skip

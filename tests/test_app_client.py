@@ -6,7 +6,8 @@ from PIL import Image
 
 from ui.compare import example_paths
 
-ENDPOINTS = ["/upscale", "/pixel_shuffle", "/prelu", "/feature_maps", "/losses", "/fig3", "/lesson"]
+ENDPOINTS = ["/upscale", "/pixel_shuffle", "/prelu", "/feature_maps", "/losses", "/fig3", "/lesson",
+             "/finetune", "/finetune_stop", "/finetune_watch"]
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,32 @@ def test_teaching_endpoints(client):
     image, text = client.predict(example, 0.5, 0.5, 3, 0, "es", api_name="/fig3")
     assert "parches" in text
     assert "PixelShuffle" in client.predict("07_pixel_shuffle", "en", api_name="/lesson")
+
+
+def test_finetune_then_upscale_with_the_new_run(client, tmp_path):
+    job = client.submit("srresnet", "builtin", None, "mse", 5, 1e-4, 2, 48, 0, "class-demo", "en",
+                        api_name="/finetune")  # fmt: skip
+    updates = list(job)
+    assert len(updates) >= 2  # streamed progress, not one final answer
+    status = str(updates[-1][4])
+    assert "class-demo" in status or "done" in status.lower() or "finished" in status.lower(), status
+    choices = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/upscale"]["parameters"]
+    gan_param = next(p for p in choices if p["parameter_name"] == "gan")
+    assert gan_param["parameter_default"] == "srgan"
+    small = tmp_path / "s.png"
+    Image.open(example_paths()[0]).resize((16, 16)).save(small)
+    run_name = _newest_run_name(updates)
+    out = client.predict(handle_file(str(small)), "upscale", 0.5, 0.5, 0.2, "bicubic", "srgan", "en", run_name,
+                         api_name="/upscale")  # fmt: skip
+    assert Image.open(out[2]).size == (64, 64)
+
+
+def _newest_run_name(updates) -> str:
+    import re
+
+    for update in reversed(updates):
+        for value in update:
+            match = re.search(r"\d{8}-\d{6}_class-demo", str(value))
+            if match:
+                return match.group(0)
+    raise AssertionError("the run's name was never shown")

@@ -39,6 +39,8 @@ register({
     "cmp_mode_gt": ("Ground truth (my image is HR: downsample x4 first, then score each method)",
                     "Verdad de referencia (mi imagen es HR: se reduce x4 y se evalúa cada método)"),
     "cmp_run": ("Upscale x4", "Ampliar x4"),
+    "cmp_gan_model": ("Generator of the SRGAN column (bundled, or a fine-tuned run)",
+                      "Generador de la columna SRGAN (incluido, o un ajuste fino)"),
     "cmp_examples": ("Examples (held out from training)", "Ejemplos (no usados en el entrenamiento)"),
     "cmp_results": ("Results", "Resultados"),
     "cmp_metrics": ("Scores against HR", "Métricas frente a HR"),
@@ -115,10 +117,16 @@ def prepare_input(image: Image.Image | np.ndarray, mode: str, *, max_input_pixel
 
 
 def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang: str = "en",
-                max_input_pixels: int = 512 * 512, progress=None) -> CompareResult:  # fmt: skip
-    """Upscale with every method (and score against HR in ground-truth mode)."""
+                max_input_pixels: int = 512 * 512, gan_model: str = "srgan", progress=None) -> CompareResult:  # fmt: skip
+    """Upscale with every method (and score against HR in ground-truth mode).
+
+    `gan_model` picks the generator of the third column: the bundled SRGAN or a fine-tuned run.
+    """
     import time
 
+    from .common import resolve_generator
+
+    models = {"bicubic": "bicubic", "srresnet": "srresnet", "srgan": resolve_generator(gan_model)}
     lr, hr, note = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
     start = time.perf_counter()
     images: dict[str, Image.Image] = {}
@@ -127,7 +135,7 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
             if progress is not None:
                 progress((k + fraction) / len(METHODS), desc=f"{METHOD_LABELS[method]}: {desc}")
 
-        images[method] = upscaler_for(method)(lr, progress=report)
+        images[method] = upscaler_for(models[method])(lr, progress=report)
     metrics = {}
     if hr is not None:
         images["hr"] = hr
@@ -248,10 +256,11 @@ def example_paths() -> list[str]:
 
 
 def upscale(image, mode: str = "upscale", zoom_x: float = 0.5, zoom_y: float = 0.5, zoom_size: float = 0.2,
-            slider_a: str = "bicubic", slider_b: str = "srgan", lang: str = "en", *,
+            slider_a: str = "bicubic", slider_b: str = "srgan", lang: str = "en", gan_model: str = "srgan", *,
             max_input_pixels: int = 512 * 512, progress=None) -> tuple:  # fmt: skip
     """The `/upscale` event: every output of the tab from one upload (plain function, no Gradio)."""
-    result = run_compare(image, mode, lang=lang, max_input_pixels=max_input_pixels, progress=progress)
+    result = run_compare(image, mode, lang=lang, max_input_pixels=max_input_pixels, gan_model=gan_model,
+                         progress=progress)  # fmt: skip
     return (
         result.images["bicubic"], result.images["srresnet"], result.images["srgan"], result.images.get("hr"),
         metrics_table(result, lang), zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
@@ -264,7 +273,7 @@ def build(ctx) -> None:
     """Widgets and wiring of the Compare tab."""
     import gradio as gr
 
-    from .common import user_errors
+    from .common import generator_choices, user_errors
     from .components import upload_image
     from .lessons import lesson_panel
 
@@ -279,6 +288,9 @@ def build(ctx) -> None:
             tr.add(mode, "cmp_mode")
             tr.add(mode, lambda lg: [(t("cmp_mode_upscale", lg), "upscale"), (t("cmp_mode_gt", lg), "ground_truth")],
                    "choices")  # fmt: skip
+            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", label=t("cmp_gan_model", lang0),
+                                           allow_custom_value=True),  # validated by resolve_generator
+                               "cmp_gan_model")  # fmt: skip
             run = tr.add(gr.Button(t("cmp_run", lang0), variant="primary"), "cmp_run", "value")
             examples = gr.Examples(example_paths(), inputs=image, label=t("cmp_examples", lang0))
             status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
@@ -312,13 +324,15 @@ def build(ctx) -> None:
     state = gr.State(None)
     settings = ctx.settings
 
-    def on_upscale(image, mode, zx, zy, zs, a, b, lang, progress=gr.Progress()):
-        return upscale(image, mode, zx, zy, zs, a, b, lang, max_input_pixels=settings.max_input_pixels,
+    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, progress=gr.Progress()):
+        return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=settings.max_input_pixels,
                        progress=progress)  # fmt: skip
 
     outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
-    run.click(user_errors(on_upscale), [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang],
-              outputs, api_name="upscale", concurrency_limit=2)  # fmt: skip
+    inputs = [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang, gan_model]
+    run.click(user_errors(on_upscale), inputs, outputs, api_name="upscale", concurrency_limit=2)
+    # Fine-tuned runs appear in the list as soon as they exist (refreshed whenever the tab is opened).
+    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
 
     # The HR panel only shows in ground-truth mode (no empty panel otherwise).
     mode.change(lambda m: gr.update(visible=m == "ground_truth"), mode, out_hr, api_visibility="private", queue=False)

@@ -17,8 +17,9 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(os.environ.get("SRGAN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
-TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Lessons"]
-TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Lecciones"]
+TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Fine-tune", "Lessons"]
+TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Ajuste fino",
+           "Lecciones"]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,13 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield b
         b.close()
+
+
+def _settle(page, timeout=90_000):
+    """Wait until every event has finished (Gradio hides idle status trackers with the class "hide")."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"status-tracker\"]:not(.hide)').length === 0",
+                           timeout=timeout)  # fmt: skip
 
 
 def _open(browser, url, width, height):
@@ -46,7 +54,7 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
     page, errors = _open(browser, app_url, 1280, 800)
     for name in TABS_EN:
         page.get_by_role("tab", name=name).click()
-        page.wait_for_timeout(400)
+        _settle(page)
         page.screenshot(path=str(SHOTS / f"1280_{name.replace(' ', '_').lower()}.png"), full_page=True)
 
     # Compare: upload a small image, upscale, see the three results.
@@ -59,7 +67,7 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
     for label in ("Bicubic", "SRResNet (MSE)", "SRGAN"):
         block = page.locator(".block", has=page.get_by_text(label, exact=True)).filter(has=page.locator("img"))
         block.first.locator("img").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
+    _settle(page)
     page.screenshot(path=str(SHOTS / "1280_compare_results.png"), full_page=True)
 
     # Switch to Spanish: the tabs and the buttons follow.
@@ -67,6 +75,7 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
     for name in TABS_ES:
         page.get_by_role("tab", name=name).wait_for(timeout=10_000)
     page.get_by_role("button", name="Ampliar x4").wait_for(timeout=10_000)
+    _settle(page)
     page.screenshot(path=str(SHOTS / "1280_compare_es.png"), full_page=True)
     assert not errors, errors
 
@@ -76,7 +85,26 @@ def test_projector_size_and_spanish_url(browser, app_url):
     page.get_by_role("tab", name="Comparar").wait_for(timeout=15_000)
     for name in TABS_ES:
         page.get_by_role("tab", name=name).click()
-        page.wait_for_timeout(400)
+        _settle(page)
         page.screenshot(path=str(SHOTS / f"1920_es_{name.replace(' ', '_').lower()}.png"), full_page=True)
+    assert page.get_by_text("Traceback").count() == 0
+    assert not errors, errors
+
+
+def test_finetune_start_watch_curves_move_then_stop(browser, app_url):
+    page, errors = _open(browser, app_url, 1280, 800)
+    page.get_by_role("tab", name="Fine-tune").click()
+    _settle(page)
+    page.get_by_role("button", name="Start fine-tuning").click()
+    curves = page.locator(".block", has=page.get_by_text("Losses, D(HR), D(SR) and held-out PSNR")).locator("img")
+    curves.first.wait_for(timeout=120_000)
+    first = curves.first.get_attribute("src")
+    page.wait_for_function("(src) => { const i = [...document.querySelectorAll('img')].find(e => e.src && e.src !== src"
+                           " && e.closest('.block') && e.closest('.block').innerText.includes('held-out PSNR'));"
+                           " return !!i; }", arg=first, timeout=120_000)  # fmt: skip
+    page.screenshot(path=str(SHOTS / "1280_finetune_running.png"), full_page=True)
+    page.get_by_role("button", name="Stop (keeps the last checkpoint)").click()
+    _settle(page, timeout=120_000)
+    page.screenshot(path=str(SHOTS / "1280_finetune_stopped.png"), full_page=True)
     assert page.get_by_text("Traceback").count() == 0
     assert not errors, errors
