@@ -228,3 +228,17 @@ def test_the_runs_folder_keeps_the_last_n(tmp_path, tiny_base, data, monkeypatch
     manager.wait(60)
     assert sorted(p.name for p in root.iterdir()) == ["20200102-000000_old", "20200103-000000_old", name,
                                                       "not-a-run"]  # fmt: skip
+
+
+def test_a_finished_run_is_selectable_in_the_other_tabs(manager, tiny_base, data, photo):
+    from ui import common, compare, prelu
+
+    name = manager.start(base=tiny_base, data=data, steps=2, **FAST)
+    assert manager.wait(60).state == "done"
+    assert (f"fine-tuned: {name}", name) in common.generator_choices()
+    result = compare.run_compare(photo.resize((12, 12)), gan_model=name)
+    assert result.images["srgan"].size == (48, 48)
+    _, figure, text = prelu.prelu_view(0.25, "en", run=name)
+    assert figure is not None and name in text
+    with pytest.raises(CheckpointError, match="has no checkpoint"):
+        compare.run_compare(photo.resize((12, 12)), gan_model="20990101-000000_missing")

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-train_runs}
 SRRESNET_STEPS=${SRRESNET_STEPS:-6000}
-SRGAN_STEPS=${SRGAN_STEPS:-1500}
+SRGAN_STEPS=${SRGAN_STEPS:-2400}
 
 # Stage 1, SRResNet-MSE (Eq. 4): 64x64 HR patches (16x16 LR), batch 16, Adam 2e-4 halved at 75%.
 $PY -m srgan train --preset srresnet --data builtin --steps "$SRRESNET_STEPS" --batch-size 16 --hr-patch 64 \
@@ -18,7 +18,8 @@ $PY -m srgan export "$RUNS/srresnet_x4" --name srresnet
 
 # Stage 2, SRGAN (Eq. 3), initialised from stage 1: the paper's 96x96 patches, Adam 1e-4, content + 1e-3 adversarial.
 # Without ImageNet VGG19 weights the content loss is MSE (the paper's SRGAN-MSE variant).
-$PY -m srgan train --preset srgan --data builtin --steps "$SRGAN_STEPS" --batch-size 16 --hr-patch 96 \
+# Batch 8 (the paper: 16) doubles the number of alternating D/G updates that fit in the same CPU time.
+$PY -m srgan train --preset srgan --data builtin --steps "$SRGAN_STEPS" --batch-size 8 --hr-patch 96 \
   --learning-rate 1e-4 --init-from "$RUNS/srresnet_x4/generator.safetensors" \
   --checkpoint-every 50 --eval-every 100 --out "$RUNS/srgan_x4" --resume
 $PY -m srgan export "$RUNS/srgan_x4" --name srgan

@@ -31,7 +31,8 @@ class UploadImage(gr.Image):
                 f"{name} is not an image this app can read ({type(e).__name__}). "
                 f"/ {name} no es una imagen que esta aplicación pueda leer."
             ) from None
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer

@@ -94,12 +94,16 @@ def network_banner(layer: str, lang: str = "en") -> str:
     return t("fm_vgg_pretrained", lang, source=vgg.source) if vgg.pretrained else t("fm_vgg_random", lang)
 
 
-def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "en") -> tuple[Image.Image, list[list], str]:
-    """The `/feature_maps` event: (grid figure, loss table rows, banner Markdown)."""
+def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "en", gan_model: str = "srgan"
+                 ) -> tuple[Image.Image, list[list], str]:  # fmt: skip
+    """The `/feature_maps` event: (grid figure, loss table rows, banner Markdown).
+
+    `gan_model` is the generator of the SRGAN row: the bundled one or a fine-tuned run.
+    """
     from .common import as_pil
 
     hr = centre_crop(as_pil(image).convert("RGB"))
-    result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=CROP * CROP)
+    result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=CROP * CROP, gan_model=gan_model)
     if layer not in RELU_LAYERS and layer not in DISC_LAYERS:
         raise ValueError(f"unknown layer {layer!r}")
     acts = _activations(result.images, layer)
@@ -134,7 +138,7 @@ def loss_headers(lang: str = "en") -> list[str]:
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import user_errors
+    from .common import generator_choices, user_errors
     from .compare import example_paths
     from .components import upload_image
     from .lessons import lesson_panel
@@ -147,6 +151,8 @@ def build(ctx) -> None:
                                     label=t("fm_image", lang0), height=260), "fm_image")  # fmt: skip
             layer = tr.add(gr.Dropdown(layer_choices(), value="relu2_2", label=t("fm_layer", lang0)), "fm_layer")
             channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
+            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
+                                           label=t("cmp_gan_model", lang0)), "cmp_gan_model")  # fmt: skip
             run = tr.add(gr.Button(t("fm_run", lang0), variant="primary"), "fm_run", "value")
             gr.Examples(examples, inputs=image)
             lesson_panel("04_vgg_loss", tr, lang0)
@@ -157,8 +163,9 @@ def build(ctx) -> None:
             table = tr.add(gr.Dataframe(headers=loss_headers(lang0), label=t("fm_losses", lang0), interactive=False),
                            "fm_losses")  # fmt: skip
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
-    gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang],
+    gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang, gan_model],
           [grid, table, banner], api_name="feature_maps", concurrency_limit=2)  # fmt: skip
+    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
     layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
     ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
                     [layer, ctx.lang], [banner, table], api_visibility="private")  # fmt: skip

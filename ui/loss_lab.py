@@ -141,12 +141,12 @@ def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
     return rows
 
 
-def loss_lab(image, lang: str = "en") -> tuple[list[list], Image.Image, str]:
-    """The `/losses` event: (table rows, chart, note on the VGG weights)."""
+def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> tuple[list[list], Image.Image, str]:
+    """The `/losses` event: (table rows, chart, note on the VGG weights); `gan_model` may be a fine-tuned run."""
     hr = centre_crop(as_pil(image).convert("RGB"))
     if min(hr.size) < PATCH:
         raise ValueError(t("cmp_too_small", lang, min=PATCH))
-    result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height)
+    result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)
     table, pretrained = compute_losses(result.images)
     note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + t("ll_explain", lang)
     return table_rows(table), losses_chart(table, lang=lang), note
@@ -186,7 +186,7 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import user_errors
+    from .common import generator_choices, user_errors
     from .compare import example_paths
     from .components import upload_image
     from .lessons import lesson_panel
@@ -197,6 +197,8 @@ def build(ctx) -> None:
         with gr.Column(scale=1, min_width=320):
             image = tr.add(upload_image(value=examples[0] if examples else None,
                                     label=t("ll_image", lang0), height=260), "ll_image")  # fmt: skip
+            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
+                                           label=t("cmp_gan_model", lang0)), "cmp_gan_model")  # fmt: skip
             run = tr.add(gr.Button(t("ll_run", lang0), variant="primary"), "ll_run", "value")
             gr.Examples(examples, inputs=image)
             lesson_panel("06_perceptual_loss", tr, lang0)
@@ -221,7 +223,8 @@ def build(ctx) -> None:
                               "ll_fig3_out")  # fmt: skip
             fig3_text = gr.Markdown()
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
-    gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang], [table, chart, note],
+    gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang, gan_model], [table, chart, note],
           api_name="losses", concurrency_limit=2)  # fmt: skip
+    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
     gr.on([fig3_run.click, ctx.tab.select], user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
                    api_name="fig3")  # fmt: skip

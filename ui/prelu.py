@@ -22,6 +22,7 @@ from .common import METHOD_LABELS, fig_to_pil, new_figure
 from .i18n import register, t
 
 register({
+    "prelu_run": ("Add a fine-tuned run to the plot", "Añadir un ajuste fino a la gráfica"),
     "prelu_slope": ("Slope a for negative inputs", "Pendiente a para entradas negativas"),
     "prelu_curve_image": ("The activation", "La activación"),
     "prelu_slopes_image": ("Learned slopes, layer by layer", "Pendientes aprendidas, capa a capa"),
@@ -234,12 +235,13 @@ def _claim_check(model: str, s: dict, lang: str) -> str:
     return "\n".join(lines)
 
 
-def prelu_view(slope: float = 0.25, lang: str = "en") -> tuple[Image.Image, Image.Image | None, str]:
+def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> tuple[Image.Image, Image.Image | None, str]:
     """Everything the tab shows.
 
     Args:
         slope: the negative slope a of the plotted PReLU (-0.5..1).
         lang: "en" or "es".
+        run: optionally a fine-tuned run (or "srresnet"/"srgan") whose slopes join the plot.
 
     Returns:
         (activation plot, learned-slopes plot or None when no model loads, Markdown analysis).
@@ -249,6 +251,10 @@ def prelu_view(slope: float = 0.25, lang: str = "en") -> tuple[Image.Image, Imag
         raise ValueError("the slope must be between -0.5 and 1")
     lang = "es" if lang == "es" else "en"
     models, missing = bundled_slopes()
+    if run and run not in models:  # a fine-tuned run, beside the bundled models
+        from .common import resolve_generator
+
+        models[run] = load_pretrained(resolve_generator(run))
     figure = slopes_figure(tuple(models.items()), lang) if models else None
     return prelu_curve(slope, lang), figure, slopes_markdown(models, missing, lang)
 
@@ -258,7 +264,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from . import lessons
-    from .common import user_errors
+    from .common import generator_choices, user_errors
 
     lang0, tr = ctx.default_lang, ctx.tr
     with gr.Row():
@@ -267,13 +273,18 @@ def build(ctx) -> None:
                 with gr.Column():
                     slope = tr.add(gr.Slider(-0.5, 1, value=0.25, step=0.05, label=t("prelu_slope", lang0)),
                                    "prelu_slope")  # fmt: skip
+                    run = tr.add(gr.Dropdown([("—", "")] + generator_choices()[2:], value="", allow_custom_value=True,
+                                             label=t("prelu_run", lang0)), "prelu_run")  # fmt: skip
                     curve = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False,
                                             label=t("prelu_curve_image", lang0)), "prelu_curve_image")  # fmt: skip
                 analysis = gr.Markdown()
-            slopes = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False, label=t("prelu_slopes_image", lang0)),
-                            "prelu_slopes_image")  # fmt: skip
+            slopes = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False,
+                                     label=t("prelu_slopes_image", lang0)), "prelu_slopes_image")  # fmt: skip
         with gr.Column(scale=2):
             lessons.lesson_panel("08_prelu", tr, lang0)
     # Runs when the tab is opened (not on page load: the first tab must stay responsive) and on every change.
-    gr.on([ctx.tab.select, slope.change, ctx.lang.change], user_errors(prelu_view), [slope, ctx.lang], [curve, slopes, analysis], api_name="prelu",
-          trigger_mode="always_last")  # fmt: skip
+    gr.on([ctx.tab.select, slope.change, run.change, ctx.lang.change], user_errors(prelu_view),
+          [slope, ctx.lang, run], [curve, slopes, analysis], api_name="prelu", trigger_mode="always_last")  # fmt: skip
+    # Fine-tuned runs join the list as soon as they exist.
+    ctx.tab.select(lambda: gr.update(choices=[("—", "")] + generator_choices()[2:]), None, run,
+                   api_visibility="private")  # fmt: skip
