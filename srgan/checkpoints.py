@@ -260,8 +260,3 @@ def load_pretrained(name_or_path: str | Path = "srgan") -> Generator:
 def load_pretrained_discriminator(name_or_path: str | Path = "srgan_discriminator") -> Discriminator:
     """The SRGAN discriminator (bundled, or a checkpoint), eval mode, cached per process."""
     return _cached(resolve(name_or_path), load_discriminator)[0]
-
-
-def pretrained_metadata(name_or_path: str | Path) -> dict[str, Any]:
-    """The metadata of a bundled model or checkpoint (recipe, metrics, sha256, ...)."""
-    return _cached(resolve(name_or_path), load_generator if "discriminator" not in str(name_or_path) else load_discriminator)[1]

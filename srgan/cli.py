@@ -135,7 +135,8 @@ def _train(args: argparse.Namespace) -> int:
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                   generator=generator)  # fmt: skip
     if args.preset == "srresnet":
-        config = TrainConfig.preset_srresnet(content_loss=args.content_loss or "mse", init_from=args.init_from, **common)
+        content = args.content_loss or "mse"
+        config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)
     else:
         content = args.content_loss
         if content is None:  # the paper's SRGAN uses VGG54; without ImageNet weights, its SRGAN-MSE variant

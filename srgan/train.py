@@ -255,7 +255,8 @@ def train(
             log.flush()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()} | ({"psnr_y": f"{last_eval:.2f}"} if last_eval else {}))
+                shown = {k: f"{v:.4g}" for k, v in terms.items()}
+                bar.set_postfix(shown | ({"psnr_y": f"{last_eval:.2f}"} if last_eval else {}))
             if callback is not None:
                 callback(entry)
             stopping = stop is not None and stop.is_set()

@@ -297,11 +297,11 @@ def build(ctx) -> None:
             lesson_panel("01_srgan_fig3", tr, lang0)
         with gr.Column(scale=3):
             with gr.Row():
-                out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], interactive=False, height=300)
-                out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], interactive=False, height=300)
-                out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], interactive=False, height=300)
-                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], interactive=False, height=300,
-                                  visible=False)  # fmt: skip
+                shown = {"interactive": False, "height": 300}
+                out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], **shown)
+                out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], **shown)
+                out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], **shown)
+                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], visible=False, **shown)  # GT mode
             table = gr.Dataframe(headers=metrics_headers(lang0), label=t("cmp_metrics", lang0), interactive=False,
                                  wrap=True)  # fmt: skip
             tr.add(table, "cmp_metrics")
