@@ -78,3 +78,13 @@ def test_loss_lab_table_and_fig3(example):
     assert "random" in note
     image, text = loss_lab.fig3_live(example, count=4, seed=1)
     assert image.size[0] > 400 and "4" in text
+
+
+def test_the_loss_lab_explanation_is_measured_not_assumed():
+    row = {c: 1.0 for c in loss_lab.COLUMNS}
+    table = {"hr": dict(row, MSE=0.0), "bicubic": dict(row, MSE=0.5), "srresnet": dict(row, MSE=0.2),
+             "srgan": dict(row, MSE=0.3, **{"−log D": 0.1})}  # fmt: skip
+    text = loss_lab.explanation(table, "en")
+    assert "lowest MSE (highest PSNR) is SRResNet (MSE)'s" in text and "is SRGAN's" in text
+    table["bicubic"]["−log D"] = 0.05
+    assert "el de Bicubic" in loss_lab.explanation(table, "es")

@@ -472,8 +472,8 @@ def build(ctx) -> None:
             lesson_panel("06_perceptual_loss", tr, lang0)
         with gr.Column(scale=2):
             progress = tr.add(gr.Markdown(t("ft_idle", lang0), label=t("ft_progress", lang0)), "ft_progress")
-            curves = tr.add(gr.Image(type="pil", format="png", label=t("ft_curves", lang0), interactive=False),
-                            "ft_curves")  # fmt: skip
+            curves = tr.add(gr.Image(type="pil", format="png", label=t("ft_curves", lang0), interactive=False,
+                                     show_label=False, elem_id="ft-curves"), "ft_curves")  # the figure has titles
             with gr.Row():
                 before = tr.add(gr.Image(type="pil", format="png", label=t("ft_before", lang0), interactive=False,
                                          height=280), "ft_before")  # fmt: skip

@@ -38,10 +38,14 @@ register({
                        "⚠️ VGG22/VGG54 usan aquí una VGG19 con **pesos aleatorios** (sin pesos de ImageNet sin conexión): "
                        "compáralas solo entre métodos, no con el artículo."),
     "ll_note_pretrained": ("VGG22/VGG54 use ImageNet VGG19 weights.", "VGG22/VGG54 usan pesos de ImageNet."),
-    "ll_explain": ("MSE and PSNR prefer the blurry SRResNet; the discriminator's −log D prefers SRGAN, "
-                   "which is why the perceptual loss adds 10⁻³ · l_Gen to the content loss.",
-                   "MSE y PSNR prefieren la SRResNet borrosa; el −log D del discriminador prefiere SRGAN: "
-                   "por eso la pérdida perceptual suma 10⁻³ · l_Gen a la pérdida de contenido."),
+    "ll_explain": ("On this image, the lowest MSE (highest PSNR) is {mse}'s; the lowest −log D, the most "
+                   "'real' for our discriminator, is {adv}'s. Pixel losses reward the average of the plausible "
+                   "answers; the adversarial term rewards looking like a photo: the perceptual loss adds "
+                   "10⁻³ · l_Gen to the content loss to ask for both.",
+                   "En esta imagen, el menor MSE (mayor PSNR) es el de {mse}; el menor −log D, lo más «real» "
+                   "para nuestro discriminador, es el de {adv}. Las pérdidas de píxel premian el promedio de las "
+                   "respuestas plausibles; el término adversarial premia parecer una foto: la pérdida perceptual "
+                   "suma 10⁻³ · l_Gen a la de contenido para pedir ambas cosas."),
     "ll_fig3": ("Fig. 3, live: many HR patches fit one LR patch", "Fig. 3 en vivo: muchos parches HR encajan en un parche LR"),
     "ll_fig3_run": ("Draw plausible HR patches", "Dibujar parches HR plausibles"),
     "ll_fig3_count": ("How many plausible patches", "Cuántos parches plausibles"),
@@ -111,6 +115,14 @@ def compute_losses(images: dict[str, Image.Image]) -> tuple[dict[str, dict[str, 
     return table, vgg.pretrained
 
 
+def explanation(table: dict[str, dict[str, float]], lang: str = "en") -> str:
+    """What this table says, measured: which method wins on MSE and which on −log D (HR itself left out)."""
+    methods = [n for n in ORDER if n != "hr"]
+    best_mse = min(methods, key=lambda n: table[n]["MSE"])
+    best_adv = min(methods, key=lambda n: table[n]["−log D"])
+    return t("ll_explain", lang, mse=METHOD_LABELS[best_mse], adv=METHOD_LABELS[best_adv])
+
+
 def losses_chart(table: dict[str, dict[str, float]], *, lang: str = "en") -> Image.Image:
     """One small bar chart per loss (their scales differ by orders of magnitude)."""
     fig = new_figure(15, 6.4)
@@ -123,7 +135,7 @@ def losses_chart(table: dict[str, dict[str, float]], *, lang: str = "en") -> Ima
         ax.set_title(column, fontsize=14)
         ax.tick_params(axis="x", labelrotation=30, labelsize=11)
     axes[-1].axis("off")
-    axes[-1].text(0, 0.5, "\n".join(_wrap(t("ll_explain", lang), 38)), fontsize=12, va="center")
+    axes[-1].text(0, 0.5, "\n".join(_wrap(explanation(table, lang), 38)), fontsize=11, va="center")
     return fig_to_pil(fig)
 
 
@@ -148,7 +160,7 @@ def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> tuple[list[li
         raise ValueError(t("cmp_too_small", lang, min=PATCH))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)
     table, pretrained = compute_losses(result.images)
-    note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + t("ll_explain", lang)
+    note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + explanation(table, lang)
     return table_rows(table), losses_chart(table, lang=lang), note
 
 
