@@ -59,13 +59,14 @@ def main() -> int:
         upload = Path(tempfile.mkdtemp()) / "upload_128.png"
         Image.open(ROOT / "assets/examples/astronaut.png").resize((128, 128)).save(upload)
         example = handle_file(str(ROOT / "assets/examples/chelsea.png"))
-        widths, channels = itertools.cycle([1, 2, 3, 4]), itertools.count(1)
+        widths, channels = iter([4, 1, 2, 3]), itertools.count(1)  # (C, r, H) = (2, 2, 3): a new W every call
         slopes = (0.01 * k for k in itertools.count(1))
         calls = {
             "compare_128x128": lambda: client.predict(handle_file(str(upload)), api_name="/upscale"),
-            # New slider values on every call, so no cached figure is reused.
-            "pixel_shuffle": lambda: client.predict(2, 2, 3, next(widths), next(channels), "en",
-                                                    api_name="/pixel_shuffle"),
+            # One slider moved per call, as a student does, to a value not seen before (nothing cached).
+            "pixel_shuffle_move_W": lambda: client.predict(2, 2, 3, next(widths), 0, "en", api_name="/pixel_shuffle"),
+            "pixel_shuffle_move_channel": lambda: client.predict(2, 2, 3, 3, next(channels), "en",
+                                                                 api_name="/pixel_shuffle"),
             "prelu": lambda: client.predict(next(slopes), "en", api_name="/prelu"),
             "feature_maps_relu2_2": lambda: client.predict(example, "relu2_2", 6, "en", api_name="/feature_maps"),
             "losses": lambda: client.predict(example, "en", api_name="/losses"),

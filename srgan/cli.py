@@ -191,6 +191,8 @@ def _report(args: argparse.Namespace) -> int:
 
     print(training_curves(args.runs, args.out))
     heldout = builtin_image_paths(split="heldout")
-    if "chelsea" in heldout:
-        print(side_by_side(load_rgb(heldout["chelsea"]), (190, 80, 286, 176), args.out))
+    boxes = {"chelsea": (150, 60, 278, 188), "astronaut": (180, 60, 308, 188)}  # fur; a face and flat skin
+    crops = [(load_rgb(heldout[name]), box) for name, box in boxes.items() if name in heldout]
+    if crops:
+        print(side_by_side(crops, args.out))
     return 0

@@ -65,21 +65,23 @@ def training_curves(runs: list[Path], out: Path) -> Path:
     return path
 
 
-def side_by_side(hr_image: Image.Image, box: tuple[int, int, int, int], out: Path, *, tile: int = 256) -> Path:
-    """HR crop | bicubic | SRResNet | SRGAN for a held-out image (x4 from its bicubic downsample)."""
+def side_by_side(crops: list[tuple[Image.Image, tuple[int, int, int, int]]], out: Path, *, tile: int = 256) -> Path:
+    """One row per (HR image, box): HR | bicubic | SRResNet | SRGAN, x4 from the image's bicubic downsample."""
     from .data import bicubic_downsample, mod_crop
     from .inference import upscaler_for
 
-    hr = mod_crop(hr_image, 4)
-    lr = bicubic_downsample(hr, 4)
-    images = {"HR": hr, "bicubic": upscaler_for("bicubic")(lr), "SRResNet (MSE)": upscaler_for("srresnet")(lr),
-              "SRGAN": upscaler_for("srgan")(lr)}  # fmt: skip
-    canvas = Image.new("RGB", (len(images) * (tile + 6), tile + 30), "white")
+    names = ["HR", "bicubic", "SRResNet (MSE)", "SRGAN"]
+    canvas = Image.new("RGB", (len(names) * (tile + 6), 30 + len(crops) * (tile + 6)), "white")
     draw = ImageDraw.Draw(canvas)
-    for k, (name, image) in enumerate(images.items()):
-        crop = image.crop(box).resize((tile, tile), Image.Resampling.NEAREST)
-        canvas.paste(crop, (k * (tile + 6), 30))
+    for k, name in enumerate(names):
         draw.text((k * (tile + 6) + 4, 4), name, fill="black", font_size=20)
+    for row, (hr_image, box) in enumerate(crops):
+        hr = mod_crop(hr_image, 4)
+        lr = bicubic_downsample(hr, 4)
+        images = [hr, upscaler_for("bicubic")(lr), upscaler_for("srresnet")(lr), upscaler_for("srgan")(lr)]
+        for k, image in enumerate(images):
+            crop = image.crop(box).resize((tile, tile), Image.Resampling.NEAREST)
+            canvas.paste(crop, (k * (tile + 6), 30 + row * (tile + 6)))
     path = out / "side_by_side.png"
     canvas.save(path)
     return path
