@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .data import HELD_OUT, bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop
+from .data import bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop
 from .inference import upscaler_for
 from .metrics import evaluate_pair
 
@@ -41,9 +41,11 @@ def evaluate_models(
         "gradient_ratio", "psnr_rgb"}}} with the figures averaged over the images.
     """
     if heldout:
-        paths = list(builtin_image_paths(split="heldout").values())
+        found = builtin_image_paths(split="heldout")
+        paths, names = list(found.values()), list(found)
     else:
         paths = folder_image_paths(hr_dir)  # type: ignore[arg-type]
+        names = [p.stem for p in paths]
     if not paths:
         raise ValueError(f"no HR images found in {hr_dir}" if hr_dir else "no held-out built-in images installed")
     hr_images = [mod_crop(_centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
@@ -65,7 +67,7 @@ def evaluate_models(
             "max_side": max_side,
         },
         "images": len(hr_images),
-        "image_names": [Path(p).stem for p in paths] if not heldout else list(HELD_OUT),
+        "image_names": names,
         "models": {name: {k: round(v, 4) for k, v in t.items()} for name, t in totals.items()},
     }
 
