@@ -17,8 +17,9 @@ Perceptual figure (`gradient_ratio`): PSNR rewards the blurry average of the pla
 and cannot tell blur from detail, and the paper's MOS needs people. `gradient_ratio` =
 E[|∇SR|²] / E[|∇HR|²] on Y, the share of the HR image's edge-and-texture energy that the result has:
 bicubic and MSE results sit well below 1 (over-smooth), a sharp result is close to 1, and noise
-or artefacts push it above 1. It needs no network, so it works offline. It is not LPIPS: it says
-how much detail there is, not whether it is the right detail; the app shows it beside PSNR.
+or artefacts push it above 1. It needs no network, so it works offline. It is not LPIPS (whose
+AlexNet weights cannot be had offline, so LPIPS is not computed here): it says how much detail there
+is, not whether it is the right detail; the app shows it beside PSNR.
 """
 
 from __future__ import annotations
@@ -106,16 +107,6 @@ def evaluate_pair(sr_image: Image.Image, hr_image: Image.Image, *, scale: int = 
         "psnr_rgb": psnr(np.asarray(sr_image.convert("RGB")), np.asarray(hr_image.convert("RGB"))),
         "gradient_ratio": gradient_ratio(sr_image, hr_image, border=scale),
     }
-
-
-def lpips_available() -> bool:
-    """LPIPS needs the `lpips` package and its AlexNet backbone in the torch hub cache (no download here)."""
-    import importlib.util
-    from pathlib import Path
-
-    if importlib.util.find_spec("lpips") is None:
-        return False
-    return any((Path(torch.hub.get_dir()) / "checkpoints").glob("alexnet-*.pth"))
 
 
 def radial_power_spectrum(y: np.ndarray, *, bins: int = 64) -> tuple[np.ndarray, np.ndarray]:

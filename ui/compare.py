@@ -146,7 +146,7 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
 
 def status_text(result: CompareResult, lang: str = "en") -> str:
     out = result.images["bicubic"]
-    tiles = tiles_needed(result.lr_image.width, result.lr_image.height, 192)
+    tiles = tiles_needed(result.lr_image.width, result.lr_image.height, upscaler_for("srresnet").tile_size)
     return t("cmp_done", lang, w=result.lr_image.width, h=result.lr_image.height, W=out.width, H=out.height,
              seconds=result.seconds, tiles=tiles) + result.note  # fmt: skip
 
@@ -273,8 +273,8 @@ def build(ctx) -> None:
     """Widgets and wiring of the Compare tab."""
     import gradio as gr
 
-    from .common import generator_choices, user_errors
-    from .components import upload_image
+    from .common import user_errors
+    from .components import generator_dropdown, upload_image
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -288,9 +288,7 @@ def build(ctx) -> None:
             tr.add(mode, "cmp_mode")
             tr.add(mode, lambda lg: [(t("cmp_mode_upscale", lg), "upscale"), (t("cmp_mode_gt", lg), "ground_truth")],
                    "choices")  # fmt: skip
-            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", label=t("cmp_gan_model", lang0),
-                                           allow_custom_value=True),  # validated by resolve_generator
-                               "cmp_gan_model")  # fmt: skip
+            gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("cmp_run", lang0), variant="primary"), "cmp_run", "value")
             examples = gr.Examples(example_paths(), inputs=image, label=t("cmp_examples", lang0))
             status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
@@ -331,8 +329,6 @@ def build(ctx) -> None:
     outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
     inputs = [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang, gan_model]
     run.click(user_errors(on_upscale), inputs, outputs, api_name="upscale", concurrency_limit=2)
-    # Fine-tuned runs appear in the list as soon as they exist (refreshed whenever the tab is opened).
-    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
 
     # The HR panel only shows in ground-truth mode (no empty panel otherwise).
     mode.change(lambda m: gr.update(visible=m == "ground_truth"), mode, out_hr, api_visibility="private", queue=False)

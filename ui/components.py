@@ -37,3 +37,29 @@ class UploadImage(gr.Image):
 def upload_image(**kwargs: Any) -> UploadImage:
     """An `UploadImage` (filepath in, validated PIL out; PNG so that no pixel is lost to WebP)."""
     return UploadImage(type="filepath", format="png", **kwargs)
+
+
+def generator_dropdown(ctx: Any) -> gr.Dropdown:
+    """The "generator of the SRGAN column" picker shared by Compare, Feature maps and Loss lab.
+
+    Lists the bundled SRGAN/SRResNet and every fine-tuned run; the list is refreshed whenever the tab is
+    opened, and typed names are accepted (the handler validates them through `resolve_generator`).
+    """
+    from .common import generator_choices
+    from .i18n import t
+
+    dropdown = ctx.tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
+                                      label=t("cmp_gan_model", ctx.default_lang)), "cmp_gan_model")  # fmt: skip
+    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, dropdown, api_visibility="private")
+    return dropdown
+
+
+def example_upload(ctx: Any, label_key: str) -> tuple[UploadImage, list[str]]:
+    """An upload pre-filled with the first held-out example, and the example paths (for gr.Examples)."""
+    from .compare import example_paths
+    from .i18n import t
+
+    examples = example_paths()
+    image = ctx.tr.add(upload_image(value=examples[0] if examples else None, label=t(label_key, ctx.default_lang),
+                                    height=260), label_key)  # fmt: skip
+    return image, examples

@@ -138,21 +138,17 @@ def loss_headers(lang: str = "en") -> list[str]:
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import generator_choices, user_errors
-    from .compare import example_paths
-    from .components import upload_image
+    from .common import user_errors
+    from .components import example_upload, generator_dropdown
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
-    examples = example_paths()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            image = tr.add(upload_image(value=examples[0] if examples else None,
-                                    label=t("fm_image", lang0), height=260), "fm_image")  # fmt: skip
+            image, examples = example_upload(ctx, "fm_image")
             layer = tr.add(gr.Dropdown(layer_choices(), value="relu2_2", label=t("fm_layer", lang0)), "fm_layer")
             channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
-            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
-                                           label=t("cmp_gan_model", lang0)), "cmp_gan_model")  # fmt: skip
+            gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("fm_run", lang0), variant="primary"), "fm_run", "value")
             gr.Examples(examples, inputs=image)
             lesson_panel("04_vgg_loss", tr, lang0)
@@ -165,7 +161,6 @@ def build(ctx) -> None:
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
     gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang, gan_model],
           [grid, table, banner], api_name="feature_maps", concurrency_limit=2)  # fmt: skip
-    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
     layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
     ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
                     [layer, ctx.lang], [banner, table], api_visibility="private")  # fmt: skip

@@ -12,6 +12,8 @@ For bicubic, SRResNet, SRGAN and HR itself, against HR:
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import torch
 from PIL import Image
@@ -135,14 +137,9 @@ def losses_chart(table: dict[str, dict[str, float]], *, lang: str = "en") -> Ima
         ax.set_title(column, fontsize=14)
         ax.tick_params(axis="x", labelrotation=30, labelsize=11)
     axes[-1].axis("off")
-    axes[-1].text(0, 0.5, "\n".join(_wrap(explanation(table, lang), 38)), fontsize=11, va="center")
+    axes[-1].text(0, 0.5, textwrap.fill(explanation(table, lang), 38), fontsize=11, va="center")
     return fig_to_pil(fig)
 
-
-def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width)
 
 
 def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
@@ -198,19 +195,15 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import generator_choices, user_errors
-    from .compare import example_paths
-    from .components import upload_image
+    from .common import user_errors
+    from .components import example_upload, generator_dropdown
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
-    examples = example_paths()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            image = tr.add(upload_image(value=examples[0] if examples else None,
-                                    label=t("ll_image", lang0), height=260), "ll_image")  # fmt: skip
-            gan_model = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
-                                           label=t("cmp_gan_model", lang0)), "cmp_gan_model")  # fmt: skip
+            image, examples = example_upload(ctx, "ll_image")
+            gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("ll_run", lang0), variant="primary"), "ll_run", "value")
             gr.Examples(examples, inputs=image)
             lesson_panel("06_perceptual_loss", tr, lang0)
@@ -237,6 +230,5 @@ def build(ctx) -> None:
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
     gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang, gan_model], [table, chart, note],
           api_name="losses", concurrency_limit=2)  # fmt: skip
-    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, gan_model, api_visibility="private")
     gr.on([fig3_run.click, ctx.tab.select], user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
                    api_name="fig3")  # fmt: skip
