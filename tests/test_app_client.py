@@ -47,8 +47,10 @@ def test_bad_upload_gets_a_clear_error(client, tmp_path):
 
 def test_teaching_endpoints(client):
     example = handle_file(example_paths()[0])
-    assert client.predict(api_name="/pixel_shuffle") is not None
-    assert client.predict(api_name="/prelu") is not None
+    grid, check, real, _, checker, _ = client.predict(api_name="/pixel_shuffle")
+    assert Image.open(grid).size[0] > 300 and Image.open(checker).size[0] > 300 and "True" in check
+    curve, slopes, analysis = client.predict(api_name="/prelu")
+    assert Image.open(curve).size[0] > 300 and Image.open(slopes).size[0] > 300 and "SRGAN" in analysis
     grid, table, banner = client.predict(example, "D1", 3, "en", api_name="/feature_maps")
     assert Image.open(grid).size[0] > 300 and "discriminator" in banner.lower()
     table, chart, note = client.predict(example, "en", api_name="/losses")
