@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--content-loss", choices=["mse", "vgg22", "vgg54"], default=None,
                     help="default: mse for srresnet; vgg54 for srgan where ImageNet VGG19 exists, else mse")
     tr.add_argument("--init-from", default=None, help="generator to start from (srgan default: bundled srresnet)")
+    tr.add_argument("--no-icnr", action="store_true", help="plain random init of the sub-pixel convs (default: ICNR)")
     tr.add_argument("--num-residual-blocks", type=int, default=16)
     tr.add_argument("--scale", type=int, default=4)
     tr.add_argument("--seed", type=int, default=0)
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     be.add_argument("--repeats", type=int, default=3)
     be.add_argument("--json", action="store_true")
+    be.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     return p
 
 
@@ -133,7 +135,7 @@ def _train(args: argparse.Namespace) -> int:
     common = dict(steps=args.steps, batch_size=args.batch_size, hr_patch=args.hr_patch,
                   learning_rate=args.learning_rate, lr_milestones=tuple(args.lr_milestones), lr_gamma=args.lr_gamma,
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                  generator=generator)  # fmt: skip
+                  generator=generator, icnr_init=not args.no_icnr)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)
@@ -160,7 +162,7 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    report = run_bench(sizes=args.sizes, repeats=args.repeats)
+    report = run_bench(sizes=args.sizes, repeats=args.repeats, device=args.device)
     print(json.dumps(report, indent=2) if args.json else report["table"])
     return 0
 

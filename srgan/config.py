@@ -60,6 +60,9 @@ class TrainConfig:
     vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
     init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
     augment: bool = True  # random flips and 90° rotations (not in the paper; helps a small data set)
+    # ICNR initialisation of the sub-pixel convolutions when training from scratch (Aitken et al. 2017,
+    # not in the paper): the upsampling starts checkerboard-free (see `srgan.teaching.icnr_`).
+    icnr_init: bool = True
     seed: int = 0
     checkpoint_every: int = 100
     eval_every: int = 100
@@ -106,4 +109,5 @@ class TrainConfig:
         d["generator"] = GeneratorConfig(**d.get("generator", {}))
         d["discriminator"] = DiscriminatorConfig(**d.get("discriminator", {}))
         d["lr_milestones"] = tuple(d.get("lr_milestones", ()))
+        d.setdefault("icnr_init", False)  # runs recorded before the field existed were not ICNR-initialised
         return cls(**d)

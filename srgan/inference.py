@@ -51,9 +51,11 @@ class Upscaler:
     Args:
         model: the generator (it is copied and prepared once; the original is not modified).
         device: "cuda", "mps", "cpu" or None for automatic (cuda > mps > cpu).
-        tile_size: side of the LR tiles in pixels (memory grows with its square).
+        tile_size: side of the LR tiles in pixels (memory grows with its square); None picks it from the
+            device: 192 on the CPU, and on CUDA the largest that fits in a quarter of the free memory.
         tile_overlap: context in LR pixels around each tile (hides the seams).
         fast: fold BN and use channels_last / half precision; False runs the plain model.
+        dtype: on CUDA, the half type (default bf16 where supported, else fp16); ignored elsewhere.
 
     Call:
         upscaler(image, progress=None) -> PIL.Image at exactly scale x the input size.
@@ -65,20 +67,23 @@ class Upscaler:
         model: Generator,
         *,
         device: str | torch.device | None = None,
-        tile_size: int = 192,
+        tile_size: int | None = None,
         tile_overlap: int = 24,
         fast: bool = True,
+        dtype: torch.dtype | None = None,
     ) -> None:
-        if tile_size < 8 or tile_overlap < 0:
-            raise ValueError("tile_size must be at least 8 and tile_overlap non-negative")
         self.device = pick_device(str(device)) if device is not None else pick_device()
         self.scale = model.scale
-        self.tile_size, self.tile_overlap = tile_size, tile_overlap
-        prepared = fold_batchnorm(model) if fast else copy.deepcopy(model).eval()
         self.dtype = torch.float32
         if fast and self.device.type == "cuda":
-            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            self.dtype = dtype or (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
             torch.backends.cudnn.benchmark = True
+        if tile_size is None:
+            tile_size = auto_tile_size(self.device, model.scale, torch.finfo(self.dtype).bits // 8)
+        if tile_size < 8 or tile_overlap < 0:
+            raise ValueError("tile_size must be at least 8 and tile_overlap non-negative")
+        self.tile_size, self.tile_overlap = tile_size, tile_overlap
+        prepared = fold_batchnorm(model) if fast else copy.deepcopy(model).eval()
         self.memory_format = torch.channels_last if fast else torch.contiguous_format
         self.model = prepared.to(self.device, dtype=self.dtype, memory_format=self.memory_format).requires_grad_(False)
 
@@ -113,6 +118,21 @@ class Upscaler:
         y = self.model(x)  # (1, 3, rh, rw) in [-1, 1]
         y = y.float().clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)  # -> [0, 255]
         return y[0].permute(1, 2, 0).cpu().numpy()  # (rh, rw, 3)
+
+
+def auto_tile_size(device: torch.device, scale: int, bytes_per_value: int) -> int:
+    """The LR tile side for `device`: 192 on CPU/MPS; on CUDA from the free memory, at most 1024.
+
+    The largest live tensors of a x4 generator are the sub-pixel convolution's output (256 channels at
+    2H x 2W: 1024 values per LR pixel) next to its input: about 1536 values per LR pixel. A quarter of
+    the free memory leaves room for cuDNN's workspaces and for other requests.
+    """
+    if device.type != "cuda":
+        return 192
+    free, _ = torch.cuda.mem_get_info(device)
+    values_per_lr_pixel = 1536 * (scale / 4) ** 2
+    side = int(math.sqrt(free / 4 / (values_per_lr_pixel * bytes_per_value)))
+    return max(64, min(1024, side // 8 * 8))
 
 
 class BicubicUpscaler:

@@ -20,6 +20,12 @@ bicubic and MSE results sit well below 1 (over-smooth), a sharp result is close 
 or artefacts push it above 1. It needs no network, so it works offline. It is not LPIPS (whose
 AlexNet weights cannot be had offline, so LPIPS is not computed here): it says how much detail there
 is, not whether it is the right detail; the app shows it beside PSNR.
+
+Checkerboard figure (`grid_artifact_score`): a sub-pixel convolution followed by PixelShuffle(r)
+fills each r x r block from r² different filters; when they disagree the image carries a pattern of
+period r, which the Fourier transform shows as sharp peaks at the frequencies (k/r, l/r). The score is
+how far those peaks stand above the spectrum around them (log10 of the ratio, averaged over the
+peaks): about 0 to 0.3 for a photo, 1 when the peaks are ten times their surroundings.
 """
 
 from __future__ import annotations
@@ -129,3 +135,38 @@ def radial_power_spectrum(y: np.ndarray, *, bins: int = 64) -> tuple[np.ndarray,
     centres = (edges[:-1] + edges[1:]) / 2
     keep = count > 0
     return centres[keep][1:], (total[keep] / count[keep])[1:] / (h * w)  # drop the DC ring
+
+
+def grid_artifact_score(image: Image.Image | np.ndarray, *, period: int = 4) -> float:
+    """How strongly `image` carries a pattern of `period` pixels (a checkerboard), on Y.
+
+    For each frequency (k/period, l/period) other than (0, 0), the mean power of the 3 x 3 bins around
+    it is divided by the median power of the 7 x 7 neighbourhood outside them; the score is the mean
+    log10 of these ratios. Natural images score about 0-0.3; a visible grid scores 1 or more.
+
+    Args:
+        image: RGB image (PIL or (H, W, 3) array), at least 8 * period pixels on each side.
+        period: the pattern's period in pixels (the upscaling factor r of one PixelShuffle stage, or
+            the total factor: a x4 generator made of two x2 stages can leave both).
+
+    Returns:
+        the score (dimensionless, log10).
+    """
+    y = rgb_to_y(image)
+    h, w = (y.shape[0] // period) * period, (y.shape[1] // period) * period
+    if min(h, w) < 8 * period:
+        raise ValueError(f"image too small for the grid score: need {8 * period} pixels per side")
+    y = y[:h, :w]
+    window = np.outer(np.hanning(h), np.hanning(w))
+    power = np.abs(np.fft.fft2((y - y.mean()) * window)) ** 2  # (H, W), DC at [0, 0]
+    inner = np.zeros((7, 7), dtype=bool)
+    inner[2:5, 2:5] = True
+    logs = []
+    for ky in range(period):
+        for kx in range(period):
+            if ky == kx == 0:
+                continue
+            cy, cx = ky * h // period, kx * w // period
+            patch = np.roll(power, (3 - cy, 3 - cx), axis=(0, 1))[:7, :7]  # 7 x 7 around the peak
+            logs.append(math.log10(patch[inner].mean() / max(float(np.median(patch[~inner])), 1e-20)))
+    return float(np.mean(logs))

@@ -4,6 +4,9 @@ Lessons: [perceptual loss](../lessons/en/06_perceptual_loss.md),
 [adversarial loss](../lessons/en/05_adversarial_loss.md).
 
 Stage 1, SRResNet: the generator alone, minimising the MSE content loss (Eq. 4).
+Deviation: a stage trained from scratch ICNR-initialises its sub-pixel convolutions (`icnr_init`;
+Aitken et al. 2017), so the upsampling starts without the checkerboard that a random init gives.
+
 Stage 2, SRGAN: the generator initialised from SRResNet, minimising the perceptual loss
 l^SR = l_X^SR + 10^-3 l_Gen^SR (Eq. 3), alternating with one discriminator update per step (Eq. 2).
 
@@ -16,7 +19,7 @@ Run directory:
     state.pt                     resumable training state (weights-only pickle of tensors)
     generator.safetensors        the generator, with metadata (recipe, metrics)
     discriminator.safetensors    the discriminator (SRGAN stage)
-    log.jsonl                    one JSON line per step; evaluations add "eval_psnr_y"
+    log.jsonl                    one JSON line per step; evaluations add "eval_psnr_y" and "eval_grid"
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .checkpoints import atomic_write, load_generator, save_checkpoint
 from .config import TrainConfig
 from .data import PairedPatchDataset, bicubic_downsample, builtin_image_paths, images_fingerprint, load_rgb, mod_crop
 from .device import pick_device
-from .metrics import psnr_y
+from .metrics import grid_artifact_score, psnr_y
 from .models import Discriminator, Generator
 
 
@@ -64,7 +67,7 @@ class StepLog:
              "learning_rate": self.learning_rate, "steps_per_second": self.steps_per_second}  # fmt: skip
         if self.eval_psnr_y is not None:
             d["eval_psnr_y"] = self.eval_psnr_y
-        return json.dumps(d)
+        return json.dumps(d | self.extra)
 
 
 def heldout_eval_pairs(*, scale: int, size: int = 192) -> list[tuple[Image.Image, Image.Image]]:
@@ -80,18 +83,27 @@ def heldout_eval_pairs(*, scale: int, size: int = 192) -> list[tuple[Image.Image
 
 
 @torch.no_grad()
-def evaluate_psnr_y(generator: Generator, pairs: list[tuple[Image.Image, Image.Image]], device: torch.device) -> float:
-    """Mean PSNR-Y (border = scale) of the generator on (LR, HR) pairs."""
+def evaluate_heldout(
+    generator: Generator, pairs: list[tuple[Image.Image, Image.Image]], device: torch.device
+) -> dict[str, float]:
+    """Mean PSNR-Y (border = scale) and mean checkerboard score (`grid_artifact_score`) on (LR, HR) pairs."""
     from .data import pil_to_tensor, tensor_to_pil
 
     was_training = generator.training
     generator.eval()
-    scores = []
+    psnrs, grids = [], []
     for lr_image, hr_image in pairs:
         sr = generator(pil_to_tensor(lr_image)[None].to(device))[0]  # (3, rH, rW) in [-1, 1]
-        scores.append(psnr_y(tensor_to_pil(sr, value_range=(-1, 1)), hr_image, border=generator.scale))
+        sr_image = tensor_to_pil(sr, value_range=(-1, 1))
+        psnrs.append(psnr_y(sr_image, hr_image, border=generator.scale))
+        grids.append(grid_artifact_score(sr_image, period=generator.scale))
     generator.train(was_training)
-    return sum(scores) / len(scores)
+    return {"psnr_y": sum(psnrs) / len(psnrs), "grid": sum(grids) / len(grids)}
+
+
+def evaluate_psnr_y(generator: Generator, pairs: list[tuple[Image.Image, Image.Image]], device: torch.device) -> float:
+    """Mean PSNR-Y (border = scale) of the generator on (LR, HR) pairs."""
+    return evaluate_heldout(generator, pairs, device)["psnr_y"]
 
 
 def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
@@ -106,6 +118,16 @@ def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callabl
         return losses.vgg_content_loss(sr, hr, vgg, rescale=config.vgg_rescale)
 
     return fn, label
+
+
+def initialise_upsampling_icnr(generator: Generator) -> None:
+    """ICNR-initialise every sub-pixel convolution of `generator` (weights repeated per sub-pixel, bias 0)."""
+    from .teaching import icnr_
+
+    with torch.no_grad():
+        for block in generator.upsample:
+            icnr_(block.conv.weight, block.shuffle.upscale_factor)
+            block.conv.bias.zero_()
 
 
 def train(
@@ -147,10 +169,16 @@ def train(
     except ValueError as e:
         raise TrainingError(str(e)) from None
 
+    if device.type == "cuda":
+        # TF32 matrix units for fp32 convolutions and matmuls; cuDNN picks the fastest kernels per shape.
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     generator = Generator.from_config(config.generator)
     if config.init_from:  # §3.2: SRGAN starts from the trained SRResNet
         init, _ = load_generator(config.init_from)
         generator.load_state_dict(init.state_dict())
+    elif config.icnr_init:  # no checkerboard at step 0 (not in the paper; see srgan.teaching.icnr_)
+        initialise_upsampling_icnr(generator)
     generator = generator.to(device, memory_format=torch.channels_last).train()
     opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
     discriminator = opt_d = None
@@ -250,7 +278,9 @@ def train(
             entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate_at(step - 1),
                             (step - steps_at_start) / max(elapsed, 1e-9))  # fmt: skip
             if eval_pairs and (step % config.eval_every == 0 or step == config.steps):
-                entry.eval_psnr_y = last_eval = evaluate_psnr_y(generator, eval_pairs, device)
+                scores = evaluate_heldout(generator, eval_pairs, device)
+                entry.eval_psnr_y = last_eval = scores["psnr_y"]
+                entry.extra["eval_grid"] = scores["grid"]
             log.write(entry.to_json() + "\n")
             log.flush()
             if bar is not None:

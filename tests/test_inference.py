@@ -79,3 +79,9 @@ def test_progress_is_reported_per_tile(trained_like, photo):
     seen = []
     Upscaler(trained_like, tile_size=10, tile_overlap=2)(photo.resize((20, 20)), progress=lambda f, s: seen.append(f))
     assert seen == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_tile_size_defaults_to_192_on_the_cpu(trained_like):
+    assert Upscaler(trained_like, device="cpu").tile_size == 192
+    with pytest.raises(ValueError):
+        Upscaler(trained_like, device="cpu", tile_size=4)

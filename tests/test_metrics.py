@@ -53,3 +53,15 @@ def test_gradient_ratio_separates_blur_from_detail(photo):
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shape"):
         metrics.mse(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+def test_grid_score_finds_a_period_4_pattern_and_not_a_photo(photo):
+    clean = np.asarray(photo.resize((128, 128)), dtype=np.float64)
+    grid = np.zeros((128, 128, 1))
+    grid[::4, :] += 6.0  # a faint 4-pixel grid, as a sub-pixel convolution can leave
+    grid[:, ::4] += 6.0
+    gridded = np.clip(clean + grid, 0, 255)
+    assert metrics.grid_artifact_score(clean) < 0.5
+    assert metrics.grid_artifact_score(gridded) > metrics.grid_artifact_score(clean) + 0.5
+    with pytest.raises(ValueError, match="too small"):
+        metrics.grid_artifact_score(clean[:16, :16])

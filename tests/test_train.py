@@ -87,3 +87,20 @@ def test_bad_config_is_refused():
         TrainConfig(hr_patch=30)
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
+
+
+def test_scratch_training_starts_checkerboard_free_with_icnr(photo, tmp_path):
+    # ICNR (not in the paper): at step 0, the r*r sub-pixel filters of each output channel are equal,
+    # so PixelShuffle's output has no r-periodic pattern. One step at a tiny learning rate keeps it so.
+    from srgan.models import Generator
+    from srgan.train import initialise_upsampling_icnr
+
+    g = Generator.from_config(TINY)
+    initialise_upsampling_icnr(g)
+    for block in g.upsample:
+        w = block.conv.weight  # (C*r*r, C, 3, 3)
+        r = block.shuffle.upscale_factor
+        grouped = w.reshape(-1, r * r, *w.shape[1:])  # (C, r*r, C, 3, 3)
+        assert torch.equal(grouped, grouped[:, :1].expand_as(grouped))
+        assert not block.conv.bias.any()
+    assert _config().icnr_init and not TrainConfig.from_dict({"steps": 1}).icnr_init  # old recipes: no ICNR
