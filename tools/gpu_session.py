@@ -156,11 +156,27 @@ def main() -> int:
     ap.add_argument("--stage1-seconds", type=float, default=150)
     ap.add_argument("--stage2-seconds", type=float, default=170)
     ap.add_argument("--work", type=Path, default=Path("/tmp/srgan_gpu"))
+    ap.add_argument("--stage2-from", default=None,
+                    help="skip the benchmark, tests and stage 1: run stage 2 from this generator (a second call)")
     args = ap.parse_args()
     out, work = args.out, args.work
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     env = os.environ | {"SRGAN_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+    if args.stage2_from:
+        log("profile")
+        profile = subprocess.run([PY, "benchmarks/gpu_profile.py"], cwd=ROOT, env=env, capture_output=True,
+                                 text=True, timeout=120, check=False)  # fmt: skip
+        (work / "profile.txt").write_text(profile.stdout + profile.stderr)
+        print(profile.stdout[-6000:] or profile.stderr[-3000:], flush=True)
+        commands: list[str] = []
+        stage2 = {"srgan": {"preset": "srgan", "learning_rate": 1e-4, "milestone": 0.5, "gamma": 0.1,
+                            "init_from": args.stage2_from}}  # fmt: skip
+        stage(stage2, args.stage2_seconds, work, args.device, commands)
+        (work / "commands.txt").write_text("\n\n".join(commands) + "\n")
+        pack(work, out, ["srgan"])
+        return 0
 
     sizes = ["64", "128", "256", "512"] if args.device == "cuda" else ["32"]
     log("benchmark")
