@@ -2,7 +2,8 @@
 
 Each HR image is mod-cropped to a multiple of the scale, downsampled x4 with PIL bicubic, upscaled
 by each model, and scored on Y (BT.601) with `scale` pixels shaved at the border: PSNR-Y, SSIM-Y, and
-the offline perceptual figure `gradient_ratio` (1.0 = as much detail as HR).
+the offline perceptual figure `gradient_ratio` (1.0 = as much detail as HR), and the checkerboard
+figure `grid_score` (`srgan.metrics.grid_artifact_score`; the HR images' own score is reported beside it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PIL import Image
 
 from .data import bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop
 from .inference import upscaler_for
-from .metrics import evaluate_pair
+from .metrics import evaluate_pair, grid_artifact_score
 
 SCALE = 4
 
@@ -38,7 +39,8 @@ def evaluate_models(
 
     Returns:
         {"protocol": {...}, "images": N, "image_names": [...], "models": {name: {"psnr_y", "ssim_y",
-        "gradient_ratio", "psnr_rgb"}}} with the figures averaged over the images.
+        "gradient_ratio", "psnr_rgb", "grid_score"}}, "hr_grid_score": ...} with the figures averaged over
+        the images.
     """
     if heldout:
         found = builtin_image_paths(split="heldout")
@@ -51,10 +53,16 @@ def evaluate_models(
     hr_images = [mod_crop(_centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
     upscalers = {name: upscaler_for(name) for name in models}
     totals: dict[str, dict[str, float]] = {name: {} for name in models}
+    grid_ok = all(min(hr.size) >= 8 * SCALE for hr in hr_images)  # the grid score needs 32 px per side
+    hr_grid = sum(grid_artifact_score(hr, period=SCALE) for hr in hr_images) / len(hr_images) if grid_ok else None
     for hr in hr_images:
         lr = bicubic_downsample(hr, SCALE)
         for name, upscaler in upscalers.items():
-            for key, value in evaluate_pair(upscaler(lr), hr, scale=SCALE).items():
+            sr = upscaler(lr)
+            figures = evaluate_pair(sr, hr, scale=SCALE)
+            if grid_ok:
+                figures["grid_score"] = grid_artifact_score(sr, period=SCALE)
+            for key, value in figures.items():
                 totals[name][key] = totals[name].get(key, 0.0) + value / len(hr_images)
     return {
         "protocol": {
@@ -64,10 +72,12 @@ def evaluate_models(
             "border_crop": SCALE,
             "ssim": "torchmetrics, Gaussian 11x11, sigma 1.5",
             "perceptual": "gradient_ratio = E|grad SR|^2 / E|grad HR|^2 on Y (1.0 = as detailed as HR)",
+            "checkerboard": "grid_score = log10 of the period-4 spectral peaks over their surroundings, on Y",
             "max_side": max_side,
         },
         "images": len(hr_images),
         "image_names": names,
+        "hr_grid_score": round(hr_grid, 4) if hr_grid is not None else None,
         "models": {name: {k: round(v, 4) for k, v in t.items()} for name, t in totals.items()},
     }
 
@@ -75,7 +85,10 @@ def evaluate_models(
 def format_table(report: dict) -> str:
     """A plain-text table of an `evaluate_models` report."""
     lines = [f"{report['images']} images, x{report['protocol']['scale']}, Y channel, border {report['protocol']['border_crop']}",
-             f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}"]  # fmt: skip
+             f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'grid':>7}"]  # fmt: skip
     for name, m in report["models"].items():
-        lines.append(f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}")
+        grid = f"{m['grid_score']:>7.2f}" if "grid_score" in m else f"{'-':>7}"
+        lines.append(f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}{grid}")
+    if report.get("hr_grid_score") is not None:
+        lines.append(f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{report['hr_grid_score']:>7.2f}")
     return "\n".join(lines)

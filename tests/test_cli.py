@@ -64,6 +64,7 @@ def test_evaluate_prints_one_json_object(tmp_path, tiny_checkpoint, photo):
     bicubic = report["models"]["bicubic"]
     assert {"psnr_y", "ssim_y", "gradient_ratio"} <= bicubic.keys()
     assert 20 < bicubic["psnr_y"] < 40 and bicubic["gradient_ratio"] < 1
+    assert "grid_score" in bicubic and report["hr_grid_score"] is not None
 
 
 def test_train_then_resume_from_the_cli(tmp_path, photo):

@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
-# Reproduce the bundled weights (assets/weights/) from a fresh clone, on CPU or GPU.
-# Each stage resumes exactly where it stopped: run this script again after an interruption.
-#   bash tools/train_demo_weights.sh            # full recipe
-#   SRRESNET_STEPS=500 SRGAN_STEPS=100 bash tools/train_demo_weights.sh   # a quick smoke run
+# Reproduce the bundled weights (assets/weights/) from a fresh clone, on CPU or GPU (see assets/weights/README.md).
+# Each stage resumes where it stopped (--resume): run this script again after an interruption.
+#   bash tools/train_demo_weights.sh                                   # the full recipe
+#   STAGE1A_STEPS=200 STAGE1B_STEPS=100 SRGAN_STEPS=100 bash tools/train_demo_weights.sh   # a quick smoke run
+# Stage 1a ran on 2 CPU cores; stages 1b and 2 ran on a lent H100 (tools/gpu_session.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-train_runs}
-SRRESNET_STEPS=${SRRESNET_STEPS:-6000}
-SRGAN_STEPS=${SRGAN_STEPS:-1900}
-SRGAN_LR_DROP=${SRGAN_LR_DROP:-1050}
+STAGE1A_STEPS=${STAGE1A_STEPS:-6000}
+STAGE1B_STEPS=${STAGE1B_STEPS:-6350}
+SRGAN_STEPS=${SRGAN_STEPS:-6800}
 
-# Stage 1, SRResNet-MSE (Eq. 4): 64x64 HR patches (16x16 LR), batch 16, Adam 2e-4 halved at 75%.
-$PY -m srgan train --preset srresnet --data builtin --steps "$SRRESNET_STEPS" --batch-size 16 --hr-patch 64 \
-  --learning-rate 2e-4 --lr-milestones $((SRRESNET_STEPS * 3 / 4)) --lr-gamma 0.5 \
+# Stage 1a, SRResNet-MSE (Eq. 4), CPU-sized: 64x64 HR patches (16x16 LR), batch 16, Adam 2e-4 halved at 75%.
+# (--no-icnr: this stage was trained before ICNR became the default for runs from scratch.)
+$PY -m srgan train --preset srresnet --data builtin --steps "$STAGE1A_STEPS" --batch-size 16 --hr-patch 64 \
+  --learning-rate 2e-4 --lr-milestones $((STAGE1A_STEPS * 3 / 4)) --lr-gamma 0.5 --no-icnr \
   --checkpoint-every 100 --eval-every 250 --out "$RUNS/srresnet_x4" --resume
 $PY -m srgan export "$RUNS/srresnet_x4" --name srresnet
 
-# Stage 2, SRGAN (Eq. 3), initialised from stage 1: the paper's 96x96 patches, Adam 1e-4, content + 1e-3 adversarial.
+# Stage 1b, SRResNet continued at the paper's 96x96 patches, Adam 1e-4 halved at 75%, from the fp16 export of 1a.
+$PY -m srgan train --preset srresnet --data builtin --steps "$STAGE1B_STEPS" --batch-size 16 --hr-patch 96 \
+  --learning-rate 1e-4 --lr-milestones $((STAGE1B_STEPS * 3 / 4)) --lr-gamma 0.5 \
+  --init-from assets/weights/srresnet_x4.safetensors \
+  --checkpoint-every 300 --eval-every 300 --out "$RUNS/srresnet_x4_b" --resume
+$PY -m srgan export "$RUNS/srresnet_x4_b" --name srresnet
+
+# Stage 2, SRGAN (Eq. 3) from the fp16 export of stage 1b: the paper's 96x96 patches and batch 16, Adam 1e-4,
+# content + 1e-3 adversarial, then 1e-5 for the second half (the paper: 1e5 steps at 1e-4, 1e5 at 1e-5).
 # Without ImageNet VGG19 weights the content loss is MSE (the paper's SRGAN-MSE variant).
-# Batch 8 (the paper: 16) doubles the number of alternating D/G updates that fit in the same CPU time.
-# As in the paper, the second part runs at a tenth of the learning rate (there: 1e5 steps at 1e-4, 1e5 at 1e-5).
-$PY -m srgan train --preset srgan --data builtin --steps "$SRGAN_STEPS" --batch-size 8 --hr-patch 96 \
-  --learning-rate 1e-4 --lr-milestones "$SRGAN_LR_DROP" --lr-gamma 0.1 \
-  --init-from "$RUNS/srresnet_x4/generator.safetensors" \
-  --checkpoint-every 50 --eval-every 100 --out "$RUNS/srgan_x4" --resume
+$PY -m srgan train --preset srgan --data builtin --steps "$SRGAN_STEPS" --batch-size 16 --hr-patch 96 \
+  --learning-rate 1e-4 --lr-milestones $((SRGAN_STEPS / 2)) --lr-gamma 0.1 --content-loss mse \
+  --init-from assets/weights/srresnet_x4.safetensors \
+  --checkpoint-every 300 --eval-every 300 --out "$RUNS/srgan_x4" --resume
 $PY -m srgan export "$RUNS/srgan_x4" --name srgan
 
-$PY -m srgan report --runs "$RUNS/srresnet_x4" "$RUNS/srgan_x4" --out assets/weights
+$PY -m srgan report --runs "$RUNS/srresnet_x4" "$RUNS/srresnet_x4_b" "$RUNS/srgan_x4" --out assets/weights
 $PY -m srgan evaluate --heldout --json
