@@ -112,3 +112,100 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
     return {"device": name, "torch": torch.__version__, "matmul_peak_gflops": round(peak, 1),
             "half_matmul_peak_gflops": round(half_peak, 1) if half_peak else None,
             "threads": torch.get_num_threads(), "rows": rows, "table": "\n".join(lines)}  # fmt: skip
+
+
+def peak_rss_of_upscale(side: int, *, model: str = "srgan") -> dict:
+    """Peak resident memory (RSS) of one process that upscales a random `side` x `side` image on the CPU.
+
+    Runs in a fresh Python process so that the figure is that upscale's alone (interpreter, torch and
+    the weights included), read from the kernel's high-water mark (`ru_maxrss`).
+    """
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, resource, time, numpy as np; from PIL import Image; from srgan.inference import upscaler_for\n"
+        f"up = upscaler_for({model!r}, device='cpu')\n"
+        f"image = Image.fromarray(np.random.default_rng(0).integers(0, 256, ({side}, {side}, 3), dtype=np.uint8))\n"
+        "t = time.perf_counter(); out = up(image); seconds = time.perf_counter() - t\n"
+        "print(json.dumps({'output': list(out.size), 'seconds': seconds, "
+        "'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {"input": [side, side], **json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
+    """Time spent in each part of the generator as `Upscaler` runs it (CPU, channels_last) at `size`², and its GFLOP/s.
+
+    Returns rows for the head (9x9 conv), the residual blocks, the body's last conv, the first upsampling
+    block (conv to 4C channels + PixelShuffle + PReLU) and the last one fused with the tail (`SubPixelTail`).
+    GFLOP counts the multiply-adds each part really does (the fused tail does 24 % more than the 9x9 one).
+    """
+    from .inference import prepare_for_inference
+
+    fast = prepare_for_inference(model).to(memory_format=torch.channels_last)
+    parts = {"head (9x9, 3->64)": fast.head, "16 residual blocks (3x3, 64->64)": fast.residual_blocks,
+             "body tail (3x3)": fast.body_tail, "upsample 1 (3x3, 64->256, x2)": fast.upsample[0],
+             "upsample 2 + tail (SubPixelTail)": fast.upsample[1]}  # fmt: skip
+    x = torch.rand(1, 3, size, size).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        inputs, y = {}, x
+        head_out = None
+        for name, part in parts.items():  # record each part's input once
+            inputs[name] = y
+            y = part(y)
+            if name.startswith("head"):
+                head_out = y
+            if name.startswith("body"):
+                y = y + head_out  # the long skip connection (Fig. 4)
+        rows = []
+        for name, part in parts.items():
+            gflop = conv_flops_of(part, inputs[name]) / 1e9
+            seconds = _median_seconds(lambda part=part, name=name: part(inputs[name]), repeats)
+            rows.append({"part": name, "ms": round(seconds * 1e3, 1), "gflop": round(gflop, 2),
+                         "gflops": round(gflop / seconds, 1)})  # fmt: skip
+    return rows
+
+
+def conv_flops_of(module: nn.Module, x: torch.Tensor) -> float:
+    """Floating-point operations (2 x multiply-adds) of every Conv2d in `module` for the input `x`."""
+    total = 0.0
+
+    def hook(m: nn.Conv2d, inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        total += 2.0 * output.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
+    with torch.inference_mode():
+        module(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patch: int = 96,
+                                preset: str = "srresnet") -> float:  # fmt: skip
+    """HR patches per second of the training loop on the CPU (random built-in crops, after one warm-up step)."""
+    import tempfile
+
+    from .config import TrainConfig
+    from .data import load_training_images
+    from .train import train
+
+    images, names = load_training_images("builtin", min_size=hr_patch)
+    make = TrainConfig.preset_srresnet if preset == "srresnet" else TrainConfig.preset_srgan
+    times: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick(_entry) -> None:
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    with tempfile.TemporaryDirectory() as out:
+        config = make(steps=steps, batch_size=batch_size, hr_patch=hr_patch, content_loss="mse",
+                      checkpoint_every=10**6, eval_every=10**6)  # fmt: skip
+        train(config, images=images, image_names=names, out_dir=out, progress=False, device="cpu", callback=tick)
+    return batch_size / (sum(times[1:]) / len(times[1:]))

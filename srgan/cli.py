@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-every", type=int, default=100)
     tr.add_argument("--device", default=None)
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    tr.add_argument("--amp", action="store_true", help="bf16 mixed precision for the forward passes (for CUDA)")
 
     ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
     ex.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--repeats", type=int, default=3)
     be.add_argument("--json", action="store_true")
     be.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    be.add_argument("--large", type=int, nargs="*", default=[], metavar="SIDE",
+                    help="also measure the peak RSS of upscaling a SIDE x SIDE image on the CPU (e.g. 1024 2048)")
+    be.add_argument("--profile", action="store_true", help="also time each part of the generator at 128²")
+    be.add_argument("--train", action="store_true", help="also measure training samples/s on the CPU")
     return p
 
 
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _upscale(args: argparse.Namespace) -> int:
-    from .images import open_image
+    from .images import open_image, split_image
 
     images = [(Path(p), open_image(p)) for p in args.inputs]  # read them all first: fail before writing anything
     from .inference import upscaler_for
@@ -108,7 +114,9 @@ def _upscale(args: argparse.Namespace) -> int:
         result = upscaler(image)
         out = args.out_dir / f"{path.stem}.png"
         atomic_write(out, lambda tmp: result.save(tmp, format="PNG"))
-        print(f"{path} -> {out} ({image.width}x{image.height} -> {result.width}x{result.height})")
+        note = split_image(image).note  # e.g. an animated GIF: say that only its first frame was used
+        print(f"{path} -> {out} ({image.width}x{image.height} -> {result.width}x{result.height})"
+              + (f" ({note})" if note else ""))  # fmt: skip
     return 0
 
 
@@ -154,16 +162,39 @@ def _train(args: argparse.Namespace) -> int:
     images, names = load_training_images(args.data, min_size=args.hr_patch)
     eval_pairs = heldout_eval_pairs(scale=args.scale) if args.data == "builtin" else None
     path = train(config, images=images, image_names=names, out_dir=args.out, resume=args.resume,
-                 device=args.device, eval_pairs=eval_pairs, data_label=args.data)  # fmt: skip
-    print(f"saved {path}")
+                 device=args.device, eval_pairs=eval_pairs, data_label=args.data, amp=args.amp)  # fmt: skip
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 saved the checkpoint
+        from .checkpoints import read_metadata
+
+        print(f"saved {path} sha256={read_metadata(path)['sha256']}")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
+    from .bench import layer_profile, peak_rss_of_upscale, training_samples_per_second
+
     report = run_bench(sizes=args.sizes, repeats=args.repeats, device=args.device)
-    print(json.dumps(report, indent=2) if args.json else report["table"])
+    lines = [report["table"]]
+    if args.profile:
+        import torch
+
+        from .models import Generator
+
+        torch.manual_seed(0)
+        report["profile_128"] = layer_profile(Generator().eval(), 128, repeats=args.repeats)
+        lines += ["", "where the time goes at 128² (CPU, folded, channels_last):"]
+        lines += [f"  {r['part']:<34}{r['ms']:>8} ms{r['gflop']:>8} GFLOP{r['gflops']:>8} GFLOP/s"
+                  for r in report["profile_128"]]  # fmt: skip
+    if args.large:
+        report["large"] = [peak_rss_of_upscale(side) for side in args.large]
+        lines += [""] + [f"upscale {r['input'][0]}² -> {r['output'][0]}x{r['output'][1]} on the CPU: "
+                         f"{r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB" for r in report["large"]]  # fmt: skip
+    if args.train:
+        report["train_samples_per_s"] = {p: round(training_samples_per_second(preset=p), 2) for p in ("srresnet", "srgan")}
+        lines += ["", f"training on the CPU, batch 16, 96² patches: {report['train_samples_per_s']} HR patches/s"]
+    print(json.dumps(report, indent=2) if args.json else "\n".join(lines))
     return 0
 
 

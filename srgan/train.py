@@ -15,6 +15,15 @@ the step) is saved atomically every `checkpoint_every` steps to `out_dir/state.p
 a pure function of (seed, step) (see `PairedPatchDataset`), so `resume=True` continues exactly where
 the run stopped. Every loss term, D(HR) and D(SR) go to `out_dir/log.jsonl`.
 
+Several processes (`torchrun --nproc_per_node=N -m srgan train ...`): DistributedDataParallel, gloo on
+the CPU and NCCL on CUDA. `batch_size` stays the global batch: rank k takes the k-th slice of the very
+mini-batch a single process would draw at that step, so the data stream is the same for any N. DDP
+averages the gradients; the logged losses are averaged over the ranks; rank 0 alone evaluates, logs
+and saves. Deviations: BatchNorm statistics are per rank (no SyncBatchNorm: gloo does not implement it),
+and DDP does not broadcast buffers (the discriminator runs twice before each backward; broadcasting BN
+buffers in between would modify them in place under autograd). With `amp=True` the forward passes run
+under bf16 autocast (no loss scaling is needed with bf16's fp32 exponent range).
+
 Run directory:
     state.pt                     resumable training state (weights-only pickle of tensors)
     generator.safetensors        the generator, with metadata (recipe, metrics)
@@ -24,8 +33,10 @@ Run directory:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +45,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from torch import nn
 
 from . import losses
 from .checkpoints import atomic_write, load_generator, save_checkpoint
@@ -120,6 +132,58 @@ def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callabl
     return fn, label
 
 
+@dataclass
+class Distributed:
+    """This process's place in a `torchrun` job (or a single process: rank 0 of 1)."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls, device: torch.device) -> "Distributed":
+        """Join the process group that `torchrun` describes in the environment (WORLD_SIZE, RANK, ...)."""
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size == 1:
+            return cls(0, 1, device)
+        import torch.distributed as torch_dist
+
+        if device.type == "cuda":  # one GPU per process
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        if not torch_dist.is_initialized():
+            torch_dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return cls(torch_dist.get_rank(), world_size, device)
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        if self.world_size == 1:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+
+    def mean_over_ranks(self, values: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Average scalar tensors over the ranks (one all-reduce) and return them as floats."""
+        stacked = torch.stack([v.float() for v in values.values()])  # (K,)
+        if self.world_size > 1:
+            import torch.distributed as torch_dist
+
+            torch_dist.all_reduce(stacked)
+            stacked /= self.world_size
+        return dict(zip(values, stacked.tolist(), strict=True))
+
+    def barrier(self) -> None:
+        if self.world_size > 1:
+            import torch.distributed as torch_dist
+
+            torch_dist.barrier()
+
+
 def initialise_upsampling_icnr(generator: Generator) -> None:
     """ICNR-initialise every sub-pixel convolution of `generator` (weights repeated per sub-pixel, bias 0)."""
     from .teaching import icnr_
@@ -143,6 +207,7 @@ def train(
     eval_pairs: list[tuple[Image.Image, Image.Image]] | None = None,
     progress: bool = True,
     data_label: str = "",
+    amp: bool = False,
 ) -> Path:
     """Train one stage and return the path of the saved generator.
 
@@ -155,6 +220,7 @@ def train(
         device: defaults to `pick_device()` (cuda > mps > cpu).
         eval_pairs: (LR, HR) pairs for the held-out PSNR-Y curve every `eval_every` steps.
         progress: show a tqdm progress bar.
+        amp: bf16 autocast for the forward passes (mixed precision; meant for CUDA).
 
     Raises:
         TrainingError: a loss became NaN/inf (nothing is saved from that step), or bad data.
@@ -162,7 +228,12 @@ def train(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = torch.device(device) if device is not None else pick_device()
-    torch.manual_seed(config.seed)
+    dist = Distributed.from_env(device)
+    device = dist.device
+    if config.batch_size % dist.world_size:
+        raise TrainingError(f"batch size {config.batch_size} is not divisible by the {dist.world_size} processes")
+    progress = progress and dist.is_main
+    torch.manual_seed(config.seed)  # same seed on every rank: identical initial weights
     try:
         dataset = PairedPatchDataset(images, scale=config.generator.scale, hr_patch=config.hr_patch,
                                      augment=config.augment, seed=config.seed)  # fmt: skip
@@ -187,6 +258,8 @@ def train(
         discriminator.train()
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
     content_fn, content_label = _content_loss_fn(config, device)
+    # What the training step calls: the DDP wrappers (gradients averaged over ranks) or the modules themselves.
+    g_train, d_train = dist.wrap(generator), dist.wrap(discriminator) if discriminator is not None else None
 
     step = 0
     state_path, log_path = out_dir / "state.pt", out_dir / "log.jsonl"
@@ -198,9 +271,11 @@ def train(
             discriminator.load_state_dict(state["discriminator"])
             opt_d.load_state_dict(state["opt_d"])
         step = int(state["step"])
-        _truncate_log(log_path, step)
-    elif log_path.exists():
+        if dist.is_main:
+            _truncate_log(log_path, step)
+    elif log_path.exists() and dist.is_main:
         log_path.unlink()
+    dist.barrier()  # no rank starts before rank 0 has tidied the log
 
     def learning_rate_at(s: int) -> float:
         return config.learning_rate * config.lr_gamma ** sum(s >= m for m in config.lr_milestones)
@@ -212,6 +287,8 @@ def train(
         "data_names": image_names,
         "data_fingerprint": images_fingerprint(image_names, images),
         "device": str(device),
+        "world_size": dist.world_size,
+        "amp": amp,
     }
 
     def save(steps_done: int, last_eval: float | None) -> None:
@@ -233,36 +310,43 @@ def train(
         bar = tqdm(total=config.steps, initial=step, desc=config.preset, unit="step", dynamic_ncols=True)
     last_eval: float | None = None
     t_start, steps_at_start = time.perf_counter(), step
-    with log_path.open("a") as log:
+    per_rank = config.batch_size // dist.world_size
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+    with open(log_path, "a") if dist.is_main else contextlib.nullcontext() as log:
         while step < config.steps:
             for group in opt_g.param_groups + (opt_d.param_groups if opt_d else []):
                 group["lr"] = learning_rate_at(step)
-            lr_image, hr_image = dataset.batch(step, config.batch_size)
+            lr_image, hr_image = dataset.batch(step, per_rank, rank=dist.rank, world_size=dist.world_size)
             lr_image = lr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p/r, p/r) in [0, 1]
             hr_image = hr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p, p) in [-1, 1]
-            sr_image = generator(lr_image)  # (B, 3, p, p)
+            with autocast:
+                sr_image = g_train(lr_image)  # (B, 3, p, p)
 
-            terms: dict[str, float] = {}
-            d_hr = d_sr = None
-            if discriminator is not None:
+            raw: dict[str, torch.Tensor] = {}
+            if d_train is not None:
                 # Discriminator update (Eq. 2): real HR -> 1, generated SR -> 0.
-                real_logits = discriminator(hr_image)
-                fake_logits = discriminator(sr_image.detach())
-                d_loss = losses.discriminator_loss(real_logits, fake_logits)
+                with autocast:
+                    real_logits = d_train(hr_image)
+                    fake_logits = d_train(sr_image.detach())
+                    d_loss = losses.discriminator_loss(real_logits.float(), fake_logits.float())
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
-                terms["discriminator"] = d_loss.item()
-                d_hr, d_sr = torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()
+                raw["discriminator"] = d_loss.detach()
+                raw["d_hr"] = torch.sigmoid(real_logits.detach().float()).mean()
+                raw["d_sr"] = torch.sigmoid(fake_logits.detach().float()).mean()
 
-            content = content_fn(sr_image, hr_image)
-            if discriminator is not None:
-                adversarial = losses.adversarial_loss(discriminator(sr_image))  # Eq. 6, through the updated D
-                total = losses.perceptual_loss(content, adversarial, weight=config.adversarial_weight)  # Eq. 3
-                terms["adversarial"] = adversarial.item()
-            else:
-                total = content
-            terms["content"], terms["perceptual"] = content.item(), total.item()
+            with autocast:
+                content = content_fn(sr_image.float(), hr_image)
+                if d_train is not None:
+                    adversarial = losses.adversarial_loss(d_train(sr_image).float())  # Eq. 6, through the updated D
+                    total = losses.perceptual_loss(content, adversarial, weight=config.adversarial_weight)  # Eq. 3
+                    raw["adversarial"] = adversarial.detach()
+                else:
+                    total = content
+            raw["content"], raw["perceptual"] = content.detach(), total.detach()
+            terms = dist.mean_over_ranks(raw)  # every rank gets the same numbers, so all stop together on NaN
+            d_hr, d_sr = terms.pop("d_hr", None), terms.pop("d_sr", None)
             if not all(math.isfinite(v) for v in terms.values()):
                 bad = ", ".join(k for k, v in terms.items() if not math.isfinite(v))
                 raise TrainingError(
@@ -273,6 +357,8 @@ def train(
             total.backward()
             opt_g.step()
             step += 1
+            if not dist.is_main:
+                continue
 
             elapsed = time.perf_counter() - t_start
             entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate_at(step - 1),
@@ -294,6 +380,7 @@ def train(
                 save(step, last_eval)
             if stopping:
                 break
+    dist.barrier()  # the other ranks wait for rank 0's last checkpoint
     if bar is not None:
         bar.close()
     return out_dir / "generator.safetensors"

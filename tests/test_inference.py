@@ -85,3 +85,35 @@ def test_tile_size_defaults_to_192_on_the_cpu(trained_like):
     assert Upscaler(trained_like, device="cpu").tile_size == 192
     with pytest.raises(ValueError):
         Upscaler(trained_like, device="cpu", tile_size=4)
+
+
+@pytest.mark.parametrize(("k", "r"), [(9, 2), (3, 2), (5, 3), (1, 2)])
+def test_a_conv_after_pixel_shuffle_equals_one_before_it(k, r):
+    # conv(PixelShuffle(u), W) == PixelShuffle(conv(u, W')): the identity behind SubPixelTail.
+    from srgan.inference import subpixel_conv_weight
+
+    torch.manual_seed(k * 10 + r)
+    u = torch.randn(2, 4 * r * r, 7, 6)  # (B, C r², H, W)
+    weight = torch.randn(3, 4, k, k)
+    after = torch.nn.functional.conv2d(torch.nn.functional.pixel_shuffle(u, r), weight, padding=k // 2)
+    w2 = subpixel_conv_weight(weight, r)
+    before = torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(u, w2, padding=w2.shape[-1] // 2), r)
+    assert before.shape == after.shape == (2, 3, 7 * r, 6 * r)
+    assert torch.allclose(before, after, atol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_prepared_generator_computes_the_same_function(scale):
+    from srgan.inference import SubPixelTail, prepare_for_inference
+    from srgan.models import Generator
+
+    torch.manual_seed(scale)
+    g = Generator(scale=scale, num_residual_blocks=1, channels=8).eval()
+    with torch.no_grad():
+        for block in g.upsample:
+            block.prelu.weight.uniform_(-0.5, 0.5)  # distinct slopes per channel, as after training
+    x = torch.rand(1, 3, 11, 13)
+    fast = prepare_for_inference(g)
+    assert isinstance(fast.upsample[-1], SubPixelTail)
+    with torch.no_grad():
+        assert torch.allclose(fast(x), g(x), atol=1e-5)
