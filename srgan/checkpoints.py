@@ -18,6 +18,7 @@ any pickle that would build Python objects; we never unpickle a user's file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -55,18 +56,49 @@ def tensors_digest(state: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+class DiskFullError(OSError, ValueError):
+    """The disk (or the user's quota) is full: nothing was written, the previous file is intact.
+
+    Also a ValueError, so every place that shows a user's errors (the app's `user_errors`, the CLI's
+    one line, a fine-tuning run's status) shows this message instead of a traceback.
+    """
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
 def atomic_write(path: Path, write: Any) -> None:
-    """Call `write(tmp_path)` then rename over `path`, so readers see the old or the new file, never half."""
+    """Call `write(tmp_path)` then rename over `path`, so readers see the old or the new file, never half.
+
+    Args:
+        path: the file to (re)place.
+        write: writes the whole content to the temporary path it is given.
+
+    Raises:
+        DiskFullError: no space left (the temporary file is removed; `path` is untouched).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = ""
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are meant to be shared
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in _DISK_FULL:
+            raise disk_full_error(path) from None
         raise
+
+
+def disk_full_error(path: Path) -> DiskFullError:
+    """The error for a write to `path` that found the disk full (errno ENOSPC, a sentence for the user)."""
+    error = DiskFullError(f"the server's disk is full: {Path(path).name} was not written (nothing was changed). "
+                          "Ask the teacher to free some space, then try again.")  # fmt: skip
+    error.errno = errno.ENOSPC
+    return error
 
 
 def save_checkpoint(

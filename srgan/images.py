@@ -62,11 +62,19 @@ def open_image(source: str | Path | bytes, *, max_pixels: int = MAX_DECODE_PIXEL
             image.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name} is not an image this app can read ({type(e).__name__})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # PIL refuses before we can read the size: far more pixels than any photo (a "decompression bomb")
+        raise ImageError(f"{name} declares more than the {max_pixels:,} pixels allowed (it may be a "
+                         "'decompression bomb': a small file that would fill the memory); resize it first") from None
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{name} is not an image this app can read (PNG, JPEG, GIF, WebP, BMP or TIFF; "
+                         f"{type(e).__name__})") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{name} is damaged or truncated ({e})") from None
-    return ImageOps.exif_transpose(image)
+    frames = getattr(image, "n_frames", 1)
+    image = ImageOps.exif_transpose(image)  # a plain copy: it no longer knows it was animated
+    image.info["n_frames"] = frames  # so split_image can still say "first frame only"
+    return image
 
 
 def split_image(image: Image.Image | np.ndarray) -> SplitImage:
@@ -83,6 +91,8 @@ def split_image(image: Image.Image | np.ndarray) -> SplitImage:
         raise ImageError(f"expected an image, got {type(image).__name__}")
     if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
         image.seek(0)
+        note = "animated image: only the first frame was used"
+    elif int(image.info.get("n_frames", 1)) > 1:  # opened by open_image: already the first frame
         note = "animated image: only the first frame was used"
     if image.width < 1 or image.height < 1:
         raise ImageError("the image has no pixels")

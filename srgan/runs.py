@@ -60,6 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS_ENV = "SRGAN_RUNS_DIR"
 DEFAULT_RUNS_DIR = ROOT / "runs" / "finetune"
 KEEP_RUNS = 10  # older run folders are deleted when a new run starts
+RUN_MAX_AGE_S = 7 * 24 * 3600  # and, on the clean-up schedule, runs older than a week (a course's week)
+CLEANUP_EVERY_S = 3600
+STALE_TEMP_S = 3600  # a temporary file this old belongs to no write in progress
 MAX_STEPS = 5000  # a fine-tune, not a training from scratch: minutes on a GPU, an hour or so on a CPU
 MAX_BATCH_SIZE = 64
 PATCH_RANGE = (16, 256)  # HR patch side; the discriminator's adaptive pooling takes any size >= 16
@@ -580,9 +583,75 @@ class RunManager:
                 shutil.rmtree(folder, ignore_errors=True)
                 excess -= 1
 
+    def cleanup(self, *, max_age_s: float | None = RUN_MAX_AGE_S, now: float | None = None) -> list[str]:
+        """The scheduled clean-up: old runs, runs beyond `keep`, and temporary files a killed server left.
+
+        The run in progress and its base are never touched, nor any folder that is not a run.
+
+        Args:
+            max_age_s: delete finished runs created longer ago than this (None: keep them, only `keep` counts).
+            now: the current time (tests).
+
+        Returns:
+            The names of the run folders deleted.
+        """
+        now = time.time() if now is None else now
+        status = self.status()
+        protected = {status.name, status.settings.get("base")} if status.active else set()
+        deleted = []
+        for folder, meta in self._run_folders():
+            too_old = max_age_s is not None and now - float(meta.get("created", now)) > max_age_s
+            if too_old and folder.name not in protected:
+                shutil.rmtree(folder, ignore_errors=True)
+                deleted.append(folder.name)
+        before = {f.name for f, _ in self._run_folders()}
+        self._prune(keep_also={n for n in protected if n})
+        deleted += sorted(before - {f.name for f, _ in self._run_folders()})
+        self._remove_stale_temp_files(now)
+        return deleted
+
+    def _remove_stale_temp_files(self, now: float) -> None:
+        """atomic_write's ".<name>.*.tmp" files older than an hour: a server killed mid-write leaves them."""
+        if not self.root.is_dir():
+            return
+        for tmp in self.root.glob("*/.*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TEMP_S:
+                    tmp.unlink()
+            except OSError:
+                pass  # another process removed it, or it is not ours to remove
+
     def _update(self, **changes: Any) -> None:
         with self._lock:
             self._status = replace(self._status, **changes)
+
+
+def schedule_cleanup(every_s: float = CLEANUP_EVERY_S, *, max_age_s: float | None = RUN_MAX_AGE_S,
+                     also: Any = None) -> threading.Event:  # fmt: skip
+    """Run `get_manager().cleanup()` (and `also()`, if given) every `every_s` seconds in a daemon thread.
+
+    Args:
+        every_s: seconds between clean-ups (the first one runs at once).
+        max_age_s: passed to `RunManager.cleanup`.
+        also: another clean-up to run each time (the app prunes its temporary downloads).
+
+    Returns:
+        An event: set it to stop the schedule.
+    """
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                get_manager().cleanup(max_age_s=max_age_s)
+                if also is not None:
+                    also()
+            except Exception:  # a clean-up must never take the server down; try again next time
+                log.exception("scheduled clean-up failed")
+            stop.wait(every_s)
+
+    threading.Thread(target=loop, name="srgan-cleanup", daemon=True).start()
+    return stop
 
 
 class _Job:

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from srgan.data import bicubic_downsample, mod_crop
 from srgan.images import ImageError, split_image
-from srgan.inference import tiles_needed, upscaler_for
+from srgan.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
 
 from .common import METHOD_LABELS, METHODS, as_pil, fig_to_pil, new_figure
@@ -71,6 +71,8 @@ register({
                     "La imagen es de {w}x{h} = {px:,} píxeles; este servidor amplía como máximo {max:,} ({side}x{side}). "
                     "Recórtala o redúcela, elige el modo Verdad de referencia (que primero reduce x4) "
                     "o usa la línea de órdenes: python -m srgan upscale (sin límite)."),
+    "cmp_alpha_note": (" Transparency (alpha) is kept in the downloaded PNGs (upscaled with bicubic).",
+                       " La transparencia (alfa) se conserva en los PNG descargados (ampliada con bicúbica)."),
     "cmp_too_small": ("In Ground truth mode the image must be at least {min}x{min} pixels.",
                       "En el modo Verdad de referencia la imagen debe tener al menos {min}x{min} píxeles."),
     "cmp_diff_title_hr": ("|method − HR| (brighter = larger error)", "|método − HR| (más claro = más error)"),
@@ -93,6 +95,7 @@ class CompareResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # empty without HR
     seconds: float = 0.0
     note: str = ""
+    alpha: Image.Image | None = None  # the upload's alpha (LR size, upscale mode): put back on the downloads
 
 
 def prepare_input(image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
@@ -128,6 +131,8 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
 
     models = {"bicubic": "bicubic", "srresnet": "srresnet", "srgan": resolve_generator(gan_model)}
     lr, hr, note = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
+    alpha = split_image(as_pil(image)).alpha if mode != "ground_truth" else None  # the networks only see RGB
+    note += t("cmp_alpha_note", lang) if alpha is not None else ""
     start = time.perf_counter()
     images: dict[str, Image.Image] = {}
     for k, method in enumerate(METHODS):
@@ -141,7 +146,7 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
         images["hr"] = hr
         metrics = {m: evaluate_pair(images[m], hr, scale=SCALE) for m in METHODS}
         metrics["hr"] = evaluate_pair(hr, hr, scale=SCALE)
-    return CompareResult(images, lr, metrics, time.perf_counter() - start, note)
+    return CompareResult(images, lr, metrics, time.perf_counter() - start, note, alpha)
 
 
 def status_text(result: CompareResult, lang: str = "en") -> str:
@@ -240,12 +245,21 @@ def slider_pair(result: CompareResult, a: str = "bicubic", b: str = "srgan") -> 
 
 
 def save_downloads(result: CompareResult) -> list[str]:
-    """Write each result as PNG into a fresh temporary folder; return the paths."""
+    """Write each result as PNG into a fresh temporary folder; return the paths.
+
+    The folders are removed on the app's clean-up schedule (`ui.launch.prune_temp_folders`); each file is
+    written atomically, so a full disk gives an error, never a half PNG to download.
+    """
+    from srgan.checkpoints import atomic_write
+
     folder = Path(tempfile.mkdtemp(prefix="srgan-compare-"))
     paths = []
     for name, image in result.images.items():
         path = folder / f"{name}_x{SCALE}.png" if name != "hr" else folder / "hr.png"
-        image.save(path, format="PNG")
+        if result.alpha is not None and name in METHODS:
+            image = image.convert("RGBA")
+            image.putalpha(bicubic_upscale(result.alpha, SCALE))
+        atomic_write(path, lambda tmp, image=image: image.save(tmp, format="PNG"))
         paths.append(str(path))
     return paths
 
@@ -279,7 +293,7 @@ def build(ctx) -> None:
 
     lang0, tr = ctx.default_lang, ctx.tr
     choices = [(METHOD_LABELS[m], m) for m in (*METHODS, "hr")]
-    with gr.Row():
+    with gr.Row(elem_classes="srgan-compare-row"):  # presenter mode (app.py CSS) stacks the two columns
         with gr.Column(scale=1, min_width=320):
             image = tr.add(upload_image(label=t("cmp_input", lang0), height=300, image_mode=None,
                                        sources=["upload", "clipboard"]), "cmp_input")  # fmt: skip
@@ -293,9 +307,9 @@ def build(ctx) -> None:
             examples = gr.Examples(example_paths(), inputs=image, label=t("cmp_examples", lang0))
             status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
             lesson_panel("01_srgan_fig3", tr, lang0)
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, elem_classes="srgan-compare-results"):
             with gr.Row():
-                shown = {"interactive": False, "height": 300}
+                shown = {"interactive": False, "height": 300, "elem_classes": "srgan-result"}  # taller in presenter mode
                 out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], **shown)
                 out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], **shown)
                 out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], **shown)

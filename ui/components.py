@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -28,6 +29,15 @@ class UploadImage(gr.Image):
             raise gr.Error(f"{e} / No se pudo leer la imagen.") from None
         except Exception as e:  # PIL's UnidentifiedImageError, DecompressionBombError, truncated files
             name = getattr(payload, "orig_name", None) or "the upload"
+            path = getattr(payload, "path", None)
+            if path:  # Gradio's own open failed: ours names the problem (a bomb, a truncated file...)
+                try:
+                    open_image(path)
+                except ImageError as precise:
+                    raise gr.Error(f"{str(precise).replace(Path(path).name, name)} / No se pudo leer la imagen."
+                                   ) from None  # fmt: skip
+                except Exception:
+                    pass
             raise gr.Error(
                 f"{name} is not an image this app can read ({type(e).__name__}). "
                 f"/ {name} no es una imagen que esta aplicación pueda leer."

@@ -15,6 +15,7 @@ class AppSettings:
     max_input_pixels: int = 512 * 512  # LR pixels the Compare tab upscales per request (x16 on output)
     max_upload_mb: float = 25.0
     default_lang: str = "en"
+    allow_training: bool = True  # False (--no-train): the Fine-tune tab only explains, its events refuse
 
 
 @dataclass

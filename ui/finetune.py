@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from srgan.checkpoints import atomic_write
 from srgan.runs import (
     BUNDLED_BASES,
     MAX_STEPS,
@@ -136,6 +137,12 @@ register({
     "ft_plot_step": ("step", "paso"),
     "ft_plot_base": ("base model", "modelo de partida"),
     "ft_plot_avg": ("{name} (moving average)", "{name} (media móvil)"),
+    "ft_disabled": ("Fine-tuning is turned off on this server (it was started with --no-train): training needs "
+                    "minutes of the whole machine, so public servers only upscale. Run the app on your own "
+                    "computer (python app.py) to fine-tune.",
+                    "El ajuste fino está desactivado en este servidor (se inició con --no-train): entrenar ocupa "
+                    "la máquina entera durante minutos, así que los servidores públicos solo amplían. Ejecuta la "
+                    "aplicación en tu ordenador (python app.py) para hacer ajustes finos."),
 })  # fmt: skip
 
 POLL_SECONDS = 1.0  # how often a watcher looks at the run (and at most how often it sends an update)
@@ -334,7 +341,7 @@ def download_path(s: RunStatus) -> str | None:
         if key not in _downloads or not Path(_downloads[key]).is_file():
             folder = Path(tempfile.mkdtemp(prefix="srgan-finetune-"))  # the temp dir is served by Gradio
             target = folder / f"{s.name}.safetensors"
-            shutil.copyfile(s.checkpoint, target)
+            atomic_write(target, lambda tmp: shutil.copyfile(s.checkpoint, tmp))  # a full disk: no half file
             _downloads[key] = str(target)
         return _downloads[key]
 
@@ -377,8 +384,8 @@ def watch(lang: str = "en", *, name: str | None = None, note: str = "", poll_sec
 def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list[str] | None = None,
              objective: str = "mse", steps: float = 50, learning_rate: float = 1e-4, batch_size: float = 4,
              hr_patch: float = 96, seed: float = 0, run_name: str = "", lang: str = "en", *,
-             notify: Callable[[str], None] | None = None, poll_seconds: float = POLL_SECONDS
-             ) -> Iterator[tuple]:  # fmt: skip
+             notify: Callable[[str], None] | None = None, poll_seconds: float = POLL_SECONDS,
+             allow_training: bool = True) -> Iterator[tuple]:  # fmt: skip
     """The `/finetune` event: start a run and stream it until it ends (or watch the run already in progress).
 
     Args:
@@ -389,14 +396,18 @@ def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list
         run_name: the user's name for the run (sanitised; a timestamp is prepended).
         lang: "en" or "es".
         notify: shows a message to the user (the app passes `gr.Warning`).
+        allow_training: False on a server started with --no-train: refuse before anything starts.
 
     Yields:
         `view()` tuples, about once a second while the run makes progress.
 
     Raises:
-        ValueError: bad settings or data (before anything starts), or the run failed (e.g. diverged).
+        ValueError: bad settings or data (before anything starts), the run failed (e.g. diverged), or
+            training is disabled on this server.
     """
     lang = normalise_lang(lang)
+    if not allow_training:  # checked here, not only in the page: the API reaches this handler directly
+        raise ValueError(t("ft_disabled", lang))
     manager = get_manager()
     current = manager.status()
     if not current.active:
@@ -422,9 +433,15 @@ def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list
     yield from watch(lang, name=current.name, note=busy, poll_seconds=poll_seconds)
 
 
-def stop_run(lang: str = "en") -> str:
-    """The `/finetune_stop` event: ask the run in progress to stop (it saves its checkpoint first)."""
+def stop_run(lang: str = "en", *, allow_training: bool = True) -> str:
+    """The `/finetune_stop` event: ask the run in progress to stop (it saves its checkpoint first).
+
+    Raises:
+        ValueError: training is disabled on this server (--no-train).
+    """
     lang = normalise_lang(lang)
+    if not allow_training:
+        raise ValueError(t("ft_disabled", lang))
     name = get_manager().active_run()
     if name is None or not get_manager().stop():
         return t("ft_nothing_to_stop", lang)
@@ -439,7 +456,11 @@ def build(ctx) -> None:
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
+    allowed = ctx.settings.allow_training
     tr.add(gr.Markdown(t("ft_intro", lang0)), "ft_intro", "value")
+    if not allowed:
+        tr.add(gr.Markdown(f"> **{t('ft_disabled', lang0)}**", elem_id="ft-disabled"),
+               lambda lg: f"> **{t('ft_disabled', lg)}**", "value")  # fmt: skip
     with gr.Row():
         with gr.Column(scale=1, min_width=340):
             base = tr.add(gr.Dropdown(base_choices(lang0), value="srresnet", label=t("ft_base", lang0),
@@ -465,8 +486,9 @@ def build(ctx) -> None:
                     run_name = tr.add(gr.Textbox("", max_length=80, label=t("ft_name", lang0)), "ft_name")
             tr.add(settings, "ft_settings")
             with gr.Row():
-                start = tr.add(gr.Button(t("ft_start", lang0), variant="primary"), "ft_start", "value")
-                stop = tr.add(gr.Button(t("ft_stop", lang0), variant="stop"), "ft_stop", "value")
+                start = tr.add(gr.Button(t("ft_start", lang0), variant="primary", interactive=allowed), "ft_start",
+                               "value")  # fmt: skip
+                stop = tr.add(gr.Button(t("ft_stop", lang0), variant="stop", interactive=allowed), "ft_stop", "value")
             status = tr.add(gr.Textbox(label=t("ft_status", lang0), interactive=False, lines=3), "ft_status")
             download = tr.add(gr.File(label=t("ft_download", lang0), interactive=False), "ft_download")
             lesson_panel("06_perceptual_loss", tr, lang0)
@@ -495,10 +517,12 @@ def build(ctx) -> None:
                        queue=False)  # fmt: skip
     inputs = [base, data_source, uploads, objective, steps, learning_rate, batch_size, hr_patch, seed, run_name,
               ctx.lang]  # fmt: skip
-    on_finetune = user_errors_gen(functools.partial(finetune, notify=gr.Warning))  # a busy server says so in a toast
+    on_finetune = user_errors_gen(functools.partial(finetune, notify=gr.Warning,  # a busy server says so in a toast
+                                                    allow_training=allowed))  # fmt: skip
     start.click(on_finetune, inputs, outputs, api_name="finetune", **stream).then(
         refresh_runs, ctx.lang, [base, runs], api_visibility="private")
-    stop.click(user_errors(stop_run), ctx.lang, status, api_name="finetune_stop", concurrency_limit=None)
+    stop.click(user_errors(functools.partial(stop_run, allow_training=allowed)), ctx.lang, status,
+               api_name="finetune_stop", concurrency_limit=None)  # fmt: skip
     # Reattach on opening the tab: after a refresh, or to watch someone else's run.
     ctx.tab.select(user_errors_gen(watch), ctx.lang, outputs, api_name="finetune_watch", **stream).then(
         refresh_runs, ctx.lang, [base, runs], api_visibility="private")

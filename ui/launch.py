@@ -1,0 +1,178 @@
+"""How app.py serves the app: its flags, safe defaults, the password, exposure warnings and clean-up.
+
+Defaults are for one teacher's laptop: bound to 127.0.0.1, no public link, fine-tuning allowed.
+Serving a class over the network is a choice made with flags, and the app says what it means:
+
+    python app.py --host 0.0.0.0 --auth teacher:s3cret --no-train   # the class's network, a password, no training
+    SRGAN_AUTH=teacher:s3cret python app.py --share                  # a public *.gradio.live link
+
+Kept free of Gradio imports (tests parse flags without building the app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .context import AppSettings
+
+AUTH_ENV = "SRGAN_AUTH"  # "user:password", so the password stays out of `ps` and the shell history
+LOCAL_HOSTS = {"localhost"}
+# Gradio's cache (uploads, results): every 30 min, delete what this app wrote more than 2 h ago (a lesson).
+DELETE_CACHE = (30 * 60, 2 * 3600)
+# Our own temporary folders (Compare downloads, fine-tuned checkpoints to download): same age.
+TEMP_PREFIXES = ("srgan-compare-", "srgan-finetune-", "srgan-mos-")  # download folders of the tabs
+TEMP_MAX_AGE_S = 2 * 3600
+MAX_UPLOAD_MB_CAP = 1024.0  # a typo like --max-upload-mb 25000 is refused, not obeyed
+
+
+class UsageError(ValueError):
+    """A bad flag (the message is printed on one line, exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, like `python -m srgan`
+        print(f"app.py: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of `python app.py`."""
+    d = AppSettings()
+    p = _Parser(prog="python app.py", description="SRGAN Studio, the teaching app")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: this machine only; 0.0.0.0: every network interface)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--lang", default="en", choices=["en", "es"], help="default language")
+    p.add_argument("--max-input-pixels", type=int, default=d.max_input_pixels,
+                   help=f"largest image the Compare tab upscales, in pixels (default {d.max_input_pixels:,})")
+    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
+                   help=f"largest file a user may upload, in MB (default {d.max_upload_mb:g})")
+    p.add_argument("--share", action="store_true", help="also serve on a public *.gradio.live link (needs internet)")
+    p.add_argument("--auth", default=None, metavar="USER:PASSWORD",
+                   help=f"ask for this user and password (or set ${AUTH_ENV}, which keeps it out of `ps`)")
+    p.add_argument("--no-train", dest="allow_training", action="store_false",
+                   help="turn fine-tuning off (for public servers: it takes the whole machine for minutes)")
+    return p  # fmt: skip
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """"user:password" -> ("user", "password"); None or "" -> None.
+
+    Raises:
+        UsageError: no colon, or an empty user or password.
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise UsageError(f"--auth (or ${AUTH_ENV}) must be USER:PASSWORD, both non-empty")
+    return user.strip(), password
+
+
+def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> argparse.Namespace:
+    """Parse and check the flags; `args.auth` becomes a (user, password) tuple or None.
+
+    Args:
+        argv: the arguments (default: sys.argv[1:]).
+        environ: where $SRGAN_AUTH is read (default: os.environ); the flag wins over it.
+
+    Raises:
+        SystemExit(2): a bad flag, after one line on stderr.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
+    try:
+        args.auth = parse_auth(args.auth if args.auth is not None else environ.get(AUTH_ENV))
+        _check_limits(args)
+    except UsageError as e:
+        parser.error(str(e))
+    return args
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    if args.max_input_pixels < 1:
+        raise UsageError(f"--max-input-pixels must be at least 1, got {args.max_input_pixels}")
+    if not 0 < args.max_upload_mb <= MAX_UPLOAD_MB_CAP:
+        raise UsageError(f"--max-upload-mb must be above 0 and at most {MAX_UPLOAD_MB_CAP:g}, got {args.max_upload_mb:g}")
+
+
+def settings_from_args(args: argparse.Namespace) -> AppSettings:
+    """The `AppSettings` every tab receives."""
+    return AppSettings(max_input_pixels=args.max_input_pixels, max_upload_mb=args.max_upload_mb,
+                       default_lang=args.lang, allow_training=args.allow_training)  # fmt: skip
+
+
+def is_local(host: str) -> bool:
+    """True when `host` only accepts connections from this machine (127.0.0.0/8, ::1, "localhost")."""
+    if host.lower() in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def exposure_warning(args: argparse.Namespace) -> str | None:
+    """One line for stderr when others can reach the app without a password (None when it is safe)."""
+    if args.auth is not None or (is_local(args.host) and not args.share):
+        return None
+    where = "on a public gradio.live link" if args.share else f"from other machines (bound to {args.host})"
+    training = " and --no-train" if args.allow_training else ""
+    return (f"app.py: warning: SRGAN Studio is reachable {where} WITHOUT a password: anyone who finds it can use "
+            f"it; add --auth USER:PASSWORD (or set ${AUTH_ENV}){training} for a public server")  # fmt: skip
+
+
+def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments of `Blocks.launch` that the flags decide."""
+    return {"server_name": args.host, "server_port": args.port, "share": args.share, "auth": args.auth,
+            "max_file_size": int(args.max_upload_mb * 1024 * 1024), "show_error": True}  # fmt: skip
+
+
+def prune_temp_folders(*, prefixes: tuple[str, ...] = TEMP_PREFIXES, max_age_s: float = TEMP_MAX_AGE_S,
+                       root: str | Path | None = None, now: float | None = None) -> int:  # fmt: skip
+    """Delete our temporary folders (Compare downloads, checkpoint copies) older than `max_age_s`.
+
+    Gradio copies what a handler returns into its own cache, so these are not needed after the
+    request; they are kept a while only so that nothing disappears under a slow download.
+
+    Args:
+        prefixes: the folder-name prefixes that are ours.
+        max_age_s: age, from the last modification, beyond which a folder goes.
+        root: where they are (default: the system's temporary folder).
+        now: the current time (tests).
+
+    Returns:
+        How many folders were deleted.
+    """
+    root, now = Path(root or tempfile.gettempdir()), time.time() if now is None else now
+    deleted = 0
+    for folder in root.iterdir():
+        try:
+            if folder.name.startswith(prefixes) and folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
+                shutil.rmtree(folder)
+                deleted += 1
+        except OSError:
+            continue  # removed meanwhile, or not ours to remove
+    return deleted
+
+
+def start_cleanup(every_s: float | None = None) -> Any:
+    """Start the clean-up schedule: old fine-tuning runs (srgan.runs) and our temporary folders.
+
+    Returns:
+        The schedule's stop event.
+    """
+    from srgan.runs import CLEANUP_EVERY_S, schedule_cleanup
+
+    return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
