@@ -157,6 +157,8 @@ def grid_artifact_score(image: Image.Image | np.ndarray, *, period: int = 4) -> 
     if min(h, w) < 8 * period:
         raise ValueError(f"image too small for the grid score: need {8 * period} pixels per side")
     y = y[:h, :w]
+    if np.ptp(y) == 0:  # a flat image has no spectrum at all, so no peaks either
+        return 0.0
     window = np.outer(np.hanning(h), np.hanning(w))
     power = np.abs(np.fft.fft2((y - y.mean()) * window)) ** 2  # (H, W), DC at [0, 0]
     inner = np.zeros((7, 7), dtype=bool)
@@ -168,5 +170,6 @@ def grid_artifact_score(image: Image.Image | np.ndarray, *, period: int = 4) -> 
                 continue
             cy, cx = ky * h // period, kx * w // period
             patch = np.roll(power, (3 - cy, 3 - cx), axis=(0, 1))[:7, :7]  # 7 x 7 around the peak
-            logs.append(math.log10(patch[inner].mean() / max(float(np.median(patch[~inner])), 1e-20)))
+            peak, around = float(patch[inner].mean()), float(np.median(patch[~inner]))
+            logs.append(math.log10(max(peak, 1e-20) / max(around, 1e-20)))
     return float(np.mean(logs))

@@ -24,14 +24,15 @@ NAMES = (
     "06_perceptual_loss",
     "07_pixel_shuffle",
     "08_prelu",
+    "09_perception_distortion",
 )
 SECTIONS = {
     "en": ("## Try it in the app", "## In the code"),
     "es": ("## Pruébalo en la app", "## En el código"),
 }
 TABS = {
-    "en": ("Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab"),
-    "es": ("Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas"),
+    "en": ("Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Realism dial"),
+    "es": ("Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Dial de realismo"),
 }
 MIN_WORDS, MAX_WORDS = 250, 600  # prose only: code blocks and display formulas are not counted
 

@@ -65,3 +65,8 @@ def test_grid_score_finds_a_period_4_pattern_and_not_a_photo(photo):
     assert metrics.grid_artifact_score(gridded) > metrics.grid_artifact_score(clean) + 0.5
     with pytest.raises(ValueError, match="too small"):
         metrics.grid_artifact_score(clean[:16, :16])
+
+
+def test_grid_score_of_flat_and_black_images_is_zero():
+    for value in (0, 128):
+        assert metrics.grid_artifact_score(np.full((64, 64, 3), value, dtype=np.uint8)) == 0.0

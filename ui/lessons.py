@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS_DIR = ROOT / "lessons"
 LESSONS = (
     "01_srgan_fig3", "02_generator_discriminator", "03_content_loss_psnr", "04_vgg_loss",
-    "05_adversarial_loss", "06_perceptual_loss", "07_pixel_shuffle", "08_prelu",
+    "05_adversarial_loss", "06_perceptual_loss", "07_pixel_shuffle", "08_prelu", "09_perception_distortion",
 )  # fmt: skip
 # $$...$$ for display formulas, $...$ inline (KaTeX in the browser).
 LATEX_DELIMITERS = [
@@ -26,6 +26,8 @@ register({
 })  # fmt: skip
 
 _LINK = re.compile(r"\]\((?:\.\./)+(srgan/[\w/]+\.py)([^)]*)\)")
+# Links to the app's own modules (ui/...): not served by the app, so shown as plain text there.
+_UI_LINK = re.compile(r"\[([^\]]*)\]\((?:\.\./)+ui/[\w/]+\.py[^)]*\)")
 
 
 def lesson_markdown(name: str, lang: str = "en") -> str:
@@ -34,6 +36,7 @@ def lesson_markdown(name: str, lang: str = "en") -> str:
         raise ValueError(f"unknown lesson {name!r}")
     text = (LESSONS_DIR / ("es" if lang == "es" else "en") / f"{name}.md").read_text(encoding="utf-8")
     # ../../srgan/losses.py -> the app serves the package's source read-only (see app.py allowed_paths).
+    text = _UI_LINK.sub(lambda m: m.group(1), text)
     return _LINK.sub(lambda m: f"](/gradio_api/file={ROOT / m.group(1)})", text)
 
 
