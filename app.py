@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
@@ -14,8 +13,11 @@ from pathlib import Path
 import gradio as gr
 
 from ui import compare, feature_maps, finetune, lessons, loss_lab, pixel_shuffle, prelu
+from ui import mos
+from ui import realism
 from ui.context import AppSettings, TabContext
 from ui.i18n import LANG_CHOICES, Relabel, normalise_lang, register, t
+from ui.launch import DELETE_CACHE, exposure_warning, launch_kwargs, parse_args, settings_from_args, start_cleanup
 
 ROOT = Path(__file__).resolve().parent
 register({
@@ -27,11 +29,14 @@ register({
         "con MSE y SRGAN, y explora cada pieza del artículo.",
     ),
     "language": ("Language", "Idioma"),
+    "presenter": ("Presenter mode (large type)", "Modo presentación (letra grande)"),
     "tab_compare": ("Compare", "Comparar"),
     "tab_pixel_shuffle": ("PixelShuffle", "PixelShuffle"),
     "tab_prelu": ("PReLU", "PReLU"),
     "tab_feature_maps": ("Feature maps", "Mapas de activación"),
     "tab_loss_lab": ("Loss lab", "Laboratorio de pérdidas"),
+    "tab_realism": ("Realism dial", "Dial de realismo"),
+    "tab_mos": ("MOS test", "Test MOS"),
 })  # fmt: skip
 
 TABS = (
@@ -40,13 +45,32 @@ TABS = (
     ("tab_prelu", prelu),
     ("tab_feature_maps", feature_maps),
     ("tab_loss_lab", loss_lab),
+    ("tab_realism", realism),
     ("tab_finetune", finetune),
+    ("tab_mos", mos),
     ("tab_lessons", lessons),
 )
 CSS = """
 .gradio-container { max-width: 1800px !important; }
 .srgan-header h1 { margin-bottom: 0; }
+/* Presenter mode (?presenter=1, or the header's checkbox): large type for projectors, and the Compare
+   tab's results full width under its inputs. Theme sizes are CSS variables resolved on :root, so each
+   derived one (body, labels, inputs, buttons) is set here too, not only --text-md. */
+body.srgan-presenter .gradio-container {
+  --text-xs: 14px; --text-sm: 17px; --text-md: 21px; --text-lg: 24px; --text-xl: 30px; --text-xxl: 38px;
+  --body-text-size: 21px; --prose-text-size: 21px; --input-text-size: 21px; --checkbox-label-text-size: 21px;
+  --block-label-text-size: 18px; --block-title-text-size: 21px; --block-info-text-size: 17px;
+  --section-header-text-size: 21px; --button-large-text-size: 24px; --button-medium-text-size: 21px;
+  --button-small-text-size: 18px; font-size: 21px;
+}
+body.srgan-presenter .tab-container button, body.srgan-presenter button[role="tab"] { font-size: 21px; }
+body.srgan-presenter .srgan-compare-row { flex-direction: column !important; }
+body.srgan-presenter .srgan-compare-row > .column { width: 100% !important; max-width: 100% !important; }
+body.srgan-presenter .srgan-result { height: 560px !important; }
+/* Realism dial: the 192x192 crops fill their panels, pixels kept sharp (as the Compare tab's zoom does). */
+#rl-sr img, #rl-hr img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 """
+PRESENTER_JS = "(on) => { document.body.classList.toggle('srgan-presenter', on === true); return []; }"
 
 
 def build_app(settings: AppSettings | None = None) -> gr.Blocks:
@@ -54,13 +78,16 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
     settings = settings or AppSettings()
     lang0 = settings.default_lang
     tr = Relabel()
-    with gr.Blocks(title="SRGAN Studio") as demo:
+    with gr.Blocks(title="SRGAN Studio", delete_cache=DELETE_CACHE) as demo:  # uploads don't pile up
         with gr.Row(equal_height=True):
             with gr.Column(scale=5, elem_classes="srgan-header"):
                 header = gr.Markdown(f"# {t('app_title', lang0)}\n{t('app_subtitle', lang0)}")
             lang = gr.Radio(LANG_CHOICES, value=lang0, label=t("language", lang0), scale=1, min_width=200)
+            presenter = gr.Checkbox(False, label=t("presenter", lang0), scale=1, min_width=160,
+                                    elem_id="srgan-presenter-toggle")  # fmt: skip
         tr.add(header, lambda lg: f"# {t('app_title', lg)}\n{t('app_subtitle', lg)}", "value")
         tr.add(lang, "language")
+        tr.add(presenter, "presenter")
         ctx = TabContext(lang=lang, tr=tr, settings=settings)
         with gr.Tabs():
             for key, module in TABS:
@@ -73,23 +100,26 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
             return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
 
         demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
+
+        # Presenter mode: ?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body>.
+        def presenter_from_url(request: gr.Request) -> bool:
+            return bool(request) and request.query_params.get("presenter", "").lower() in ("1", "true", "yes", "on")
+
+        demo.load(presenter_from_url, None, presenter, api_visibility="private", queue=False)
+        presenter.change(None, presenter, None, js=PRESENTER_JS, api_visibility="private", queue=False)
     return demo
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="SRGAN Studio, the teaching app")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--lang", default="en", choices=["en", "es"], help="default language")
-    p.add_argument("--max-input-pixels", type=int, default=AppSettings.max_input_pixels)
-    p.add_argument("--max-upload-mb", type=float, default=AppSettings.max_upload_mb)
-    args = p.parse_args(argv)
-    settings = AppSettings(max_input_pixels=args.max_input_pixels, max_upload_mb=args.max_upload_mb,
-                           default_lang=args.lang)  # fmt: skip
-    demo = build_app(settings)
+    """Serve the app; flags in ui/launch.py (a bad one: one line on stderr, exit 2)."""
+    args = parse_args(argv)
+    warning = exposure_warning(args)
+    if warning:  # reachable by others without a password: say so before anything else
+        print(warning, file=sys.stderr, flush=True)
+    demo = build_app(settings_from_args(args))
     demo.queue(default_concurrency_limit=2)
-    demo.launch(server_name=args.host, server_port=args.port, max_file_size=int(args.max_upload_mb * 1024 * 1024),
-                allowed_paths=[str(ROOT / "srgan")], css=CSS, show_error=True)  # fmt: skip
+    start_cleanup()  # old runs and temporary downloads, every hour
+    demo.launch(**launch_kwargs(args), allowed_paths=[str(ROOT / "srgan")], css=CSS)
     return 0
 
 

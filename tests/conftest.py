@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -55,9 +56,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """`python app.py` started as a user would, on a free port; yields its URL, stops it afterwards."""
+@contextlib.contextmanager
+def start_app(tmp_path_factory, *flags: str, env: dict | None = None):
+    """`python app.py *flags` started as a user would, on a free port; yields (URL, process), stops it afterwards."""
     import subprocess
     import sys
     import time
@@ -66,10 +67,11 @@ def app_url(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "SRGAN_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}  # fine-tuning runs stay out of the repo
+           "SRGAN_RUNS_DIR": str(tmp_path_factory.mktemp("runs")), **(env or {})}  # runs stay out of the repo
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)  # fmt: skip
+    proc.log = log
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while True:
@@ -83,9 +85,38 @@ def app_url(tmp_path_factory):
             proc.kill()
             raise RuntimeError(f"the app did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`python app.py` with its default flags; yields (URL, process)."""
+    with start_app(tmp_path_factory) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    """The URL of `app_server`."""
+    return app_server[0]
+
+
+LIMITED_AUTH = ("teacher", "s3cret-pw")
+
+
+@pytest.fixture(scope="session")
+def limited_app(tmp_path_factory):
+    """`python app.py` as a public deployment: a password (from $SRGAN_AUTH), no training, small limits.
+
+    Yields (URL, (user, password), process); the process's output is in `process.log`.
+    """
+    flags = ("--no-train", "--max-upload-mb", "0.05", "--max-input-pixels", "4096")
+    with start_app(tmp_path_factory, *flags, env={"SRGAN_AUTH": ":".join(LIMITED_AUTH)}) as (url, proc):
+        yield url, LIMITED_AUTH, proc

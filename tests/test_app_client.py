@@ -7,7 +7,8 @@ from PIL import Image
 from ui.compare import example_paths
 
 ENDPOINTS = ["/upscale", "/pixel_shuffle", "/prelu", "/feature_maps", "/losses", "/fig3", "/lesson",
-             "/finetune", "/finetune_stop", "/finetune_watch"]
+             "/finetune", "/finetune_stop", "/finetune_watch", "/realism", "/perception_distortion", "/mos_vote",
+             "/mos_results"]
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(os.environ.get("SRGAN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
-TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Fine-tune", "Lessons"]
-TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Ajuste fino",
-           "Lecciones"]
+TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Realism dial", "Fine-tune", "MOS test",
+           "Lessons"]
+TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Dial de realismo",
+           "Ajuste fino", "Test MOS", "Lecciones"]
 
 
 @pytest.fixture(scope="module")
