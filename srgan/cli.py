@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--model", default="srgan", help="bicubic, srresnet, srgan, or a checkpoint path (default: srgan)")
     up.add_argument("--out-dir", required=True, type=Path, help="output folder (created)")
     up.add_argument("--device", default=None, help="cuda, mps or cpu (default: automatic)")
+    up.add_argument("--bf16", action="store_true",
+                    help="bf16 on a CPU with AVX512-BF16/AMX: about 2x faster, a few pixels off by 2-3 levels")
 
     ev = sub.add_parser("evaluate", help="PSNR-Y / SSIM-Y / gradient ratio of each model on HR images (paper protocol)")
     src = ev.add_mutually_exclusive_group(required=True)
@@ -106,7 +108,7 @@ def _upscale(args: argparse.Namespace) -> int:
     images = [(Path(p), open_image(p)) for p in args.inputs]  # read them all first: fail before writing anything
     from .inference import upscaler_for
 
-    upscaler = upscaler_for(args.model, device=args.device)
+    upscaler = upscaler_for(args.model, device=args.device, bf16=args.bf16)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     from .checkpoints import atomic_write
 

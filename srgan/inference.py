@@ -130,7 +130,10 @@ class Upscaler:
             device: 192 on the CPU, and on CUDA the largest that fits in a quarter of the free memory.
         tile_overlap: context in LR pixels around each tile (hides the seams).
         fast: fold BN and use channels_last / half precision; False runs the plain model.
-        dtype: on CUDA, the half type (default bf16 where supported, else fp16); ignored elsewhere.
+        dtype: on CUDA, the half type (default bf16 where supported, else fp16). On the CPU the default is
+            fp32, which stays within 1/255 of the plain model; `torch.bfloat16` is an opt-in for CPUs with
+            bf16 dot-product instructions (AVX512-BF16, AMX): about 2x faster again, but a few pixels then
+            differ by 2-3 levels (see docs/benchmarks.md).
 
     Call:
         upscaler(image, progress=None) -> PIL.Image at exactly scale x the input size.
@@ -153,6 +156,10 @@ class Upscaler:
         if fast and self.device.type == "cuda":
             self.dtype = dtype or (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
             torch.backends.cudnn.benchmark = True
+        elif fast and dtype is not None:
+            if dtype == torch.bfloat16 and not cpu_has_fast_bf16():
+                raise ValueError("this CPU has no bf16 dot-product instructions (AVX512-BF16 or AMX): use fp32")
+            self.dtype = dtype
         if tile_size is None:
             tile_size = auto_tile_size(self.device, model.scale, torch.finfo(self.dtype).bits // 8)
         if tile_size < 8 or tile_overlap < 0:
@@ -193,6 +200,14 @@ class Upscaler:
         y = self.model(x)  # (1, 3, rh, rw) in [-1, 1]
         y = y.float().clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)  # -> [0, 255]
         return y[0].permute(1, 2, 0).cpu().numpy()  # (rh, rw, 3)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN runs bf16 convolutions natively on this CPU (AVX512-BF16 or AMX), not by emulation."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def auto_tile_size(device: torch.device, scale: int, bytes_per_value: int) -> int:
@@ -245,14 +260,18 @@ def tiles_needed(width: int, height: int, tile_size: int) -> int:
 _upscalers: dict[tuple[str, str], Upscaler] = {}
 
 
-def upscaler_for(model: str, *, device: str | None = None) -> Upscaler | BicubicUpscaler:
-    """The (cached) upscaler for "bicubic", a bundled model name or a checkpoint path."""
+def upscaler_for(model: str, *, device: str | None = None, bf16: bool = False) -> Upscaler | BicubicUpscaler:
+    """The (cached) upscaler for "bicubic", a bundled model name or a checkpoint path.
+
+    `bf16=True` asks for bf16 on the CPU (see `Upscaler`'s `dtype`); on CUDA half precision is the default.
+    """
     from .checkpoints import load_pretrained, resolve
 
     if model == "bicubic":
         return BicubicUpscaler()
     path = resolve(model)
-    key = (f"{path.resolve()}@{path.stat().st_mtime}", str(device))
+    key = (f"{path.resolve()}@{path.stat().st_mtime}", str(device), bf16)
     if key not in _upscalers:
-        _upscalers[key] = Upscaler(load_pretrained(path), device=device)
+        dtype = torch.bfloat16 if bf16 else None
+        _upscalers[key] = Upscaler(load_pretrained(path), device=device, dtype=dtype)
     return _upscalers[key]

@@ -117,3 +117,19 @@ def test_prepared_generator_computes_the_same_function(scale):
     assert isinstance(fast.upsample[-1], SubPixelTail)
     with torch.no_grad():
         assert torch.allclose(fast(x), g(x), atol=1e-5)
+
+
+def test_cpu_bf16_is_opt_in_and_close(trained_like, photo, monkeypatch):
+    from srgan import inference
+
+    lr = photo.resize((24, 24))
+    assert Upscaler(trained_like, device="cpu").dtype == torch.float32  # the default stays exact
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: True)  # bf16 also runs (emulated) elsewhere
+    fast = Upscaler(trained_like, device="cpu", dtype=torch.bfloat16)
+    assert fast.dtype == torch.bfloat16
+    plain = np.asarray(Upscaler(trained_like, fast=False)(lr)).astype(int)
+    out = np.asarray(fast(lr)).astype(int)
+    assert out.shape == plain.shape and np.abs(out - plain).mean() < 1.0  # close on average, not exact
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: False)
+    with pytest.raises(ValueError, match="no bf16"):
+        Upscaler(trained_like, device="cpu", dtype=torch.bfloat16)
