@@ -25,12 +25,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=["heldout", "train"], default="heldout")
     ap.add_argument("--max-side", type=int, default=480, help="centre-crop larger photos to this side (speed)")
+    ap.add_argument("--weights", default="srgan_discriminator", help="discriminator checkpoint (default: bundled)")
     args = ap.parse_args()
     from srgan.checkpoints import load_pretrained_discriminator
     from srgan.data import bicubic_downsample, builtin_image_paths, load_rgb, mod_crop, pil_to_tensor
     from srgan.inference import upscaler_for
 
-    discriminator = load_pretrained_discriminator()
+    discriminator = load_pretrained_discriminator(args.weights)
     scores: dict[str, list[torch.Tensor]] = {"hr": [], "bicubic": [], "srresnet": [], "srgan": []}
     for path in builtin_image_paths(split=args.split).values():
         hr = load_rgb(path)
