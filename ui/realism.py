@@ -322,9 +322,9 @@ def build(ctx) -> None:
             alpha = tr.add(gr.Slider(0, 1, value=0.5, step=0.05, label=t("rl_alpha", lang0), elem_id="rl-alpha"),
                            "rl_alpha")  # fmt: skip
             with gr.Row():
-                shown = {"type": "pil", "format": "png", "interactive": False, "height": 384}
-                sr = tr.add(gr.Image(label=t("rl_sr", lang0), elem_id="rl-sr", **shown), "rl_sr")
-                hr = tr.add(gr.Image(label=t("rl_hr", lang0), elem_id="rl-hr", **shown), "rl_hr")
+                shown = {"type": "pil", "interactive": False, "height": 384}
+                sr = tr.add(gr.Image(label=t("rl_sr", lang0), elem_id="rl-sr", format="png", **shown), "rl_sr")
+                hr = tr.add(gr.Image(label=t("rl_hr", lang0), elem_id="rl-hr", format="png", **shown), "rl_hr")
             table = gr.Markdown(elem_id="rl-metrics")
             plot = tr.add(gr.Image(type="pil", format="png", interactive=False, show_label=False, elem_id="rl-plot",
                                    label=t("rl_plot", lang0)), "rl_plot")  # fmt: skip
