@@ -10,7 +10,9 @@ What it does to be fast without changing the result (outputs stay within 1/255 o
   r² sub-pixel planes, is a 5x5 convolution with r²·C inputs and r²·3 outputs at half resolution, followed
   by the PixelShuffle: 24 % more multiply-adds, run about 4x faster, and one full-size PixelShuffle fewer.
 - channels_last memory format (the CPU and cuDNN convolution kernels prefer NHWC) and
-  `torch.inference_mode()`; half precision (bf16/fp16) on CUDA.
+  `torch.inference_mode()`; fp16 on CUDA. fp16 rather than bf16: with the bundled weights fp16 stays
+  within one level of fp32 where bf16 (3 fewer mantissa bits) is off by up to 6 (docs/benchmarks.md);
+  a tile whose activations overflow fp16's range is recomputed in fp32.
 - Tiling: the image is cut into tiles with `tile_overlap` pixels of context on each side; each tile
   is upscaled and only its centre is kept, written straight into a uint8 output. The context covers
   what the convolutions near the tile's centre can see, so no seams show, and memory is bounded by
@@ -130,7 +132,7 @@ class Upscaler:
             device: 192 on the CPU, and on CUDA the largest that fits in a quarter of the free memory.
         tile_overlap: context in LR pixels around each tile (hides the seams).
         fast: fold BN and use channels_last / half precision; False runs the plain model.
-        dtype: on CUDA, the half type (default bf16 where supported, else fp16). On the CPU the default is
+        dtype: on CUDA, the half type (default fp16; bf16 is faster nowhere here and less exact). On the CPU the default is
             fp32, which stays within 1/255 of the plain model; `torch.bfloat16` is an opt-in for CPUs with
             bf16 dot-product instructions (AVX512-BF16, AMX): about 2x faster again, but a few pixels then
             differ by 2-3 levels (see docs/benchmarks.md).
@@ -154,7 +156,7 @@ class Upscaler:
         self.scale = model.scale
         self.dtype = torch.float32
         if fast and self.device.type == "cuda":
-            self.dtype = dtype or (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+            self.dtype = dtype or torch.float16
             torch.backends.cudnn.benchmark = True
         elif fast and dtype is not None:
             if dtype == torch.bfloat16 and not cpu_has_fast_bf16():
@@ -167,6 +169,8 @@ class Upscaler:
         self.tile_size, self.tile_overlap = tile_size, tile_overlap
         prepared = prepare_for_inference(model) if fast else copy.deepcopy(model).eval()
         self.memory_format = torch.channels_last if fast else torch.contiguous_format
+        # An fp32 copy (moved to the device only if ever needed) for tiles whose activations overflow fp16.
+        self._fp32_fallback = copy.deepcopy(prepared).requires_grad_(False) if self.dtype != torch.float32 else None
         self.model = prepared.to(self.device, dtype=self.dtype, memory_format=self.memory_format).requires_grad_(False)
 
     def __call__(self, image: Image.Image | np.ndarray, *, progress: ProgressFn | None = None) -> Image.Image:
@@ -198,6 +202,9 @@ class Upscaler:
         x = x.permute(2, 0, 1)[None].to(self.dtype).div_(255)  # (1, 3, h, w) in [0, 1]
         x = x.contiguous(memory_format=self.memory_format)
         y = self.model(x)  # (1, 3, rh, rw) in [-1, 1]
+        if self._fp32_fallback is not None and not torch.isfinite(y).all():  # fp16 overflowed: redo in fp32
+            fallback = self._fp32_fallback.to(self.device, memory_format=self.memory_format)
+            y = fallback(x.float())
         y = y.float().clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)  # -> [0, 255]
         return y[0].permute(1, 2, 0).cpu().numpy()  # (rh, rw, 3)
 

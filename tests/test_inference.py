@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -133,3 +135,18 @@ def test_cpu_bf16_is_opt_in_and_close(trained_like, photo, monkeypatch):
     monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: False)
     with pytest.raises(ValueError, match="no bf16"):
         Upscaler(trained_like, device="cpu", dtype=torch.bfloat16)
+
+
+def test_a_tile_that_overflows_half_precision_is_redone_in_fp32(trained_like, photo):
+    # fp16 tops out at 65504. A network whose activations exceed it (here: scaled on purpose, in life a
+    # diverged fine-tuning run) must give the fp32 result, not inf turned into garbage pixels.
+    big = copy.deepcopy(trained_like)
+    with torch.no_grad():
+        big.upsample[-1].conv.weight.mul_(1e7)  # huge activations before the tail: inf in fp16
+    lr = photo.resize((16, 16))
+    reference = np.asarray(Upscaler(big, device="cpu")(lr)).astype(int)
+    half = Upscaler(big, device="cpu", dtype=torch.float16)
+    with torch.inference_mode():
+        x = torch.rand(1, 3, 16, 16, dtype=torch.float16).contiguous(memory_format=torch.channels_last)
+        assert not torch.isfinite(half.model(x)).all()  # the half model alone does overflow
+    assert np.abs(np.asarray(half(lr)).astype(int) - reference).max() <= 1
