@@ -12,23 +12,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:
@@ -39,21 +29,11 @@ def main() -> int:
     from gradio_client import Client, handle_file
     from PIL import Image
 
-    port = free_port()
-    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    from ui.launch import app_subprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="srgan-app-bench-"))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - start > 120:
-                    raise SystemExit("the app did not start")
-                time.sleep(0.1)
+    with app_subprocess(runs_dir=folder, log_path=folder / "app.log") as (url, _):
         ready = time.perf_counter() - start
         client = Client(url, verbose=False)
         upload = Path(tempfile.mkdtemp()) / "upload_128.png"
@@ -83,9 +63,6 @@ def main() -> int:
                 times.append(time.perf_counter() - t0)
             results[name] = {"first_s": round(first, 2), "median_s": round(statistics.median(times), 2)}
         print(json.dumps(results, indent=2))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     return 0
 
 

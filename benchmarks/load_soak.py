@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -215,43 +214,26 @@ def soak(url: str, pid: int, n: int, folder: Path, *, every: int = 5, progress: 
 
 
 def growth_percent(rss: list[tuple[int, float]], start: int = 20) -> float:
-    """RSS growth from the sample at request `start` to the last one, in percent."""
-    base = next(mb for k, mb in rss if k >= start)
+    """RSS growth from the sample at request `start` (or the last, in a shorter soak) to the last one, in percent."""
+    base = baseline_sample(rss, start)[1]
     return 100 * (rss[-1][1] - base) / base
+
+
+def baseline_sample(rss: list[tuple[int, float]], start: int = 20) -> tuple[int, float]:
+    """The first (request, MB) sample at or after request `start`, or the last one (a soak shorter than that)."""
+    return next(((k, mb) for k, mb in rss if k >= start), rss[-1])
 
 
 @contextmanager
 def launched_app(*flags: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """`python app.py` on a free port with a temporary runs folder; yields (URL, process)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    runs = tempfile.mkdtemp(prefix="srgan-soak-runs-")
-    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "SRGAN_RUNS_DIR": runs}
-    log = open(Path(runs) / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start (see {log.name})") from None
-                time.sleep(0.5)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        import shutil
+    from ui.launch import app_subprocess
 
+    runs = tempfile.mkdtemp(prefix="srgan-soak-runs-")
+    try:
+        with app_subprocess(*flags, runs_dir=runs, log_path=Path(runs) / "app.log") as server:
+            yield server
+    finally:
         shutil.rmtree(runs, ignore_errors=True)
 
 
@@ -275,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for phase in phases:
         print(phase.row())
-    print(f"\nsoak RSS: request 20 {next(mb for k, mb in rss if k >= 20):.0f} MB -> request {rss[-1][0]} "
+    first, base = baseline_sample(rss)
+    print(f"\nsoak RSS: request {first} {base:.0f} MB -> request {rss[-1][0]} "
           f"{rss[-1][1]:.0f} MB: growth {growth_percent(rss):+.1f} %; peak RSS over the whole run {peak:.0f} MB")
     for phase in phases:
         for note in phase.notes:

@@ -20,23 +20,6 @@ from .inference import Upscaler, cpu_has_fast_bf16
 from .models import Generator
 
 
-def conv_flops(model: nn.Module, height: int, width: int) -> float:
-    """Floating-point operations (2 x multiply-adds) of every Conv2d for one (1, 3, H, W) input."""
-    total = 0.0
-
-    def hook(module: nn.Conv2d, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        k = module.kernel_size[0] * module.kernel_size[1]
-        total += 2.0 * output.numel() * (module.in_channels // module.groups) * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    with torch.inference_mode():
-        model(torch.zeros(1, 3, height, width))
-    for h in handles:
-        h.remove()
-    return total
-
-
 def _median_seconds(fn, repeats: int, device: torch.device = torch.device("cpu")) -> float:
     def run() -> None:
         fn()
@@ -77,7 +60,8 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
         except (CheckpointError, FileNotFoundError):
             torch.manual_seed(0)
             model = Generator().eval()  # same cost
-    flop_per_pixel = conv_flops(model, 16, 16) / 256  # every conv is stride-1 "same": cost grows with H x W
+    # Every conv is stride-1 "same", so the cost grows with H x W: count it once at 16x16.
+    flop_per_pixel = conv_flops(model, torch.zeros(1, 3, 16, 16)) / 256
     model = model.to(dev)
     upscaler = Upscaler(model, device=str(dev))
     cuda = dev.type == "cuda"
@@ -181,14 +165,14 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
                 y = y + head_out  # the long skip connection (Fig. 4)
         rows = []
         for name, part in parts.items():
-            gflop = conv_flops_of(part, inputs[name]) / 1e9
+            gflop = conv_flops(part, inputs[name]) / 1e9
             seconds = _median_seconds(lambda part=part, name=name: part(inputs[name]), repeats)
             rows.append({"part": name, "ms": round(seconds * 1e3, 1), "gflop": round(gflop, 2),
                          "gflops": round(gflop / seconds, 1)})  # fmt: skip
     return rows
 
 
-def conv_flops_of(module: nn.Module, x: torch.Tensor) -> float:
+def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
     """Floating-point operations (2 x multiply-adds) of every Conv2d in `module` for the input `x`."""
     total = 0.0
 

@@ -113,10 +113,6 @@ def evaluate_heldout(
     return {"psnr_y": sum(psnrs) / len(psnrs), "grid": sum(grids) / len(grids)}
 
 
-def evaluate_psnr_y(generator: Generator, pairs: list[tuple[Image.Image, Image.Image]], device: torch.device) -> float:
-    """Mean PSNR-Y (border = scale) of the generator on (LR, HR) pairs."""
-    return evaluate_heldout(generator, pairs, device)["psnr_y"]
-
 
 def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
     if config.content_loss == "mse":

@@ -48,51 +48,18 @@ def rng() -> np.random.Generator:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def start_app(tmp_path_factory, *flags: str, env: dict | None = None):
-    """`python app.py *flags` started as a user would, on a free port; yields (URL, process), stops it afterwards."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    """`python app.py *flags` started as a user would, on a free port; yields (URL, process), stops it afterwards.
 
-    port = _free_port()
+    The process's output is in `process.log`.
+    """
+    from ui.launch import app_subprocess
+
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "SRGAN_RUNS_DIR": str(tmp_path_factory.mktemp("runs")), **(env or {})}  # runs stay out of the repo
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
-    proc.log = log
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the app did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    try:
+    with app_subprocess(*flags, runs_dir=tmp_path_factory.mktemp("runs"), log_path=log, env=env) as (url, proc):
+        proc.log = log
         yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

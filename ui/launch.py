@@ -12,12 +12,17 @@ Kept free of Gradio imports (tests parse flags without building the app).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +181,53 @@ def start_cleanup(every_s: float | None = None) -> Any:
     from srgan.runs import CLEANUP_EVERY_S, schedule_cleanup
 
     return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
+
+
+@contextlib.contextmanager
+def app_subprocess(
+    *flags: str, runs_dir: str | Path, log_path: str | Path, env: dict[str, str] | None = None, timeout: float = 180
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start `python app.py *flags` as a user would, on a free local port, for tests and benchmarks.
+
+    Args:
+        flags: extra command-line flags for app.py.
+        runs_dir: SRGAN_RUNS_DIR of the app (fine-tuning runs and MOS votes stay out of the repository).
+        log_path: where the app's output goes.
+        env: extra environment variables (they win over the defaults: offline, no analytics).
+        timeout: seconds to wait for the first answer.
+
+    Yields:
+        (URL, process) once the app answers; the app is stopped on exit.
+
+    Raises:
+        RuntimeError: the app exited or did not answer in time (with the end of its log).
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "SRGAN_RUNS_DIR": str(runs_dir), **(env or {})}  # fmt: skip
+    root = Path(__file__).resolve().parent.parent
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=root, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start:\n{Path(log_path).read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
