@@ -2,13 +2,9 @@
 
 What it does to be fast without changing the result (outputs stay within 1/255 of the plain model):
 
-- BatchNorm folded into the preceding convolution. In eval mode BN is the affine map
-  y = γ·(x − μ)/σ + β, so conv-then-BN is one convolution with rescaled weights and bias.
-- The 9x9 tail convolution computed before the last PixelShuffle (`SubPixelTail`, exact): at full
-  resolution it has only 3 output channels, which CPU kernels handle at a fraction of their speed (it
-  took a third of the time at 128², for 11 % of the arithmetic). The same convolution, rewritten on the
-  r² sub-pixel planes, is a 5x5 convolution with r²·C inputs and r²·3 outputs at half resolution, followed
-  by the PixelShuffle: 24 % more multiply-adds, run about 4x faster, and one full-size PixelShuffle fewer.
+- It runs `fastnet.prepare_for_inference(model)`: the same function with BatchNorm folded, the tail
+  convolution moved before the last PixelShuffle, and on the CPU row bands and a fused residual addition
+  (see `srgan/fastnet.py`).
 - channels_last memory format (the CPU and cuDNN convolution kernels prefer NHWC) and
   `torch.inference_mode()`; fp16 on CUDA. fp16 rather than bf16: with the bundled weights fp16 stays
   within one level of fp32 where bf16 (3 fewer mantissa bits) is off by up to 6 (docs/benchmarks.md);
@@ -25,101 +21,25 @@ greyscale images come back greyscale.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 
 from .device import pick_device
+from .fastnet import (  # noqa: F401 (re-exported: srgan.inference was their home)
+    SubPixelTail,
+    fold_batchnorm,
+    keep_freed_memory,
+    prepare_for_inference,
+    subpixel_conv_weight,
+)
 from .images import SplitImage, split_image
 from .models import Generator
 
 ProgressFn = Callable[[float, str], None]
-
-
-def subpixel_conv_weight(weight: torch.Tensor, r: int) -> torch.Tensor:
-    """The convolution `weight` (O, C, k, k) rewritten to act on PixelShuffle(r)'s input instead of its output.
-
-    If z = PixelShuffle(r)(u), i.e. z[c, r·i + a, r·j + b] = u[c·r² + a·r + b, i, j], then for
-    o = conv(z, weight, padding=k//2) and each output sub-pixel (s, t):
-
-        o[k, r·p + s, r·q + t] = Σ_{c, a, b, m, n} W'[k·r² + s·r + t, c·r² + a·r + b, m, n] · u[c·r² + a·r + b, p + m, q + n]
-
-    with W'[..] = weight[k, c, r·m + a − s + k//2, r·n + b − t + k//2] where that index is inside the kernel,
-    else 0. So o = PixelShuffle(r)(conv(u, W', padding=M)), M = ceil((k//2) / r). Zero padding agrees too:
-    z is outside the image exactly when u is.
-
-    Args:
-        weight: (O, C, k, k), k odd, the convolution after the PixelShuffle.
-        r: the PixelShuffle factor.
-
-    Returns:
-        (O·r², C·r², 2M+1, 2M+1) weights for the convolution before it.
-    """
-    out_ch, in_ch, k, _ = weight.shape
-    pad = k // 2
-    m_max = -(-pad // r)  # ceil(pad / r)
-    kk = 2 * m_max + 1
-    new = weight.new_zeros(out_ch * r * r, in_ch * r * r, kk, kk)
-    outs, ins = torch.arange(out_ch) * r * r, torch.arange(in_ch) * r * r
-    for s_, t_, a, b in itertools.product(range(r), repeat=4):
-        rows, cols = (outs + s_ * r + t_)[:, None], (ins + a * r + b)[None, :]
-        for m, n in itertools.product(range(-m_max, m_max + 1), repeat=2):
-            dy, dx = r * m + a - s_, r * n + b - t_
-            if abs(dy) <= pad and abs(dx) <= pad:
-                new[rows, cols, m + m_max, n + m_max] = weight[:, :, dy + pad, dx + pad]
-    return new
-
-
-class SubPixelTail(nn.Module):
-    """The last upsampling block and the tail convolution, with the tail moved before the PixelShuffle.
-
-    conv (C -> C·r²) -> PReLU (slopes repeated per sub-pixel) -> conv W' (C·r² -> 3·r², 5x5) -> PixelShuffle(r):
-    the same function as UpsampleBlock followed by the 9x9 tail (see `subpixel_conv_weight`), but the
-    expensive convolution runs at 1/r of the resolution with many channels, which CPU and GPU kernels prefer.
-    """
-
-    def __init__(self, block: nn.Module, tail: nn.Conv2d) -> None:
-        super().__init__()
-        r = block.shuffle.upscale_factor
-        self.conv = block.conv  # (B, C, H, W) -> (B, C r², H, W)
-        # PReLU after PixelShuffle on channel c == PReLU before it on channels c·r² ... c·r² + r² − 1.
-        self.prelu = nn.PReLU(block.conv.out_channels)
-        self.prelu.weight = nn.Parameter(block.prelu.weight.detach().repeat_interleave(r * r))
-        weight = subpixel_conv_weight(tail.weight.detach(), r)
-        self.tail = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)
-        self.tail.weight = nn.Parameter(weight)
-        self.tail.bias = nn.Parameter(tail.bias.detach().repeat_interleave(r * r))
-        self.shuffle = nn.PixelShuffle(r)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.prelu(self.conv(x))  # (B, C, H, W) -> (B, C r², H, W)
-        return self.shuffle(self.tail(x))  # (B, C r², H, W) -> (B, 3 r², H, W) -> (B, 3, rH, rW)
-
-
-def fold_batchnorm(generator: Generator) -> Generator:
-    """A copy of `generator` (eval) with every conv→BN pair fused into one conv and BN removed."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    folded = copy.deepcopy(generator).eval()
-    for block in folded.residual_blocks:
-        block.conv1, block.bn1 = fuse_conv_bn_eval(block.conv1, block.bn1), nn.Identity()
-        block.conv2, block.bn2 = fuse_conv_bn_eval(block.conv2, block.bn2), nn.Identity()
-    folded.body_tail = nn.Sequential(fuse_conv_bn_eval(folded.body_tail[0], folded.body_tail[1]))
-    return folded
-
-
-def prepare_for_inference(generator: Generator) -> Generator:
-    """A copy of `generator` for fast inference: BN folded, and the tail moved before the last PixelShuffle."""
-    fast = fold_batchnorm(generator)
-    *first, last = fast.upsample
-    fast.upsample = nn.Sequential(*first, SubPixelTail(last, fast.tail))
-    fast.tail = nn.Identity()
-    return fast
 
 
 class Upscaler:
@@ -167,6 +87,8 @@ class Upscaler:
         if tile_size < 8 or tile_overlap < 0:
             raise ValueError("tile_size must be at least 8 and tile_overlap non-negative")
         self.tile_size, self.tile_overlap = tile_size, tile_overlap
+        if fast and self.device.type == "cpu":
+            keep_freed_memory()
         prepared = prepare_for_inference(model) if fast else copy.deepcopy(model).eval()
         self.memory_format = torch.channels_last if fast else torch.contiguous_format
         # An fp32 copy (moved to the device only if ever needed) for tiles whose activations overflow fp16.

@@ -1,0 +1,226 @@
+"""The network `Upscaler` runs: the generator of Fig. 4 rewritten for inference, same function, less work.
+
+SRGAN (Ledig et al. 2017, arXiv 1609.04802) trains one network, G_θG (Fig. 4, top; `models.Generator`).
+For inference nothing about its *function* changes, but several of its layers can be computed more cheaply.
+Each rewrite below is exact up to float rounding (tests/test_inference.py checks each one against the
+plain model, and `python -m srgan bench` reports the largest difference in 8-bit levels):
+
+1. **BatchNorm folded** into the convolution before it (`fold_batchnorm`). In eval mode BN is the affine map
+   y = γ·(x − μ)/σ + β, so conv-then-BN is one convolution with rescaled weights and bias.
+2. **The 9x9 tail moved before the last PixelShuffle** (`SubPixelTail`, `subpixel_conv_weight`). At full
+   resolution that convolution has only 3 output channels, which CPU kernels run at a fraction of their speed;
+   on the r² sub-pixel planes it becomes a 5x5 convolution with r²·C inputs and r²·3 outputs at half
+   resolution (24 % more multiply-adds, about 4x faster). Its outputs are padded to 16 channels of zeros,
+   the width of oneDNN's AVX-512 kernels: 16 outputs run faster than 12 (measured: 9.3 against 10.7 ms).
+3. **Row bands** (CPU). The last upsampling block makes 256 channels at 2H x 2W, 64 MB at a 128x128 input:
+   far more than the caches, so the convolution, the PReLU and the tail each stream it through main memory.
+   `SubPixelTail` computes it band by band (16 MB, 64 rows at that size, plus the 2 rows of context each band
+   needs), so each band stays in cache between the three steps: 171 instead of 212 ms. Bands are exact: each
+   one reads the rows it needs, and zero padding applies only at the image's real top and bottom.
+4. **The residual addition inside the convolution** (`FusedResidualBlock`, CPU): oneDNN adds the skip
+   connection while it writes the second convolution's output, instead of a separate pass over the tensor.
+5. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
+   (4 MB and more); by default glibc hands such blocks back to the OS when they are freed, and the next layer
+   pays a page fault per 4 KB page to get them again. Keeping them cut the 16 residual blocks from 242 to
+   210 ms at 128x128 on the development machine.
+
+Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) shows rewrite 2 by hand; docs/benchmarks.md has the
+measurements and the profile, layer by layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import ctypes
+import ctypes.util
+import functools
+import itertools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import Generator, ResidualBlock
+
+_KERNEL_WIDTH = 16  # output channels per oneDNN AVX-512 fp32 block
+_BAND_BYTES = 16 * 2**20  # one band of the 4C-channel intermediate: fits the L3 cache (measured: 8-24 MB best)
+
+
+def subpixel_conv_weight(weight: torch.Tensor, r: int) -> torch.Tensor:
+    """The convolution `weight` (O, C, k, k) rewritten to act on PixelShuffle(r)'s input instead of its output.
+
+    If z = PixelShuffle(r)(u), i.e. z[c, r·i + a, r·j + b] = u[c·r² + a·r + b, i, j], then for
+    o = conv(z, weight, padding=k//2) and each output sub-pixel (s, t):
+
+        o[k, r·p + s, r·q + t] = Σ_{c, a, b, m, n} W'[k·r² + s·r + t, c·r² + a·r + b, m, n] · u[c·r² + a·r + b, p + m, q + n]
+
+    with W'[..] = weight[k, c, r·m + a − s + k//2, r·n + b − t + k//2] where that index is inside the kernel,
+    else 0. So o = PixelShuffle(r)(conv(u, W', padding=M)), M = ceil((k//2) / r). Zero padding agrees too:
+    z is outside the image exactly when u is.
+
+    Args:
+        weight: (O, C, k, k), k odd, the convolution after the PixelShuffle.
+        r: the PixelShuffle factor.
+
+    Returns:
+        (O·r², C·r², 2M+1, 2M+1) weights for the convolution before it.
+    """
+    out_ch, in_ch, k, _ = weight.shape
+    pad = k // 2
+    m_max = -(-pad // r)  # ceil(pad / r)
+    kk = 2 * m_max + 1
+    new = weight.new_zeros(out_ch * r * r, in_ch * r * r, kk, kk)
+    outs, ins = torch.arange(out_ch) * r * r, torch.arange(in_ch) * r * r
+    for s_, t_, a, b in itertools.product(range(r), repeat=4):
+        rows, cols = (outs + s_ * r + t_)[:, None], (ins + a * r + b)[None, :]
+        for m, n in itertools.product(range(-m_max, m_max + 1), repeat=2):
+            dy, dx = r * m + a - s_, r * n + b - t_
+            if abs(dy) <= pad and abs(dx) <= pad:
+                new[rows, cols, m + m_max, n + m_max] = weight[:, :, dy + pad, dx + pad]
+    return new
+
+
+class SubPixelTail(nn.Module):
+    """The last upsampling block and the tail convolution, with the tail moved before the PixelShuffle.
+
+    conv (C -> C·r²) -> PReLU (slopes repeated per sub-pixel) -> conv W' (C·r² -> 3·r², 5x5) -> PixelShuffle(r):
+    the same function as UpsampleBlock followed by the 9x9 tail (see `subpixel_conv_weight`), but the
+    expensive convolution runs at 1/r of the resolution with many channels, which CPU and GPU kernels prefer.
+    On the CPU it runs in row bands (see the module docstring, point 3).
+    """
+
+    def __init__(self, block: nn.Module, tail: nn.Conv2d) -> None:
+        super().__init__()
+        r = block.shuffle.upscale_factor
+        self.conv = block.conv  # (B, C, H, W) -> (B, C r², H, W)
+        # PReLU after PixelShuffle on channel c == PReLU before it on channels c·r² ... c·r² + r² − 1.
+        self.prelu = nn.PReLU(block.conv.out_channels)
+        self.prelu.weight = nn.Parameter(block.prelu.weight.detach().repeat_interleave(r * r))
+        weight = subpixel_conv_weight(tail.weight.detach(), r)  # (3 r², C r², 5, 5)
+        bias = tail.bias.detach().repeat_interleave(r * r)
+        self.out_channels = weight.shape[0]  # 3 r²; the rest are zero filters (module docstring, point 2)
+        padded = -(-self.out_channels // _KERNEL_WIDTH) * _KERNEL_WIDTH
+        weight = torch.cat([weight, weight.new_zeros(padded - self.out_channels, *weight.shape[1:])])
+        bias = torch.cat([bias, bias.new_zeros(padded - self.out_channels)])
+        self.tail = nn.Conv2d(weight.shape[1], padded, weight.shape[-1], padding=weight.shape[-1] // 2)
+        self.tail.weight, self.tail.bias = nn.Parameter(weight), nn.Parameter(bias)
+        self.shuffle = nn.PixelShuffle(r)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu":
+            y = self._banded(x)
+        else:  # GPUs prefer one large launch
+            y = self.tail(self.prelu(self.conv(x)))  # (B, C, H, W) -> (B, C r², H, W) -> (B, 16, H, W)
+        return self.shuffle(y[:, : self.out_channels])  # (B, 3 r², H, W) -> (B, 3, rH, rW)
+
+    def _banded(self, x: torch.Tensor) -> torch.Tensor:
+        """conv -> PReLU -> tail, `band` rows at a time, each band reading only the rows of context it needs."""
+        height, width = x.shape[-2:]
+        band = max(8, _BAND_BYTES // (x.shape[0] * width * self.conv.out_channels * x.element_size()))
+        if band >= height:
+            return self.tail(self.prelu(self.conv(x)))
+        k_tail = self.tail.padding[0]  # rows of context the tail needs: 2
+        bands = []
+        for y0 in range(0, height, band):
+            y1 = min(y0 + band, height)
+            m0, m1 = max(y0 - k_tail, 0), min(y1 + k_tail, height)  # rows of the middle tensor the tail needs
+            mid = self.prelu(_conv_rows(self.conv, x, 0, m0, m1))  # (B, C r², m1 - m0, W)
+            bands.append(_conv_rows(self.tail, mid, m0, y0, y1, height=height))  # (B, 16, y1 - y0, W)
+        return torch.cat(bands, dim=2)  # (B, 16, H, W)
+
+
+def _conv_rows(
+    conv: nn.Conv2d, x: torch.Tensor, x0: int, r0: int, r1: int, *, height: int | None = None
+) -> torch.Tensor:
+    """Rows [r0, r1) of the "same" convolution `conv` of an image `height` rows tall (default: x's height).
+
+    `x` holds the image's rows [x0, x0 + x.shape[2]), at least those within conv.padding rows of [r0, r1).
+    Zero padding in H is applied only where the image really ends, so the rows are exact.
+    """
+    height = x.shape[2] if height is None else height
+    k = conv.padding[0]
+    i0, i1 = max(r0 - k, 0), min(r1 + k, height)  # the input rows the output rows see
+    rows = x[:, :, i0 - x0 : i1 - x0]
+    if (i0, i1) == (r0 - k, r1 + k):  # away from the image's top and bottom: no padding in H
+        return F.conv2d(rows, conv.weight, conv.bias, padding=(0, conv.padding[1]))
+    out = F.conv2d(rows, conv.weight, conv.bias, padding=conv.padding)  # rows [i0, i1), exact where we keep them
+    return out[:, :, r0 - i0 : r1 - i0]
+
+
+class FusedResidualBlock(nn.Module):
+    """A `ResidualBlock` after BN folding: conv -> PReLU -> conv, + skip, the addition fused into the conv on CPUs.
+
+    `torch.ops.mkldnn._convolution_pointwise` is the fused oneDNN convolution that `torch.compile` itself
+    emits for conv-then-add on the CPU; elsewhere (CUDA, MPS, autograd) the block runs the plain ops.
+    """
+
+    def __init__(self, block: ResidualBlock) -> None:
+        super().__init__()
+        self.conv1, self.prelu, self.conv2 = block.conv1, block.prelu, block.conv2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.prelu(self.conv1(x))  # (B, C, H, W)
+        if _can_fuse(x):
+            c = self.conv2
+            return torch.ops.mkldnn._convolution_pointwise.binary(
+                y, x, c.weight, c.bias, list(c.padding), list(c.stride), list(c.dilation), c.groups,
+                "add", None, None, [], None)  # fmt: skip  # conv2(y) + x in one pass
+        return x + self.conv2(y)
+
+
+def _can_fuse(x: torch.Tensor) -> bool:
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and not (torch.is_grad_enabled() and x.requires_grad)
+        and _has_fused_conv()
+    )
+
+
+@functools.cache
+def _has_fused_conv() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+def fold_batchnorm(generator: Generator) -> Generator:
+    """A copy of `generator` (eval) with every conv→BN pair fused into one conv and BN removed."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(generator).eval()
+    for block in folded.residual_blocks:
+        block.conv1, block.bn1 = fuse_conv_bn_eval(block.conv1, block.bn1), nn.Identity()
+        block.conv2, block.bn2 = fuse_conv_bn_eval(block.conv2, block.bn2), nn.Identity()
+    folded.body_tail = nn.Sequential(fuse_conv_bn_eval(folded.body_tail[0], folded.body_tail[1]))
+    return folded
+
+
+def prepare_for_inference(generator: Generator) -> Generator:
+    """A copy of `generator` for fast inference: rewrites 1, 2 and 4 of the module docstring (3 happens per call).
+
+    Args:
+        generator: a trained `Generator`; it is not modified.
+
+    Returns:
+        A `Generator` in eval mode computing the same function.
+    """
+    fast = fold_batchnorm(generator)
+    fast.residual_blocks = nn.Sequential(*[FusedResidualBlock(b) for b in fast.residual_blocks])
+    *first, last = fast.upsample
+    fast.upsample = nn.Sequential(*first, SubPixelTail(last, fast.tail))
+    fast.tail = nn.Identity()
+    return fast
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed blocks up to 32 MiB (and up to 512 MiB of free heap) for reuse (point 5).
+
+    Process-wide and idempotent. Returns False where there is no glibc `mallopt` (macOS, Windows, musl).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
+    return bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(mallopt(m_trim_threshold, 512 * 2**20))

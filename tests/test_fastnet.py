@@ -1,0 +1,86 @@
+"""The inference rewrites of srgan/fastnet.py compute the plain generator's function."""
+
+import pytest
+import torch
+
+from srgan import fastnet
+from srgan.models import Generator
+
+_CONV_ROWS = fastnet._conv_rows
+
+
+def _trained_like(scale: int = 4, channels: int = 8, blocks: int = 2) -> Generator:
+    """A small generator with non-trivial BN statistics and PReLU slopes, as after training."""
+    torch.manual_seed(scale * 100 + channels)
+    g = Generator(scale=scale, num_residual_blocks=blocks, channels=channels).eval()
+    with torch.no_grad():
+        for m in g.modules():
+            if isinstance(m, torch.nn.PReLU):
+                m.weight.uniform_(-0.5, 0.5)
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    return g
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize(("height", "width"), [(9, 7), (23, 12), (40, 5)])
+def test_row_bands_give_the_same_image(monkeypatch, scale, height, width):
+    g = _trained_like(scale)
+    fast = fastnet.prepare_for_inference(g).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, height, width).contiguous(memory_format=torch.channels_last)
+    monkeypatch.setattr(fastnet, "_BAND_BYTES", 1)  # the smallest bands (8 rows), a short last one
+    tail = fast.upsample[-1]
+    calls = []
+    monkeypatch.setattr(fastnet, "_conv_rows", lambda *a, **k: calls.append(a[3:5]) or _CONV_ROWS(*a, **k))
+    with torch.inference_mode():
+        banded, plain = fast(x), g(x)
+    mid_rows = height * scale // 2
+    assert len(calls) == 2 * -(-mid_rows // 8)  # two convolutions per band: the bands did run
+    assert banded.shape == plain.shape == (1, 3, scale * height, scale * width)
+    assert torch.allclose(banded, plain, atol=1e-5)
+    assert tail.out_channels == 12 and tail.tail.out_channels == 16  # 3 colours x 2², padded to 16
+
+
+@pytest.mark.parametrize(("r0", "r1"), [(0, 4), (3, 9), (7, 12), (0, 12)])
+def test_conv_rows_equal_the_same_rows_of_the_whole_convolution(r0, r1):
+    torch.manual_seed(r0 + r1)
+    conv = torch.nn.Conv2d(4, 5, 5, padding=2)
+    x = torch.randn(1, 4, 12, 6)
+    with torch.no_grad():
+        whole = conv(x)
+        # from the whole image, and from only the rows [x0, x1) the output rows can see
+        assert torch.allclose(fastnet._conv_rows(conv, x, 0, r0, r1), whole[:, :, r0:r1], atol=1e-6)
+        x0, x1 = max(r0 - 2, 0), min(r1 + 2, 12)
+        part = fastnet._conv_rows(conv, x[:, :, x0:x1], x0, r0, r1, height=12)
+        assert torch.allclose(part, whole[:, :, r0:r1], atol=1e-6)
+
+
+def test_the_fused_residual_addition_matches_the_plain_block():
+    g = fastnet.fold_batchnorm(_trained_like(channels=16))
+    block = g.residual_blocks[0]
+    fused = fastnet.FusedResidualBlock(block)
+    x = torch.randn(2, 16, 10, 9).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        assert fastnet._can_fuse(x)  # the oneDNN path on this CPU
+        assert torch.allclose(fused(x), block(x), atol=1e-5)
+    x.requires_grad_(True)  # with autograd it runs the plain ops, which have gradients
+    y = fused(x)
+    assert not fastnet._can_fuse(x) and y.requires_grad
+    y.sum().backward()
+    assert x.grad is not None and torch.allclose(y, block(x), atol=1e-5)
+
+
+def test_prepare_for_inference_leaves_the_generator_alone():
+    g = _trained_like()
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    fastnet.prepare_for_inference(g)
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
+
+
+def test_keep_freed_memory_is_idempotent():
+    first = fastnet.keep_freed_memory()
+    assert isinstance(first, bool) and fastnet.keep_freed_memory() is first
