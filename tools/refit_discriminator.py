@@ -1,6 +1,6 @@
 """Stage 3: refit the SRGAN discriminator against the frozen bundled generator.
 
-    .venv/bin/python tools/refit_discriminator.py --steps 1200 --out train_runs/d_refit --resume \
+    .venv/bin/python tools/refit_discriminator.py --steps 500 --out train_runs/d_refit --resume \
         --publish assets/weights/srgan_x4_discriminator.safetensors
 
 Paper: Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
@@ -49,10 +49,10 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srgan import losses  # noqa: E402
-from srgan.checkpoints import atomic_write, load_checkpoint, load_discriminator, resolve, save_checkpoint  # noqa: E402
-from srgan.config import DiscriminatorConfig  # noqa: E402
-from srgan.data import (  # noqa: E402
+from srgan import losses
+from srgan.checkpoints import atomic_write, load_checkpoint, load_discriminator, resolve, save_checkpoint
+from srgan.config import DiscriminatorConfig
+from srgan.data import (
     HELD_OUT,
     bicubic_downsample,
     builtin_image_paths,
@@ -61,7 +61,7 @@ from srgan.data import (  # noqa: E402
     mod_crop,
     pil_to_tensor,
 )
-from srgan.models import Discriminator  # noqa: E402
+from srgan.models import Discriminator
 
 SCALE = 4  # the bundled generator's factor
 EVAL_SIDE = 480  # centre-crop side of the validation photos (as in benchmarks/discriminator_check.py)
@@ -88,7 +88,7 @@ class RefitConfig:
         seed: seeds the initial weights and every mini-batch (a pure function of seed and step).
     """
 
-    steps: int = 1200
+    steps: int = 500
     batch_size: int = 16
     patch: int = 96
     learning_rate: float = 1e-4
@@ -104,7 +104,7 @@ class RefitConfig:
     dense_features: int = 1024
     seed: int = 0
     data: str = "builtin"
-    eval_every: int = 100
+    eval_every: int = 50
     checkpoint_every: int = 25
 
     def bank_key(self) -> str:
@@ -271,8 +271,7 @@ def batch_at(bank: Bank, step: int, config: RefitConfig) -> tuple[torch.Tensor, 
         for source, crops in ((bank.hr[i], hr_crops), (bank.sr[i], sr_crops)):
             crop = source[:, y : y + p, x : x + p].rot90(rot, (1, 2))  # (3, p, p)
             crops.append(crop.flip(2) if flip else crop)
-    to_range = lambda crops: torch.stack(crops).float() / 127.5 - 1  # noqa: E731  (B, 3, p, p) in [-1, 1]
-    return to_range(hr_crops), to_range(sr_crops)
+    return torch.stack(hr_crops).float() / 127.5 - 1, torch.stack(sr_crops).float() / 127.5 - 1  # (B, 3, p, p)
 
 
 @torch.inference_mode()
@@ -300,7 +299,9 @@ def validate(discriminator: Discriminator, bank: Bank) -> dict[str, float]:
 def initial_discriminator(config: RefitConfig) -> Discriminator:
     """A `Discriminator` of the configured width: fresh (seeded) or loaded from `config.init`."""
     torch.manual_seed(config.seed)
-    model = Discriminator.from_config(DiscriminatorConfig(channels=config.channels, dense_features=config.dense_features))
+    model = Discriminator.from_config(
+        DiscriminatorConfig(channels=config.channels, dense_features=config.dense_features)
+    )
     if config.init != "fresh":
         state, _ = load_checkpoint(resolve("srgan_discriminator" if config.init == "bundled" else config.init))
         model.load_state_dict(state)
@@ -446,6 +447,49 @@ def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = Non
     return metrics
 
 
+def plot_curves(out_dir: str | Path, dest: str | Path) -> None:
+    """Draw the run's curves as a PNG: the loss, and D(HR), D(SR) on the mini-batches and on the validation photos.
+
+    Args:
+        out_dir: the run directory (its log.jsonl).
+        dest: the PNG to write (atomically).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = [json.loads(line) for line in (Path(out_dir) / "log.jsonl").read_text().splitlines() if line.strip()]
+    steps = [e["step"] for e in log]
+
+    def smooth(key: str, k: int = 20) -> list[float]:  # the trailing mean over k steps
+        return [sum(e[key] for e in log[max(0, i - k + 1) : i + 1]) / len(log[max(0, i - k + 1) : i + 1])
+                for i in range(len(log))]  # fmt: skip
+
+    val = [e for e in log if "val_accuracy" in e]
+    fig, (ax_loss, ax_d, ax_val) = plt.subplots(1, 3, figsize=(14, 3.8))
+    ax_loss.plot(steps, [e["loss"] for e in log], color="0.8", lw=0.8, label="per step")
+    ax_loss.plot(steps, smooth("loss"), color="C0", label="mean of 20 steps")
+    ax_loss.axhline(2 * math.log(2), color="0.5", ls=":", lw=1, label="chance (2 ln 2)")
+    ax_loss.set(title="discriminator loss (Eq. 2), training batches", xlabel="step")
+    ax_loss.legend(fontsize=8)
+    ax_d.plot(steps, smooth("d_hr"), color="C2", label="D(HR')")
+    ax_d.plot(steps, smooth("d_sr"), color="C3", label="D(SR')")
+    ax_d.set(title="training batches (train mode, mean of 20 steps)", xlabel="step", ylim=(0, 1))
+    ax_d.legend(fontsize=8)
+    if val:
+        vs = [e["step"] for e in val]
+        ax_val.plot(vs, [e["val_d_hr"] for e in val], "o-", color="C2", label="D(HR)")
+        ax_val.plot(vs, [e["val_d_sr"] for e in val], "o-", color="C3", label="D(SR)")
+        ax_val.plot(vs, [e["val_accuracy"] for e in val], "s-", color="k", label="pair accuracy")
+        ax_val.axhline(0.5, color="0.5", ls=":", lw=1)
+    ax_val.set(title="validation photos (china, rocket; eval mode)", xlabel="step", ylim=(0, 1))
+    ax_val.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write(Path(dest), lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    plt.close(fig)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"refit_discriminator.py: error: {message}\n")
@@ -473,7 +517,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namesp
     ap.add_argument("--batch-size", type=int, default=d.batch_size, help="HR crops per step (as many SR)")
     ap.add_argument("--patch", type=int, default=d.patch)
     ap.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    ap.add_argument("--scales", type=_floats, default=d.scales, help="downscale factors in (0, 1], e.g. 1,0.75,0.55,0.4")
+    ap.add_argument(
+        "--scales", type=_floats, default=d.scales, help="downscale factors in (0, 1], e.g. 1,0.75,0.55,0.4"
+    )
     ap.add_argument("--blurs", type=_floats, default=d.blurs, help="Gaussian blur radii, 0 = none, e.g. 0,0.7")
     ap.add_argument("--jpeg", type=_ints, default=d.jpeg_qualities, help="extra JPEG copies at these qualities")
     ap.add_argument("--max-side", type=int, default=d.max_side)
@@ -489,10 +535,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namesp
     ap.add_argument("--out", default="train_runs/d_refit", help="run directory")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
     ap.add_argument("--publish", default="", help="then write the fp16 discriminator here, with its figures")
+    ap.add_argument("--plot", default="", help="then draw the curves to this PNG")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-    for name in ("steps", "batch_size", "patch", "max_side", "channels", "dense_features", "eval_every", "checkpoint_every"):
+    for name in (
+        "steps",
+        "batch_size",
+        "patch",
+        "max_side",
+        "channels",
+        "dense_features",
+        "eval_every",
+        "checkpoint_every",
+    ):
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(a, name)}")
     if not (0 < a.learning_rate < 1):
@@ -536,6 +592,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"refit_discriminator.py: error: {e}", file=sys.stderr)
         return 1
     log = [json.loads(line) for line in (Path(a.out) / "log.jsonl").read_text().splitlines() if line.strip()]
+    if a.plot:
+        plot_curves(a.out, a.plot)
     if a.publish:
         wall = log[-1]["seconds"] if log else time.perf_counter() - t0
         print(json.dumps(publish(checkpoint, Path(a.publish), wall_time_s=wall), indent=2))
