@@ -47,6 +47,9 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 3, *, device: torch.device 
 def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = None, device: str = "cpu") -> dict:
     """Time the plain eager forward and `Upscaler` for square LR inputs of each size.
 
+    The plain forward runs first, before `Upscaler` changes process-wide settings (the allocator, see
+    `fastnet.keep_freed_memory`), and once more after them ("same allocator"), so both ratios are reported.
+
     On CUDA the plain forward is fp32 (TF32 off, as PyTorch ships for matmuls) and `Upscaler` runs in
     half precision; the table then also gives the largest difference from the plain output in 8-bit
     levels and the fraction of the measured bf16 tensor-core matmul peak.
@@ -63,36 +66,47 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
     # Every conv is stride-1 "same", so the cost grows with H x W: count it once at 16x16.
     flop_per_pixel = conv_flops(model, torch.zeros(1, 3, 16, 16)) / 256
     model = model.to(dev)
-    upscaler = Upscaler(model, device=str(dev))
     cuda = dev.type == "cuda"
     peak = matmul_peak_gflops(8192 if cuda else 2048, device=dev)
-    half_peak = matmul_peak_gflops(8192, repeats=10, device=dev, dtype=upscaler.dtype) if cuda else None
-    rows = []
-    for size in sizes:
+    images, plain_ms, references = {}, {}, {}
+    for size in sizes:  # the plain forward first, in the process state a user's script would have
         g = torch.Generator(device="cpu").manual_seed(size)
         x = torch.rand(1, 3, size, size, generator=g)
-        image = Image.fromarray((x[0].permute(1, 2, 0).numpy() * 255).astype("uint8"))
-        x = (torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255).to(dev)
+        images[size] = Image.fromarray((x[0].permute(1, 2, 0).numpy() * 255).astype("uint8"))
+        x = (torch.from_numpy(np.array(images[size])).permute(2, 0, 1)[None].float() / 255).to(dev)
 
-        def plain() -> torch.Tensor:
+        def plain(x: torch.Tensor = x) -> torch.Tensor:
             with torch.no_grad():
                 return model(x)
 
-        t_plain = _median_seconds(plain, repeats, dev)
-        t_fast = _median_seconds(lambda: upscaler(image), max(repeats, 10) if cuda else repeats, dev)
-        reference = plain()[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).cpu().numpy()
+        plain_ms[size] = _median_seconds(plain, repeats, dev) * 1e3
+        references[size] = plain()[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).cpu().numpy()
+    # Upscaler changes process-wide settings (glibc keeps freed memory: `fastnet.keep_freed_memory`), which
+    # also speed up the plain model; timing that again afterwards says how much of the gap they make.
+    upscaler = Upscaler(model, device=str(dev))
+    half_peak = matmul_peak_gflops(8192, repeats=10, device=dev, dtype=upscaler.dtype) if cuda else None
+    rows = []
+    for size in sizes:
+        image, reference = images[size], references[size]
+        t_plain = plain_ms[size] / 1e3
+        t_fast = _median_seconds(lambda image=image: upscaler(image), max(repeats, 10) if cuda else repeats, dev)
+        x = (torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255).to(dev)
+        with torch.no_grad():
+            t_plain_after = _median_seconds(lambda x=x: model(x), repeats, dev)
         diff = np.abs(np.asarray(upscaler(image)).astype(np.float64) - reference)
         gflop = flop_per_pixel * size * size / 1e9
         bf16 = {}
         if not cuda and cpu_has_fast_bf16():  # the opt-in: faster, but not within one level everywhere
             upscaler_bf16 = Upscaler(model, device="cpu", dtype=torch.bfloat16)
-            t_bf16 = _median_seconds(lambda: upscaler_bf16(image), repeats)
+            t_bf16 = _median_seconds(lambda u=upscaler_bf16, image=image: u(image), repeats)
             diff_bf16 = np.abs(np.asarray(upscaler_bf16(image)).astype(np.float64) - reference)
             bf16 = {"bf16_ms": round(t_bf16 * 1e3, 2), "bf16_speedup": round(t_plain / t_bf16, 2),
                     "bf16_max_diff_levels": float(diff_bf16.max()),
                     "bf16_pixels_off_by_more_than_1": float((diff_bf16 > 1).mean())}  # fmt: skip
         row = {"size": size, "gflop": round(gflop, 2), "plain_ms": round(t_plain * 1e3, 2),
                "upscaler_ms": round(t_fast * 1e3, 2), "speedup": round(t_plain / t_fast, 2),
+               "plain_ms_same_allocator": round(t_plain_after * 1e3, 2),
+               "speedup_same_allocator": round(t_plain_after / t_fast, 2),
                "upscaler_gflops": round(gflop / t_fast, 1),
                "fraction_of_matmul_peak": round(gflop / t_fast / (half_peak or peak), 3),
                "max_diff_levels": float(diff.max()), "pixels_off_by_more_than_1": float((diff > 1).mean()), **bf16}  # fmt: skip
@@ -103,10 +117,11 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
             + (f", {precision} matmul peak {half_peak:.0f} GFLOP/s; Upscaler in {precision}" if cuda
                else f", {torch.get_num_threads()} threads"))  # fmt: skip
     lines = [head, f"{'LR size':>8}{'GFLOP':>8}{'plain ms':>10}{'Upscaler ms':>13}{'speed-up':>10}{'GFLOP/s':>10}"
-                   f"{'of peak':>9}{'max diff':>10}"]  # fmt: skip
+                   f"{'of peak':>9}{'max diff':>10}{'plain ms, same allocator':>26}{'speed-up':>10}"]  # fmt: skip
     for r in rows:
         lines.append(f"{r['size']:>8}{r['gflop']:>8}{r['plain_ms']:>10}{r['upscaler_ms']:>13}{r['speedup']:>10}"
-                     f"{r['upscaler_gflops']:>10}{r['fraction_of_matmul_peak']:>9.0%}{r['max_diff_levels']:>10.0f}")  # fmt: skip
+                     f"{r['upscaler_gflops']:>10}{r['fraction_of_matmul_peak']:>9.0%}{r['max_diff_levels']:>10.0f}"
+                     f"{r['plain_ms_same_allocator']:>26}{r['speedup_same_allocator']:>10}")  # fmt: skip
     if any("bf16_ms" in r for r in rows):
         lines += ["opt-in bf16 on this CPU (Upscaler(dtype=torch.bfloat16)):",
                   f"{'LR size':>8}{'bf16 ms':>10}{'speed-up':>10}{'max diff':>10}{'pixels > 1 level':>18}"]  # fmt: skip

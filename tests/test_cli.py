@@ -87,3 +87,4 @@ def test_bench_prints_figures_as_json():
     row = report["rows"][0]
     assert row["size"] == 16 and row["gflop"] == pytest.approx(72.685 * (16 * 16) / (128 * 128), abs=0.01)
     assert row["plain_ms"] > 0 and row["upscaler_ms"] > 0 and report["matmul_peak_gflops"] > 0
+    assert row["plain_ms_same_allocator"] > 0 and row["speedup_same_allocator"] > 0
