@@ -17,6 +17,9 @@ What it does, in order, each step bounded in time so that the results always com
    15 MB parts (the tool returns at most 16 MB per file).
 
 Locally (no GPU) `--device cpu --stage1-seconds 20 --stage2-seconds 20` runs the same steps, tiny.
+
+`--bench-only` (issue #8 on a session that does not train): steps 1 and 2 and `benchmarks/gpu_profile.py`, then
+stops; the figures land in `$OUT` as text.
 """
 
 from __future__ import annotations
@@ -158,6 +161,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/srgan_gpu"))
     ap.add_argument("--stage2-from", default=None,
                     help="skip the benchmark, tests and stage 1: run stage 2 from this generator (a second call)")
+    ap.add_argument("--bench-only", action="store_true", help="benchmark, profile and CUDA tests only; no training")
     args = ap.parse_args()
     out, work = args.out, args.work
     out.mkdir(parents=True, exist_ok=True)
@@ -190,9 +194,21 @@ def main() -> int:
         log("bench failed:\n" + bench.stderr[-3000:])
 
     tests = subprocess.Popen([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_inference.py",
-                              "tests/test_models.py", "tests/test_train.py"], cwd=ROOT,
+                              "tests/test_fastnet.py", "tests/test_models.py", "tests/test_train.py"], cwd=ROOT,
                              env=env | {"SRGAN_DEVICE": args.device}, stdout=(work / "pytest.txt").open("w"),
                              stderr=subprocess.STDOUT)  # fmt: skip
+
+    if args.bench_only:
+        log("profile")
+        profile = subprocess.run([PY, "benchmarks/gpu_profile.py"], cwd=ROOT, env=env | {"PYTHONPATH": str(ROOT)},
+                                 capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+        print(profile.stdout[-6000:] or profile.stderr[-3000:], flush=True)
+        tests.wait(timeout=300)
+        print((work / "pytest.txt").read_text()[-3000:], flush=True)
+        for name, text in (("bench.txt", bench.stdout + bench.stderr), ("profile.txt", profile.stdout + profile.stderr),
+                           ("pytest.txt", (work / "pytest.txt").read_text())):  # fmt: skip
+            (out / name).write_text(text)
+        return 0
 
     commands: list[str] = []
     bundled = str(ROOT / "assets/weights/srresnet_x4.safetensors")
