@@ -78,3 +78,13 @@ def test_bad_arguments_exit_2_with_one_line(refit_module, capsys, argv, words):
         refit_module.main(argv)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_refit_does_not_start_from_a_refit(refit_module):
+    # The bundled discriminator is the stage-3 refit: "--init bundled" must not silently refit it again.
+    from srgan.checkpoints import read_metadata, resolve
+
+    if not str(read_metadata(resolve("srgan_discriminator"))["recipe"].get("stage", "")).startswith("3"):
+        pytest.skip("the bundled discriminator is not a refit")
+    with pytest.raises(ValueError, match="already a stage-3 refit"):
+        refit_module.initial_discriminator(refit_module.RefitConfig(init="bundled"))

@@ -296,16 +296,28 @@ def validate(discriminator: Discriminator, bank: Bank) -> dict[str, float]:
             "val_d_sr": round(float(d_sr.mean()), 4), "val_pairs": len(d_hr)}  # fmt: skip
 
 
-def initial_discriminator(config: RefitConfig) -> Discriminator:
-    """A `Discriminator` of the configured width: fresh (seeded) or loaded from `config.init`."""
+def initial_discriminator(config: RefitConfig) -> tuple[Discriminator, str]:
+    """A `Discriminator` of the configured width: fresh (seeded) or loaded from `config.init`.
+
+    Returns:
+        (model, the sha256 of the weights it starts from: "" when fresh).
+
+    Raises:
+        ValueError: `init="bundled"` while the bundled discriminator is already a stage-3 refit (a refit starts
+            from the stage-2 discriminator: name its file, e.g. train_runs/srgan_x4/discriminator.safetensors).
+    """
     torch.manual_seed(config.seed)
     model = Discriminator.from_config(
         DiscriminatorConfig(channels=config.channels, dense_features=config.dense_features)
     )
-    if config.init != "fresh":
-        state, _ = load_checkpoint(resolve("srgan_discriminator" if config.init == "bundled" else config.init))
-        model.load_state_dict(state)
-    return model
+    if config.init == "fresh":
+        return model, ""
+    state, meta = load_checkpoint(resolve("srgan_discriminator" if config.init == "bundled" else config.init))
+    if config.init == "bundled" and str(meta.get("recipe", {}).get("stage", "")).startswith("3"):
+        raise ValueError("the bundled discriminator is already a stage-3 refit; pass --init with the stage-2 "
+                         "discriminator (e.g. train_runs/srgan_x4/discriminator.safetensors)")  # fmt: skip
+    model.load_state_dict(state)
+    return model, meta.get("sha256", "")
 
 
 def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True) -> Path:
@@ -326,11 +338,19 @@ def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, pro
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bank = load_or_build_bank(config, out_dir)
-    discriminator = initial_discriminator(config).train()
-    optimiser = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
     state_path, log_path = out_dir / "state.pt", out_dir / "log.jsonl"
+    resuming = resume and state_path.is_file()
+    if resuming:  # the weights come from the state below
+        discriminator, init_sha256 = (
+            Discriminator.from_config(DiscriminatorConfig(config.channels, config.dense_features)),
+            "",
+        )
+    else:
+        discriminator, init_sha256 = initial_discriminator(config)
+    discriminator.train()
+    optimiser = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
     step, last_val, best, elapsed = 0, {}, {"val_accuracy": -1.0, "step": 0}, 0.0
-    if resume and state_path.is_file():
+    if resuming:
         state = torch.load(state_path, weights_only=True)
         run_only = ("steps", "eval_every", "checkpoint_every")  # may change between the run and its resumption
         if {k: v for k, v in json.loads(state["config"]).items() if k not in run_only} != {
@@ -341,6 +361,7 @@ def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, pro
         optimiser.load_state_dict(state["optimiser"])
         step, last_val, best = int(state["step"]), json.loads(state["last_val"]), json.loads(state["best"])
         elapsed = float(state["seconds"])  # training time before this process
+        init_sha256 = state.get("init_sha256", "")
         lines = log_path.read_text().splitlines() if log_path.is_file() else []
         kept = "".join(line + "\n" for line in lines if line and json.loads(line)["step"] <= step)
         atomic_write(log_path, lambda tmp: Path(tmp).write_text(kept))
@@ -349,12 +370,13 @@ def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, pro
 
     recipe = {"stage": "3: discriminator refit against the frozen generator (tools/refit_discriminator.py)",
               **asdict(config), "bank_pairs": len(bank.hr), "bank_photos": bank.names,
-              "generator_sha256": load_checkpoint(resolve(config.generator))[1].get("sha256", "")}  # fmt: skip
+              "generator_sha256": load_checkpoint(resolve(config.generator))[1].get("sha256", ""),
+              "init_sha256": init_sha256}  # fmt: skip
 
     def save(done: int) -> None:
         payload = {"discriminator": discriminator.state_dict(), "optimiser": optimiser.state_dict(), "step": done,
                    "config": json.dumps(asdict(config)), "last_val": json.dumps(last_val), "best": json.dumps(best),
-                   "seconds": elapsed + time.perf_counter() - t0}  # fmt: skip
+                   "seconds": elapsed + time.perf_counter() - t0, "init_sha256": init_sha256}  # fmt: skip
         atomic_write(state_path, lambda tmp: torch.save(payload, tmp))
         save_checkpoint(discriminator, out_dir / "discriminator.safetensors",
                         recipe={**recipe, "steps_done": done}, metrics={"validation": last_val})  # fmt: skip
