@@ -3,6 +3,9 @@
     .venv/bin/python tools/refit_discriminator.py --steps 500 --out train_runs/d_refit --resume \
         --publish assets/weights/srgan_x4_discriminator.safetensors
 
+(`--init bundled`, the default, starts from the bundled stage-2 discriminator, as `tools/train_demo_weights.sh`
+exports it just before; once the bundled file is a refit, a new run names the stage-2 file with `--init`.)
+
 Paper: Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
 Network", CVPR 2017 (arXiv 1609.04802). The discriminator D_θD (Fig. 4) is trained to maximise
 log D(I^HR) + log(1 − D(G(I^LR))) (Eq. 2); we minimise the equivalent binary cross-entropy with logits,
