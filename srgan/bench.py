@@ -188,19 +188,21 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
 
 
 def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
-    """Floating-point operations (2 x multiply-adds) of every Conv2d in `module` for the input `x`."""
-    total = 0.0
+    """Floating-point operations (2 x multiply-adds) of the convolutions `module` runs on the input `x`.
 
-    def hook(m: nn.Conv2d, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        total += 2.0 * output.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+    Counted by PyTorch's `FlopCounterMode` on every aten convolution call, so the row bands of
+    `fastnet.SubPixelTail` count with their rows of context. oneDNN's fused conv-and-add is not an aten
+    convolution, so the input is given `requires_grad`: `fastnet.FusedResidualBlock` then runs (and
+    counts) the same convolution unfused.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
 
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
-    with torch.inference_mode():
-        module(x)
-    for h in handles:
-        h.remove()
-    return total
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(False), torch.enable_grad():  # also when called under inference_mode
+        x = x.detach().clone().requires_grad_(True)
+        with counter:
+            module(x)
+    return float(counter.get_total_flops())
 
 
 def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patch: int = 96,

@@ -1,0 +1,28 @@
+"""The benchmark's FLOP counts: the figures docs/benchmarks.md divides by."""
+
+import torch
+
+from srgan.bench import conv_flops, layer_profile
+from srgan.fastnet import prepare_for_inference
+from srgan.models import Generator
+
+
+def test_conv_flops_counts_every_convolution_of_the_plain_generator():
+    g = Generator(num_residual_blocks=2, channels=8).eval()
+    h = w = 16
+    macs_per_lr_pixel = (3 * 8 * 81 + 4 * 8 * 8 * 9 + 8 * 8 * 9  # head, 2 blocks x 2 convs, body tail
+                         + 8 * 32 * 9 + 4 * 8 * 32 * 9  # upsample convs at H x W and 2H x 2W
+                         + 16 * 8 * 3 * 81)  # tail at 4H x 4W  # fmt: skip
+    assert conv_flops(g, torch.rand(1, 3, h, w)) == 2 * macs_per_lr_pixel * h * w
+
+
+def test_the_profile_counts_what_the_prepared_network_really_runs():
+    g = Generator(num_residual_blocks=2, channels=8).eval()
+    rows = layer_profile(g, 16, repeats=1)
+    assert [r["part"].split(" ")[0] for r in rows] == ["head", "16", "body", "upsample", "upsample"]
+    fast = prepare_for_inference(g).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+    total = sum(r["gflop"] for r in rows)
+    # the fused residual addition and the row bands are counted too; the padded tail does more than the 9x9 one
+    assert abs(total - conv_flops(fast, x) / 1e9) < 0.01
+    assert conv_flops(fast, x) > conv_flops(g, x) and all(r["ms"] >= 0 for r in rows)
