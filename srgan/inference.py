@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -49,7 +50,8 @@ class Upscaler:
         model: the generator (it is copied and prepared once; the original is not modified).
         device: "cuda", "mps", "cpu" or None for automatic (cuda > mps > cpu).
         tile_size: side of the LR tiles in pixels (memory grows with its square); None picks it from the
-            device: 192 on the CPU, and on CUDA the largest that fits in a quarter of the free memory.
+            device: the largest whose activations fit in a quarter of the free memory, at most 384 on
+            the CPU and 1024 on CUDA (`auto_tile_size`).
         tile_overlap: context in LR pixels around each tile (hides the seams).
         fast: fold BN and use channels_last / half precision; False runs the plain model.
         dtype: on CUDA, the half type (default fp16; bf16 is faster nowhere here and less exact). On the CPU the default is
@@ -105,14 +107,16 @@ class Upscaler:
         """8-bit RGB in, 8-bit RGB out (scale x), tile by tile."""
         lr = np.asarray(lr_image.convert("RGB"))  # (H, W, 3) uint8
         h, w, _ = lr.shape
-        r, t, o = self.scale, self.tile_size, self.tile_overlap
+        r, o = self.scale, self.tile_overlap
         out = np.empty((h * r, w * r, 3), dtype=np.uint8)  # the only full-size buffer, uint8
-        tiles = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
+        # As few tiles as tile_size allows, all of about the same size (not one full tile and a sliver).
+        th, tw = math.ceil(h / math.ceil(h / self.tile_size)), math.ceil(w / math.ceil(w / self.tile_size))
+        tiles = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
         for k, (y, x) in enumerate(tiles):
             y0, x0 = max(y - o, 0), max(x - o, 0)  # the tile plus its context
-            y1, x1 = min(y + t + o, h), min(x + t + o, w)
+            y1, x1 = min(y + th + o, h), min(x + tw + o, w)
             sr = self._forward(lr[y0:y1, x0:x1])  # ((y1-y0)r, (x1-x0)r, 3) uint8
-            ty, tx = min(t, h - y), min(t, w - x)  # the part of the tile we keep
+            ty, tx = min(th, h - y), min(tw, w - x)  # the part of the tile we keep
             out[y * r : (y + ty) * r, x * r : (x + tx) * r] = sr[(y - y0) * r : (y - y0 + ty) * r,
                                                                   (x - x0) * r : (x - x0 + tx) * r]  # fmt: skip
             if progress is not None:
@@ -144,18 +148,38 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def auto_tile_size(device: torch.device, scale: int, bytes_per_value: int) -> int:
-    """The LR tile side for `device`: 192 on CPU/MPS; on CUDA from the free memory, at most 1024.
+    """The LR tile side for `device`: the largest whose activations fit in a quarter of the free memory.
 
+    At most 1024 on CUDA, and 384 on the CPU and MPS, where the speed per pixel stops growing long before
+    (256x256 in one tile: 1.59 s; in four 192-pixel tiles with their context: 2.36 s, docs/benchmarks.md).
     The largest live tensors of a x4 generator are the sub-pixel convolution's output (256 channels at
     2H x 2W: 1024 values per LR pixel) next to its input: about 1536 values per LR pixel. A quarter of
-    the free memory leaves room for cuDNN's workspaces and for other requests.
+    the free memory leaves room for cuDNN's workspaces, the output image and other requests.
     """
-    if device.type != "cuda":
-        return 192
-    free, _ = torch.cuda.mem_get_info(device)
+    if device.type == "cuda":
+        free, cap = torch.cuda.mem_get_info(device)[0], 1024
+    else:
+        free, cap = available_host_memory(), 384
+        if free is None:
+            return 256
     values_per_lr_pixel = 1536 * (scale / 4) ** 2
     side = int(math.sqrt(free / 4 / (values_per_lr_pixel * bytes_per_value)))
-    return max(64, min(1024, side // 8 * 8))
+    return max(64, min(cap, side // 8 * 8))
+
+
+def available_host_memory() -> int | None:
+    """Bytes of RAM available to new allocations (Linux's MemAvailable; free pages elsewhere), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 class BicubicUpscaler:

@@ -83,8 +83,25 @@ def test_progress_is_reported_per_tile(trained_like, photo):
     assert seen == [0.25, 0.5, 0.75, 1.0]
 
 
-def test_tile_size_defaults_to_192_on_the_cpu(trained_like):
-    assert Upscaler(trained_like, device="cpu").tile_size == 192
+def test_tile_size_comes_from_the_free_memory(trained_like, monkeypatch):
+    from srgan import inference
+
+    assert Upscaler(trained_like, device="cpu").tile_size == 384  # this machine has GBs free: the CPU cap
+    monkeypatch.setattr(inference, "available_host_memory", lambda: 400 * 2**20)  # 400 MB free
+    side = Upscaler(trained_like, device="cpu").tile_size
+    assert side % 8 == 0 and 64 <= side < 384 and 4 * side**2 * 1536 * 4 <= 400 * 2**20
+    monkeypatch.setattr(inference, "available_host_memory", lambda: None)  # unknown: a safe middle
+    assert Upscaler(trained_like, device="cpu").tile_size == 256
+
+
+def test_tiles_are_balanced(trained_like, photo):
+    # 20 pixels in tiles of at most 12: two tiles of 10 (14 with their context), not 12 + 8 (16 and 12)
+    up = Upscaler(trained_like, tile_size=12, tile_overlap=4)
+    shapes, forward = [], up._forward
+    up._forward = lambda tile: shapes.append(tile.shape[:2]) or forward(tile)
+    tiled = up(photo.resize((20, 20)))
+    whole = Upscaler(trained_like, tile_size=64)(photo.resize((20, 20)))
+    assert shapes == [(14, 14)] * 4 and tiled.size == whole.size == (80, 80)
     with pytest.raises(ValueError):
         Upscaler(trained_like, device="cpu", tile_size=4)
 
