@@ -25,7 +25,7 @@ plain model, and `python -m srgan bench` reports the largest difference in 8-bit
    64 MB tensor: 19 ms fresh, 2.5 ms reused). Keeping them cut the 16 residual blocks from 242 to 210 ms
    at 128x128.
 
-Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) shows rewrite 2 by hand; docs/benchmarks.md has the
+Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2; docs/benchmarks.md has the
 measurements and the profile, layer by layer.
 """
 
