@@ -2,8 +2,8 @@
 
 SRGAN (Ledig et al. 2017, arXiv 1609.04802) trains one network, G_θG (Fig. 4, top; `models.Generator`).
 For inference nothing about its *function* changes, but several of its layers can be computed more cheaply.
-Each rewrite below is exact up to float rounding (tests/test_inference.py checks each one against the
-plain model, and `python -m srgan bench` reports the largest difference in 8-bit levels):
+Each rewrite below is exact up to float rounding (tests/test_fastnet.py and tests/test_inference.py check each
+one against the plain model, and `python -m srgan bench` reports the largest difference in 8-bit levels):
 
 1. **BatchNorm folded** into the convolution before it (`fold_batchnorm`). In eval mode BN is the affine map
    y = γ·(x − μ)/σ + β, so conv-then-BN is one convolution with rescaled weights and bias.
