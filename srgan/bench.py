@@ -191,17 +191,13 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
     """Floating-point operations (2 x multiply-adds) of the convolutions `module` runs on the input `x`.
 
     Counted by PyTorch's `FlopCounterMode` on every aten convolution call, so the row bands of
-    `fastnet.SubPixelTail` count with their rows of context. oneDNN's fused conv-and-add is not an aten
-    convolution, so the input is given `requires_grad`: `fastnet.FusedResidualBlock` then runs (and
-    counts) the same convolution unfused.
+    `fastnet.SubPixelTail` count with their rows of context.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with torch.inference_mode(False), torch.enable_grad():  # also when called under inference_mode
-        x = x.detach().clone().requires_grad_(True)
-        with counter:
-            module(x)
+    with counter, torch.no_grad():
+        module(x)
     return float(counter.get_total_flops())
 
 

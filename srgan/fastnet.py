@@ -10,20 +10,17 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
 2. **The 9x9 tail moved before the last PixelShuffle** (`SubPixelTail`, `subpixel_conv_weight`). At full
    resolution that convolution has only 3 output channels, which CPU kernels run at a fraction of their speed;
    on the r² sub-pixel planes it becomes a 5x5 convolution with r²·C inputs and r²·3 outputs at half
-   resolution (24 % more multiply-adds, about 4x faster). Its outputs are padded to 16 channels of zeros,
-   the width of oneDNN's AVX-512 kernels: 16 outputs run faster than 12 (measured: 9.3 against 10.7 ms).
-3. **Row bands** (CPU). The last upsampling block makes 256 channels at 2H x 2W, 64 MB at a 128x128 input:
-   far more than the caches, so the convolution, the PReLU and the tail each stream it through main memory.
-   `SubPixelTail` computes it band by band (16 MB, 64 rows at that size, plus the 2 rows of context each band
-   needs), so each band stays in cache between the three steps: 171 instead of 212 ms. Bands are exact: each
-   one reads the rows it needs, and zero padding applies only at the image's real top and bottom.
-4. **The residual addition inside the convolution** (`FusedResidualBlock`, CPU): oneDNN adds the skip
-   connection while it writes the second convolution's output, instead of a separate pass over the tensor.
-5. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
-   (4 to 60 MB); by default glibc hands such blocks back to the OS when they are freed, and the next layer
+   resolution (24 % more multiply-adds, about 4x faster).
+3. **Row bands** (CPU). The last upsampling block makes 256 channels at 2H x 2W: 1024 values per LR pixel, the
+   largest tensor of the network (764 MB for a 384-pixel tile with its context). `SubPixelTail` computes the
+   convolution, the PReLU and the tail band by band (64 MB each, plus the 2 rows of context each band needs),
+   so memory stays bounded whatever the tile. Bands are exact: each one reads the rows it needs, and zero
+   padding applies only at the image's real top and bottom. At a 128x128 input the whole tensor is one band.
+4. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
+   (4 to 64 MB); by default glibc hands such blocks back to the OS when they are freed, and the next layer
    pays a page fault per 4 KB page to get them again: about 0.3 ms per MB on the development machine (a
-   64 MB tensor: 19 ms fresh, 2.5 ms reused). Keeping them cut the 16 residual blocks from 242 to 210 ms
-   at 128x128.
+   64 MB tensor: 19 ms fresh, 2.5 ms reused). Keeping them: 211 → 192 ms for the 16 residual blocks at
+   128x128 (`benchmarks/fastnet_ablation.py`).
 
 Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2; docs/benchmarks.md has the
 measurements and the profile, layer by layer.
@@ -41,10 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import Generator, ResidualBlock
+from .models import Generator
 
-_KERNEL_WIDTH = 16  # output channels per oneDNN AVX-512 fp32 block
-_BAND_BYTES = 16 * 2**20  # one band of the 4C-channel intermediate: fits the L3 cache (measured: 8-24 MB best)
+_BAND_BYTES = 64 * 2**20  # one band of the 4C-channel intermediate (smaller bands ran slower: fastnet_ablation.py)
 
 
 def subpixel_conv_weight(weight: torch.Tensor, r: int) -> torch.Tensor:
@@ -98,21 +94,17 @@ class SubPixelTail(nn.Module):
         self.prelu = nn.PReLU(block.conv.out_channels)
         self.prelu.weight = nn.Parameter(block.prelu.weight.detach().repeat_interleave(r * r))
         weight = subpixel_conv_weight(tail.weight.detach(), r)  # (3 r², C r², 5, 5)
-        bias = tail.bias.detach().repeat_interleave(r * r)
-        self.out_channels = weight.shape[0]  # 3 r²; the rest are zero filters (module docstring, point 2)
-        padded = -(-self.out_channels // _KERNEL_WIDTH) * _KERNEL_WIDTH
-        weight = torch.cat([weight, weight.new_zeros(padded - self.out_channels, *weight.shape[1:])])
-        bias = torch.cat([bias, bias.new_zeros(padded - self.out_channels)])
-        self.tail = nn.Conv2d(weight.shape[1], padded, weight.shape[-1], padding=weight.shape[-1] // 2)
-        self.tail.weight, self.tail.bias = nn.Parameter(weight), nn.Parameter(bias)
+        self.tail = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)
+        self.tail.weight = nn.Parameter(weight)
+        self.tail.bias = nn.Parameter(tail.bias.detach().repeat_interleave(r * r))
         self.shuffle = nn.PixelShuffle(r)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type == "cpu":
             y = self._banded(x)
-        else:  # GPUs prefer one large launch
-            y = self.tail(self.prelu(self.conv(x)))  # (B, C, H, W) -> (B, C r², H, W) -> (B, 16, H, W)
-        return self.shuffle(y[:, : self.out_channels])  # (B, 3 r², H, W) -> (B, 3, rH, rW)
+        else:  # GPUs prefer one large launch, and their tiles are sized for it
+            y = self.tail(self.prelu(self.conv(x)))  # (B, C, H, W) -> (B, C r², H, W) -> (B, 3 r², H, W)
+        return self.shuffle(y)  # (B, 3 r², H, W) -> (B, 3, rH, rW)
 
     def _banded(self, x: torch.Tensor) -> torch.Tensor:
         """conv -> PReLU -> tail, `band` rows at a time, each band reading only the rows of context it needs."""
@@ -126,8 +118,8 @@ class SubPixelTail(nn.Module):
             y1 = min(y0 + band, height)
             m0, m1 = max(y0 - k_tail, 0), min(y1 + k_tail, height)  # rows of the middle tensor the tail needs
             mid = self.prelu(_conv_rows(self.conv, x, 0, m0, m1))  # (B, C r², m1 - m0, W)
-            bands.append(_conv_rows(self.tail, mid, m0, y0, y1, height=height))  # (B, 16, y1 - y0, W)
-        return torch.cat(bands, dim=2)  # (B, 16, H, W)
+            bands.append(_conv_rows(self.tail, mid, m0, y0, y1, height=height))  # (B, 3 r², y1 - y0, W)
+        return torch.cat(bands, dim=2)  # (B, 3 r², H, W)
 
 
 def _conv_rows(
@@ -148,41 +140,6 @@ def _conv_rows(
     return out[:, :, r0 - i0 : r1 - i0]
 
 
-class FusedResidualBlock(nn.Module):
-    """A `ResidualBlock` after BN folding: conv -> PReLU -> conv, + skip, the addition fused into the conv on CPUs.
-
-    `torch.ops.mkldnn._convolution_pointwise` is the fused oneDNN convolution that `torch.compile` itself
-    emits for conv-then-add on the CPU; elsewhere (CUDA, MPS, autograd) the block runs the plain ops.
-    """
-
-    def __init__(self, block: ResidualBlock) -> None:
-        super().__init__()
-        self.conv1, self.prelu, self.conv2 = block.conv1, block.prelu, block.conv2
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.prelu(self.conv1(x))  # (B, C, H, W)
-        if _can_fuse(x):
-            c = self.conv2
-            return torch.ops.mkldnn._convolution_pointwise.binary(
-                y, x, c.weight, c.bias, list(c.padding), list(c.stride), list(c.dilation), c.groups,
-                "add", None, None, [], None)  # fmt: skip  # conv2(y) + x in one pass
-        return x + self.conv2(y)
-
-
-def _can_fuse(x: torch.Tensor) -> bool:
-    return (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.bfloat16)
-        and not (torch.is_grad_enabled() and x.requires_grad)
-        and _has_fused_conv()
-    )
-
-
-@functools.cache
-def _has_fused_conv() -> bool:
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-
-
 def fold_batchnorm(generator: Generator) -> Generator:
     """A copy of `generator` (eval) with every conv→BN pair fused into one conv and BN removed."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -196,7 +153,7 @@ def fold_batchnorm(generator: Generator) -> Generator:
 
 
 def prepare_for_inference(generator: Generator) -> Generator:
-    """A copy of `generator` for fast inference: rewrites 1, 2 and 4 of the module docstring (3 happens per call).
+    """A copy of `generator` for fast inference: rewrites 1 and 2 of the module docstring (3 happens per call).
 
     Args:
         generator: a trained `Generator`; it is not modified.
@@ -205,7 +162,6 @@ def prepare_for_inference(generator: Generator) -> Generator:
         A `Generator` in eval mode computing the same function.
     """
     fast = fold_batchnorm(generator)
-    fast.residual_blocks = nn.Sequential(*[FusedResidualBlock(b) for b in fast.residual_blocks])
     *first, last = fast.upsample
     fast.upsample = nn.Sequential(*first, SubPixelTail(last, fast.tail))
     fast.tail = nn.Identity()

@@ -2,9 +2,9 @@
 
 What it does to be fast without changing the result (outputs stay within 1/255 of the plain model):
 
-- It runs `fastnet.prepare_for_inference(model)`: the same function with BatchNorm folded, the tail
-  convolution moved before the last PixelShuffle, and on the CPU row bands and a fused residual addition
-  (see `srgan/fastnet.py`).
+- It runs `fastnet.prepare_for_inference(model)`: the same function with BatchNorm folded and the tail
+  convolution moved before the last PixelShuffle, in row bands on the CPU; and on the CPU glibc keeps freed
+  memory for reuse (see `srgan/fastnet.py`).
 - channels_last memory format (the CPU and cuDNN convolution kernels prefer NHWC) and
   `torch.inference_mode()`; fp16 on CUDA. fp16 rather than bf16: with the bundled weights fp16 stays
   within one level of fp32 where bf16 (3 fewer mantissa bits) is off by up to 6 (docs/benchmarks.md);

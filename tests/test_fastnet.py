@@ -41,7 +41,7 @@ def test_row_bands_give_the_same_image(monkeypatch, scale, height, width):
     assert len(calls) == 2 * -(-mid_rows // 8)  # two convolutions per band: the bands did run
     assert banded.shape == plain.shape == (1, 3, scale * height, scale * width)
     assert torch.allclose(banded, plain, atol=1e-5)
-    assert tail.out_channels == 12 and tail.tail.out_channels == 16  # 3 colours x 2², padded to 16
+    assert tail.tail.out_channels == 12  # 3 colours x 2² sub-pixels
 
 
 @pytest.mark.parametrize(("r0", "r1"), [(0, 4), (3, 9), (7, 12), (0, 12)])
@@ -58,21 +58,6 @@ def test_conv_rows_equal_the_same_rows_of_the_whole_convolution(r0, r1):
         assert torch.allclose(part, whole[:, :, r0:r1], atol=1e-6)
 
 
-def test_the_fused_residual_addition_matches_the_plain_block():
-    g = fastnet.fold_batchnorm(_trained_like(channels=16))
-    block = g.residual_blocks[0]
-    fused = fastnet.FusedResidualBlock(block)
-    x = torch.randn(2, 16, 10, 9).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        assert fastnet._can_fuse(x)  # the oneDNN path on this CPU
-        assert torch.allclose(fused(x), block(x), atol=1e-5)
-    x.requires_grad_(True)  # with autograd it runs the plain ops, which have gradients
-    y = fused(x)
-    assert not fastnet._can_fuse(x) and y.requires_grad
-    y.sum().backward()
-    assert x.grad is not None and torch.allclose(y, block(x), atol=1e-5)
-
-
 def test_prepare_for_inference_leaves_the_generator_alone():
     g = _trained_like()
     before = {k: v.clone() for k, v in g.state_dict().items()}
@@ -81,6 +66,8 @@ def test_prepare_for_inference_leaves_the_generator_alone():
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
 
 
-def test_keep_freed_memory_is_idempotent():
-    first = fastnet.keep_freed_memory()
-    assert isinstance(first, bool) and fastnet.keep_freed_memory() is first
+def test_keep_freed_memory_takes_on_glibc():
+    import platform
+
+    # mallopt exists and accepts the thresholds on glibc (this CI); elsewhere the call is skipped, not an error
+    assert fastnet.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
