@@ -17,10 +17,10 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
    so memory stays bounded whatever the tile. Bands are exact: each one reads the rows it needs, and zero
    padding applies only at the image's real top and bottom. At a 128x128 input the whole tensor is one band.
 4. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
-   (4 to 64 MB); by default glibc hands such blocks back to the OS when they are freed, and the next layer
-   pays a page fault per 4 KB page to get them again: about 0.3 ms per MB on the development machine (a
-   64 MB tensor: 19 ms fresh, 2.5 ms reused). Keeping them: 211 → 192 ms for the 16 residual blocks at
-   128x128 (`benchmarks/fastnet_ablation.py`).
+   (4 to 64 MB); by default glibc may hand such blocks back to the OS when they are freed, and the next layer
+   then pays a page fault per 4 KB page to get them again, which is slow on virtual machines. The whole
+   network at 128x128 on the development machine: 418 ms with glibc's defaults, 378 ms with the setting
+   (`benchmarks/fastnet_ablation.py`).
 
 Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2; docs/benchmarks.md has the
 measurements and the profile, layer by layer.
