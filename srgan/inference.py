@@ -56,8 +56,8 @@ class Upscaler:
         fast: fold BN and use channels_last / half precision; False runs the plain model.
         dtype: on CUDA, the half type (default fp16; bf16 is faster nowhere here and less exact). On the CPU the default is
             fp32, which stays within 1/255 of the plain model; `torch.bfloat16` is an opt-in for CPUs with
-            bf16 dot-product instructions (AVX512-BF16, AMX): about 2x faster again, but a few pixels then
-            differ by 2-3 levels (see docs/benchmarks.md).
+            bf16 dot-product instructions (AVX512-BF16, AMX): about 2x faster again, but some pixels then
+            differ by up to 6 levels (see docs/benchmarks.md).
 
     Call:
         upscaler(image, progress=None) -> PIL.Image at exactly scale x the input size.

@@ -15,6 +15,24 @@ os.environ.setdefault("SRGAN_OFFLINE", "1")  # tests never touch the network
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+def trained_like_generator(*, scale: int = 4, channels: int = 16, blocks: int = 2):
+    """A small eval-mode generator with non-trivial BN statistics and PReLU slopes, as after training."""
+    from srgan.models import Generator
+
+    torch.manual_seed(scale * 100 + channels)
+    g = Generator(scale=scale, num_residual_blocks=blocks, channels=channels).eval()
+    with torch.no_grad():
+        for m in g.modules():
+            if isinstance(m, torch.nn.PReLU):
+                m.weight.uniform_(-0.5, 0.5)
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    return g
+
+
 @pytest.fixture
 def tiny_generator():
     from srgan.models import Generator

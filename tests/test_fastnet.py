@@ -2,33 +2,17 @@
 
 import pytest
 import torch
+from conftest import trained_like_generator
 
 from srgan import fastnet
-from srgan.models import Generator
 
 _CONV_ROWS = fastnet._conv_rows
-
-
-def _trained_like(scale: int = 4, channels: int = 8, blocks: int = 2) -> Generator:
-    """A small generator with non-trivial BN statistics and PReLU slopes, as after training."""
-    torch.manual_seed(scale * 100 + channels)
-    g = Generator(scale=scale, num_residual_blocks=blocks, channels=channels).eval()
-    with torch.no_grad():
-        for m in g.modules():
-            if isinstance(m, torch.nn.PReLU):
-                m.weight.uniform_(-0.5, 0.5)
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.1, 0.1)
-    return g
 
 
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize(("height", "width"), [(9, 7), (23, 12), (40, 5)])
 def test_row_bands_give_the_same_image(monkeypatch, scale, height, width):
-    g = _trained_like(scale)
+    g = trained_like_generator(scale=scale, channels=8)
     fast = fastnet.prepare_for_inference(g).to(memory_format=torch.channels_last)
     x = torch.rand(1, 3, height, width).contiguous(memory_format=torch.channels_last)
     monkeypatch.setattr(fastnet, "_BAND_BYTES", 1)  # the smallest bands (8 rows), a short last one
@@ -59,7 +43,7 @@ def test_conv_rows_equal_the_same_rows_of_the_whole_convolution(r0, r1):
 
 
 def test_prepare_for_inference_leaves_the_generator_alone():
-    g = _trained_like()
+    g = trained_like_generator(channels=8)
     before = {k: v.clone() for k, v in g.state_dict().items()}
     fastnet.prepare_for_inference(g)
     assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())

@@ -3,6 +3,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from conftest import trained_like_generator
 from PIL import Image
 
 from srgan.images import ImageError
@@ -10,13 +11,8 @@ from srgan.inference import BicubicUpscaler, Upscaler, fold_batchnorm
 
 
 @pytest.fixture
-def trained_like(tiny_generator):
-    """A tiny generator with non-trivial BN statistics (as after training)."""
-    g = tiny_generator.train()
-    with torch.no_grad():
-        for _ in range(3):
-            g(torch.rand(4, 3, 16, 16))
-    return g.eval()
+def trained_like():
+    return trained_like_generator()  # B = 2, 16 channels, x4
 
 
 def test_folded_batchnorm_gives_the_same_output(trained_like):
