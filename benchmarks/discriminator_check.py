@@ -14,8 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
@@ -28,27 +26,10 @@ def main() -> int:
     ap.add_argument("--weights", default="srgan_discriminator", help="discriminator checkpoint (default: bundled)")
     args = ap.parse_args()
     from srgan.checkpoints import load_pretrained_discriminator
-    from srgan.data import bicubic_downsample, builtin_image_paths, load_rgb, mod_crop, pil_to_tensor
-    from srgan.inference import upscaler_for
+    from srgan.evaluate import discriminator_pair_accuracy
 
     discriminator = load_pretrained_discriminator(args.weights)
-    scores: dict[str, list[torch.Tensor]] = {"hr": [], "bicubic": [], "srresnet": [], "srgan": []}
-    for path in builtin_image_paths(split=args.split).values():
-        hr = load_rgb(path)
-        w, h = hr.size
-        side_w, side_h = min(w, args.max_side), min(h, args.max_side)
-        hr = mod_crop(hr.crop(((w - side_w) // 2, (h - side_h) // 2, (w + side_w) // 2, (h + side_h) // 2)), 96)
-        lr = bicubic_downsample(hr, 4)
-        images = {"hr": hr, **{m: upscaler_for(m)(lr) for m in ("bicubic", "srresnet", "srgan")}}
-        for name, image in images.items():
-            x = pil_to_tensor(image)[None] * 2 - 1  # (1, 3, H, W) in [-1, 1]
-            patches = x.unfold(2, 96, 96).unfold(3, 96, 96)  # (1, 3, h, w, 96, 96)
-            patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, 3, 96, 96)  # (N, 3, 96, 96)
-            with torch.inference_mode():
-                scores[name].append(torch.sigmoid(discriminator(patches)))
-    d = {k: torch.cat(v) for k, v in scores.items()}
-    report = {"split": args.split, "patches": int(d["hr"].numel()), "mean_D": {k: round(float(v.mean()), 3) for k, v in d.items()}}
-    report["accuracy_hr_vs"] = {k: round(float((d["hr"] > d[k]).float().mean()), 3) for k in ("bicubic", "srresnet", "srgan")}
+    report = {"split": args.split, **discriminator_pair_accuracy(discriminator, args.split, max_side=args.max_side)}
     print(json.dumps(report, indent=2))
     return 0
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from PIL import Image
 
-from .data import bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop
+from .data import bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop, pil_to_tensor
 from .inference import upscaler_for
 from .metrics import evaluate_pair, grid_artifact_score
 
 SCALE = 4
 
 
-def _centre_crop(image: Image.Image, side: int) -> Image.Image:
+def centre_crop(image: Image.Image, side: int) -> Image.Image:
+    """The centred crop of at most `side` x `side` pixels (the whole image if it is smaller or side <= 0)."""
     if side <= 0 or (image.width <= side and image.height <= side):
         return image
     w, h = min(side, image.width), min(side, image.height)
@@ -27,9 +29,7 @@ def _centre_crop(image: Image.Image, side: int) -> Image.Image:
     return image.crop((left, top, left + w, top + h))
 
 
-def evaluate_models(
-    models: list[str], *, hr_dir: Path | None = None, heldout: bool = False, max_side: int = 0
-) -> dict:
+def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: bool = False, max_side: int = 0) -> dict:
     """Score each model on every HR image; return the JSON-ready report.
 
     Args:
@@ -50,7 +50,7 @@ def evaluate_models(
         names = [p.stem for p in paths]
     if not paths:
         raise ValueError(f"no HR images found in {hr_dir}" if hr_dir else "no held-out built-in images installed")
-    hr_images = [mod_crop(_centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
+    hr_images = [mod_crop(centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
     upscalers = {name: upscaler_for(name) for name in models}
     totals: dict[str, dict[str, float]] = {name: {} for name in models}
     grid_ok = all(min(hr.size) >= 8 * SCALE for hr in hr_images)  # the grid score needs 32 px per side
@@ -88,7 +88,43 @@ def format_table(report: dict) -> str:
              f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'grid':>7}"]  # fmt: skip
     for name, m in report["models"].items():
         grid = f"{m['grid_score']:>7.2f}" if "grid_score" in m else f"{'-':>7}"
-        lines.append(f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}{grid}")
+        lines.append(
+            f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}{grid}"
+        )
     if report.get("hr_grid_score") is not None:
         lines.append(f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{report['hr_grid_score']:>7.2f}")
     return "\n".join(lines)
+
+
+def patches(image: torch.Tensor, patch: int) -> torch.Tensor:
+    """(3, H, W) -> (N, 3, patch, patch): the non-overlapping patches, row by row."""
+    p = image.unfold(1, patch, patch).unfold(2, patch, patch)  # (3, h, w, p, p)
+    return p.permute(1, 2, 0, 3, 4).reshape(-1, 3, patch, patch)
+
+
+@torch.inference_mode()
+def discriminator_pair_accuracy(discriminator: torch.nn.Module, split: str, *, max_side: int = 480) -> dict:
+    """Does D tell HR from SR? For every 96x96 patch of the built-in photos of `split` (centre-cropped to
+    `max_side`), D(I) of the HR patch and of the same patch from bicubic, SRResNet and SRGAN (x4 from the
+    bicubic downsample). Accuracy = the share of (HR, SR) pairs where D scores HR higher; 0.5 is chance.
+
+    Args:
+        discriminator: in eval mode, returning logits (`models.Discriminator`).
+        split: "heldout" or "train".
+        max_side: centre-crop side of each photo (speed).
+
+    Returns:
+        {"patches", "mean_D": {"hr", "bicubic", "srresnet", "srgan"}, "accuracy_hr_vs": {"bicubic", "srresnet", "srgan"}}.
+    """
+    scores: dict[str, list[torch.Tensor]] = {"hr": [], "bicubic": [], "srresnet": [], "srgan": []}
+    for path in builtin_image_paths(split=split).values():
+        hr = mod_crop(centre_crop(load_rgb(path), max_side), 96)
+        lr = bicubic_downsample(hr, SCALE)
+        images = {"hr": hr, **{m: upscaler_for(m)(lr) for m in ("bicubic", "srresnet", "srgan")}}
+        for name, image in images.items():
+            x = patches(pil_to_tensor(image) * 2 - 1, 96)  # (N, 3, 96, 96) in [-1, 1]
+            scores[name].append(torch.sigmoid(discriminator(x)))
+    d = {k: torch.cat(v) for k, v in scores.items()}
+    return {"patches": int(d["hr"].numel()), "mean_D": {k: round(float(v.mean()), 3) for k, v in d.items()},
+            "accuracy_hr_vs": {k: round(float((d["hr"] > d[k]).float().mean()), 3)
+                               for k in ("bicubic", "srresnet", "srgan")}}  # fmt: skip

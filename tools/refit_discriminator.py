@@ -64,6 +64,7 @@ from srgan.data import (
     mod_crop,
     pil_to_tensor,
 )
+from srgan.evaluate import centre_crop, discriminator_pair_accuracy, patches
 from srgan.models import Discriminator
 
 SCALE = 4  # the bundled generator's factor
@@ -142,12 +143,6 @@ def _uint8(image: Image.Image) -> torch.Tensor:
     return (pil_to_tensor(image) * 255).round().to(torch.uint8)  # (3, H, W)
 
 
-def _centre_crop(image: Image.Image, side: int) -> Image.Image:
-    w, h = image.size
-    cw, ch = min(w, side), min(h, side)
-    return image.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
-
-
 def training_photos(data: str) -> dict[str, Path]:
     """The photos a refit may use: the built-in training split (never `HELD_OUT`) or a folder's images.
 
@@ -177,7 +172,7 @@ def degraded_variant(photo: Image.Image, *, scale: float, blur: float, jpeg: int
     """
     w, h = photo.size
     image = photo if scale == 1 else photo.resize((round(w * scale), round(h * scale)), Image.Resampling.BICUBIC)
-    image = _centre_crop(image, max_side)
+    image = centre_crop(image, max_side)
     if blur > 0:
         image = image.filter(ImageFilter.GaussianBlur(blur))
     if jpeg > 0:
@@ -185,12 +180,6 @@ def degraded_variant(photo: Image.Image, *, scale: float, blur: float, jpeg: int
         image.save(buffer, format="JPEG", quality=jpeg)
         image = Image.open(buffer).convert("RGB")
     return mod_crop(image, SCALE)
-
-
-def _patches(image: torch.Tensor, patch: int) -> torch.Tensor:
-    """(3, H, W) -> (N, 3, p, p): the non-overlapping patches, row by row."""
-    p = image.unfold(1, patch, patch).unfold(2, patch, patch)  # (3, h, w, p, p)
-    return p.permute(1, 2, 0, 3, 4).reshape(-1, 3, patch, patch)
 
 
 def build_bank(config: RefitConfig, *, log: bool = True) -> Bank:
@@ -229,9 +218,9 @@ def build_bank(config: RefitConfig, *, log: bool = True) -> Bank:
         raise ValueError(f"every variant is smaller than the {config.patch}px patch")
     val_hr, val_sr = [], []
     for name in config.validation:
-        image = mod_crop(_centre_crop(load_rgb(photos[name]), EVAL_SIDE), config.patch)
-        val_hr.append(_patches(_uint8(image), config.patch))
-        val_sr.append(_patches(_uint8(upscale(bicubic_downsample(image, SCALE))), config.patch))
+        image = mod_crop(centre_crop(load_rgb(photos[name]), EVAL_SIDE), config.patch)
+        val_hr.append(patches(_uint8(image), config.patch))
+        val_sr.append(patches(_uint8(upscale(bicubic_downsample(image, SCALE))), config.patch))
     empty = torch.empty(0, 3, config.patch, config.patch, dtype=torch.uint8)
     return Bank(hr, sr, photo_index, train_names, torch.cat(val_hr) if val_hr else empty,
                 torch.cat(val_sr) if val_sr else empty, description)  # fmt: skip
@@ -419,32 +408,6 @@ def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, pro
 
 
 @torch.inference_mode()
-def pair_accuracy(discriminator: Discriminator, split: str, *, max_side: int = EVAL_SIDE) -> dict:
-    """The figures of `benchmarks/discriminator_check.py` for one split of the built-in photos.
-
-    Args:
-        discriminator: eval mode.
-        split: "heldout" or "train".
-        max_side: centre-crop side.
-
-    Returns:
-        {"patches", "mean_D": {...}, "accuracy_hr_vs": {"bicubic", "srresnet", "srgan"}}.
-    """
-    from srgan.inference import upscaler_for
-
-    scores: dict[str, list[torch.Tensor]] = {"hr": [], "bicubic": [], "srresnet": [], "srgan": []}
-    for path in builtin_image_paths(split=split).values():
-        hr = mod_crop(_centre_crop(load_rgb(path), max_side), 96)
-        lr = bicubic_downsample(hr, SCALE)
-        images = {"hr": hr, **{m: upscaler_for(m)(lr) for m in ("bicubic", "srresnet", "srgan")}}
-        for name, image in images.items():
-            scores[name].append(torch.sigmoid(discriminator(_patches(pil_to_tensor(image) * 2 - 1, 96))))
-    d = {k: torch.cat(v) for k, v in scores.items()}
-    return {"patches": int(d["hr"].numel()), "mean_D": {k: round(float(v.mean()), 3) for k, v in d.items()},
-            "accuracy_hr_vs": {k: round(float((d["hr"] > d[k]).float().mean()), 3)
-                               for k in ("bicubic", "srresnet", "srgan")}}  # fmt: skip
-
-
 def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = None) -> dict:
     """Write the run's discriminator as fp16 to `dest`, with its held-out and train figures in the metadata.
 
@@ -464,7 +427,7 @@ def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = Non
         recipe["wall_time_s"] = round(wall_time_s)
     save_checkpoint(model, dest, recipe=recipe, half=True)
     model, _ = load_discriminator(dest)  # the fp16-rounded weights
-    metrics = {"heldout": pair_accuracy(model, "heldout"), "train": pair_accuracy(model, "train"),
+    metrics = {"heldout": discriminator_pair_accuracy(model, "heldout"), "train": discriminator_pair_accuracy(model, "train"),
                "heldout_images": list(HELD_OUT), "validation": meta.get("metrics", {}).get("validation", {}),
                "protocol": "benchmarks/discriminator_check.py: non-overlapping 96x96 patches of 480-px centre "
                            "crops; accuracy = share of (HR, SR) patch pairs with D(HR) > D(SR)"}  # fmt: skip
