@@ -18,6 +18,7 @@ from torch import nn
 
 from .inference import Upscaler, cpu_has_fast_bf16
 from .models import Generator
+from .winograd import kernel_enabled, kernel_status
 
 
 def _median_seconds(fn, repeats: int, device: torch.device = torch.device("cpu")) -> float:
@@ -114,13 +115,16 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
     precision = str(upscaler.dtype).replace("torch.", "")
     head = (f"machine: {name}, torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s"
             + (f", {precision} matmul peak {half_peak:.0f} GFLOP/s; Upscaler in {precision}" if cuda
-               else f", {torch.get_num_threads()} threads"))  # fmt: skip
+               else f", {torch.get_num_threads()} threads; {kernel_status()}"))  # fmt: skip
     lines = [head, f"{'LR size':>8}{'GFLOP':>8}{'plain ms':>10}{'Upscaler ms':>13}{'speed-up':>10}{'GFLOP/s':>10}"
                    f"{'of peak':>9}{'max diff':>10}{'plain ms, same allocator':>26}{'speed-up':>10}"]  # fmt: skip
     for r in rows:
         lines.append(f"{r['size']:>8}{r['gflop']:>8}{r['plain_ms']:>10}{r['upscaler_ms']:>13}{r['speedup']:>10}"
                      f"{r['upscaler_gflops']:>10}{r['fraction_of_matmul_peak']:>9.0%}{r['max_diff_levels']:>10.0f}"
                      f"{r['plain_ms_same_allocator']:>26}{r['speedup_same_allocator']:>10}")  # fmt: skip
+    if not cuda and kernel_enabled():
+        lines.append("GFLOP/s is nominal (the plain model's multiply-adds x 2): the Winograd 3x3 convolutions multiply "
+                     "4x less, so it can pass the matmul peak")  # fmt: skip
     if any("bf16_ms" in r for r in rows):
         lines += ["opt-in bf16 on this CPU (Upscaler(dtype=torch.bfloat16)):",
                   f"{'LR size':>8}{'bf16 ms':>10}{'speed-up':>10}{'max diff':>10}{'pixels > 1 level':>18}"]  # fmt: skip
@@ -157,15 +161,18 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
     """Time spent in each part of the generator as `Upscaler` runs it (CPU, channels_last) at `size`², and its GFLOP/s.
 
     Returns rows for the head (9x9 conv), the residual blocks, the body's last conv, the first upsampling
-    block (conv to 4C channels + PixelShuffle + PReLU) and the last one fused with the tail (`SubPixelTail`).
-    GFLOP counts the multiply-adds each part really does (the fused tail does 24 % more than the 9x9 one).
+    block (conv to 4C channels + PixelShuffle + PReLU), and the two parts of `SubPixelTail`: the last upsampling
+    conv (+ PReLU) and the tail moved before the PixelShuffle. GFLOP is nominal for the Winograd 3x3
+    convolutions (see `conv_flops`) and real for the others (the sub-pixel tail does 24 % more than the 9x9 one).
     """
     from .inference import prepare_for_inference
 
     fast = prepare_for_inference(model).to(memory_format=torch.channels_last)
+    last = fast.upsample[1]  # SubPixelTail: its two convolutions, timed apart (one band at this size)
     parts = {"head (9x9, 3->64)": fast.head, "16 residual blocks (3x3, 64->64)": fast.residual_blocks,
              "body tail (3x3)": fast.body_tail, "upsample 1 (3x3, 64->256, x2)": fast.upsample[0],
-             "upsample 2 + tail (SubPixelTail)": fast.upsample[1]}  # fmt: skip
+             "upsample 2 (3x3, 64->256)": last.conv,
+             "tail (5x5 sub-pixel, 256->12, x2)": nn.Sequential(last.tail, last.shuffle)}  # fmt: skip
     x = torch.rand(1, 3, size, size).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         inputs, y = {}, x
@@ -190,14 +197,29 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
     """Floating-point operations (2 x multiply-adds) of the convolutions `module` runs on the input `x`.
 
     Counted by PyTorch's `FlopCounterMode` on every aten convolution call, so the row bands of
-    `fastnet.SubPixelTail` count with their rows of context.
+    `fastnet.SubPixelTail` count with their rows of context. A `winograd.Conv3x3` that runs the C kernel
+    counts as the direct convolution it replaces (nominal FLOPs: the kernel itself multiplies 4x less).
     """
     from torch.utils.flop_counter import FlopCounterMode
 
+    from .winograd import Conv3x3
+
+    kernel_flops = [0.0]
+
+    def count(conv: Conv3x3, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
+        if conv._use_kernel(args[0], kwargs.get("skip")):  # the aten counter does not see the C kernel
+            pixels = out.numel() / out.shape[1] / (4 if conv.shuffle else 1)  # shuffled: 4x the pixels
+            kernel_flops[0] += 2 * 9 * conv.in_channels * conv.out_channels * pixels
+
+    hooks = [m.register_forward_hook(count, with_kwargs=True) for m in module.modules() if isinstance(m, Conv3x3)]
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        module(x)
-    return float(counter.get_total_flops())
+    try:
+        with counter, torch.no_grad():
+            module(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return float(counter.get_total_flops()) + kernel_flops[0]
 
 
 def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patch: int = 96,

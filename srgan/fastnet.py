@@ -22,8 +22,15 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
    network at 128x128 on the development machine: 418 ms with glibc's defaults, 378 ms with the setting
    (`benchmarks/fastnet_ablation.py`).
 
-Lesson: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2; docs/benchmarks.md has the
-measurements and the profile, layer by layer.
+5. **Winograd 3x3 convolutions, with what follows them fused** (`winograd.Conv3x3`, `FusedResidualBlock`): every
+   3x3 convolution (the residual blocks, the body's last one, both upsampling ones) computed by Winograd's
+   F(4x4, 3x3), 4x fewer multiplies, in one pass with its bias and PReLU, the residual block's skip addition,
+   and the first upsampling block's PixelShuffle (CPU, fp32; see `srgan/winograd.py`). The whole network at
+   128x128: 379 ms with rewrites 1-4, 221 ms with 5 as well (`python -m srgan bench`).
+
+Lessons: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2,
+[the generator](../lessons/en/02_generator_discriminator.md) ("Fewer multiplies") rewrite 5;
+docs/benchmarks.md has the measurements and the profile, layer by layer.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import Generator
+from .models import Generator, ResidualBlock
+from .winograd import Conv3x3, prelu_slopes
 
 _BAND_BYTES = 64 * 2**20  # one band of the 4C-channel intermediate (smaller bands ran slower: fastnet_ablation.py)
 
@@ -89,10 +97,10 @@ class SubPixelTail(nn.Module):
     def __init__(self, block: nn.Module, tail: nn.Conv2d) -> None:
         super().__init__()
         r = block.shuffle.upscale_factor
-        self.conv = block.conv  # (B, C, H, W) -> (B, C r², H, W)
         # PReLU after PixelShuffle on channel c == PReLU before it on channels c·r² ... c·r² + r² − 1.
-        self.prelu = nn.PReLU(block.conv.out_channels)
-        self.prelu.weight = nn.Parameter(block.prelu.weight.detach().repeat_interleave(r * r))
+        prelu = nn.PReLU(block.conv.out_channels)
+        prelu.weight = nn.Parameter(prelu_slopes(block.prelu, block.conv.out_channels // (r * r)).repeat_interleave(r * r))
+        self.conv = Conv3x3(block.conv, prelu=prelu)  # (B, C, H, W) -> (B, C r², H, W), with the PReLU
         weight = subpixel_conv_weight(tail.weight.detach(), r)  # (3 r², C r², 5, 5)
         self.tail = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)
         self.tail.weight = nn.Parameter(weight)
@@ -103,7 +111,7 @@ class SubPixelTail(nn.Module):
         if x.device.type == "cpu":
             y = self._banded(x)
         else:  # GPUs prefer one large launch, and their tiles are sized for it
-            y = self.tail(self.prelu(self.conv(x)))  # (B, C, H, W) -> (B, C r², H, W) -> (B, 3 r², H, W)
+            y = self.tail(self.conv(x))  # (B, C, H, W) -> (B, C r², H, W) -> (B, 3 r², H, W)
         return self.shuffle(y)  # (B, 3 r², H, W) -> (B, 3, rH, rW)
 
     def _banded(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,13 +119,14 @@ class SubPixelTail(nn.Module):
         height, width = x.shape[-2:]
         band = max(8, _BAND_BYTES // (x.shape[0] * width * self.conv.out_channels * x.element_size()))
         if band >= height:
-            return self.tail(self.prelu(self.conv(x)))
+            return self.tail(self.conv(x))
         k_tail = self.tail.padding[0]  # rows of context the tail needs: 2
         bands = []
         for y0 in range(0, height, band):
             y1 = min(y0 + band, height)
             m0, m1 = max(y0 - k_tail, 0), min(y1 + k_tail, height)  # rows of the middle tensor the tail needs
-            mid = self.prelu(_conv_rows(self.conv, x, 0, m0, m1))  # (B, C r², m1 - m0, W)
+            i0, i1 = max(m0 - 1, 0), min(m1 + 1, height)  # the input rows those see; pad only at the image's ends
+            mid = self.conv(x[:, :, i0:i1], pad_rows=(i0 - (m0 - 1), m1 + 1 - i1))  # (B, C r², m1 - m0, W)
             bands.append(_conv_rows(self.tail, mid, m0, y0, y1, height=height))  # (B, 3 r², y1 - y0, W)
         return torch.cat(bands, dim=2)  # (B, 3 r², H, W)
 
@@ -138,6 +147,18 @@ def _conv_rows(
         return F.conv2d(rows, conv.weight, conv.bias, padding=(0, conv.padding[1]))
     out = F.conv2d(rows, conv.weight, conv.bias, padding=conv.padding)  # rows [i0, i1), exact where we keep them
     return out[:, :, r0 - i0 : r1 - i0]
+
+
+class FusedResidualBlock(nn.Module):
+    """`models.ResidualBlock` after BN folding: conv + PReLU, then conv + the skip addition, two `Conv3x3` calls."""
+
+    def __init__(self, block: ResidualBlock) -> None:
+        super().__init__()
+        self.conv1 = Conv3x3(block.conv1, prelu=block.prelu)
+        self.conv2 = Conv3x3(block.conv2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x), skip=x)  # (B, C, H, W) -> (B, C, H, W)
 
 
 def fold_batchnorm(generator: Generator) -> Generator:
@@ -162,7 +183,10 @@ def prepare_for_inference(generator: Generator) -> Generator:
         A `Generator` in eval mode computing the same function.
     """
     fast = fold_batchnorm(generator)
+    fast.residual_blocks = nn.Sequential(*[FusedResidualBlock(block) for block in fast.residual_blocks])
+    fast.body_tail = nn.Sequential(Conv3x3(fast.body_tail[0]))
     *first, last = fast.upsample
+    first = [Conv3x3(block.conv, prelu=block.prelu, shuffle=True) for block in first]
     fast.upsample = nn.Sequential(*first, SubPixelTail(last, fast.tail))
     fast.tail = nn.Identity()
     return fast

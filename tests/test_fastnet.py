@@ -9,10 +9,11 @@ from srgan import fastnet
 _CONV_ROWS = fastnet._conv_rows
 
 
+@pytest.mark.parametrize("channels", [8, 16])  # 16: the Winograd kernel runs the 3x3 convolutions (8: PyTorch)
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize(("height", "width"), [(9, 7), (23, 12), (40, 5)])
-def test_row_bands_give_the_same_image(monkeypatch, scale, height, width):
-    g = trained_like_generator(scale=scale, channels=8)
+def test_row_bands_give_the_same_image(monkeypatch, scale, height, width, channels):
+    g = trained_like_generator(scale=scale, channels=channels)
     fast = fastnet.prepare_for_inference(g).to(memory_format=torch.channels_last)
     x = torch.rand(1, 3, height, width).contiguous(memory_format=torch.channels_last)
     monkeypatch.setattr(fastnet, "_BAND_BYTES", 1)  # the smallest bands (8 rows), a short last one
@@ -22,7 +23,7 @@ def test_row_bands_give_the_same_image(monkeypatch, scale, height, width):
     with torch.inference_mode():
         banded, plain = fast(x), g(x)
     mid_rows = height * scale // 2
-    assert len(calls) == 2 * -(-mid_rows // 8)  # two convolutions per band: the bands did run
+    assert len(calls) == -(-mid_rows // 8)  # one tail convolution per band: the bands did run
     assert banded.shape == plain.shape == (1, 3, scale * height, scale * width)
     assert torch.allclose(banded, plain, atol=1e-5)
     assert tail.tail.out_channels == 12  # 3 colours x 2² sub-pixels

@@ -1,0 +1,241 @@
+/*
+ * Winograd F(4x4, 3x3) convolution for channels-last float32 images (Lavin & Gray 2016, arXiv 1509.09308).
+ *
+ * Used by srgan/winograd.py (which compiles this file, checks it against F.conv2d and documents it) for the
+ * 3x3 convolutions of the SRGAN generator (Ledig et al. 2017, Fig. 4). A 3x3 convolution spends 9 multiplies
+ * per output and channel pair; Winograd's minimal filtering algorithm computes a 4x4 output tile from a 6x6
+ * input tile with 36, i.e. 2.25 per output (4x fewer):
+ *
+ *     Y = A^T [ (G g G^T) (.) (B^T d B) ] A        (.) elementwise, g the 3x3 kernel, d the 6x6 input tile
+ *
+ * Summed over the input channels, the elementwise products become 36 independent matrix products
+ * (tiles x C_in) @ (C_in x C_out), one per position of the 6x6 transformed tile. Per chunk of TB tiles:
+ *
+ *     1. input transform    V[k][t][ci] = (B^T d_t B)[k]            d_t read straight from the image
+ *     2. 36 matrix products M[k][t][co] = sum_ci V[k][t][ci] U[k][ci][co]   U = G g G^T, made once in Python
+ *     3. output transform   y = A^T M_t A + bias, then PReLU or the skip connection, written to the image
+ *
+ * The chunk's V and M stay in the core's L2 cache, so the image is read once and written once.
+ *
+ * Vectors: GCC/Clang vector extensions of 16 floats, one AVX-512 register (two AVX2 ones elsewhere);
+ * channels-last images keep 16 consecutive channels of a pixel contiguous, so every step is vectorised over
+ * channels. Threads: the tiles are split into contiguous ranges, one pthread each.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VL 16 /* floats per vector */
+#define TB 24 /* tiles per chunk: a multiple of ROWS */
+#define ROWS 6 /* tiles per micro-kernel step: ROWS x 4 accumulators */
+#define MAX_THREADS 64
+
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+typedef int vi __attribute__((vector_size(VL * sizeof(int))));
+
+static inline vf load(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
+static inline vf splat(float s) { return (vf){0} + s; }
+static inline vf prelu(vf v, vf slope) {
+    vi positive = v > 0;
+    return (vf)(((vi)v & positive) | ((vi)(v * slope) & ~positive));
+}
+
+typedef struct {
+    const float *x;     /* (N, H_in, W, C_in) input, channels last */
+    float *y;           /* (N, H_out, W, C_out) output, or (N, 2 H_out, 2 W, C_out / 4) with shuffle */
+    const float *u;     /* (36, C_in, C_out) transformed weights */
+    const float *bias;  /* (C_out,) or NULL */
+    const float *slope; /* PReLU slopes, (C_out,) or (C_out / 4,) with shuffle; or NULL */
+    const float *skip;  /* added at the end, same layout as y; or NULL */
+    int n, h_in, w, c_in, c_out;
+    int pad_top, pad_bottom; /* 0 or 1 each; left and right are always 1 */
+    int shuffle;             /* 1: PixelShuffle(2) fused into the store (U's columns ordered sub-pixel major) */
+    int h_out, tiles_h, tiles_w;
+} conv_args;
+
+typedef struct {
+    const conv_args *a;
+    long t0, t1; /* this thread's tiles */
+} work;
+
+/* 1. B^T d B for 16 channels of one tile; rows[i][j] points at input pixel (i, j) of the tile, or at zeros. */
+static void input_transform(const float *const rows[6][6], int c, float *v, long stride) {
+    vf tmp[6][6];
+    for (int j = 0; j < 6; j++) {
+        vf d0 = load(rows[0][j] + c), d1 = load(rows[1][j] + c), d2 = load(rows[2][j] + c);
+        vf d3 = load(rows[3][j] + c), d4 = load(rows[4][j] + c), d5 = load(rows[5][j] + c);
+        tmp[0][j] = 4 * d0 - 5 * d2 + d4;
+        tmp[1][j] = -4 * (d1 + d2) + d3 + d4;
+        tmp[2][j] = 4 * (d1 - d2) - d3 + d4;
+        tmp[3][j] = 2 * (d3 - d1) - d2 + d4;
+        tmp[4][j] = 2 * (d1 - d3) - d2 + d4;
+        tmp[5][j] = 4 * d1 - 5 * d3 + d5;
+    }
+    for (int i = 0; i < 6; i++) {
+        vf d0 = tmp[i][0], d1 = tmp[i][1], d2 = tmp[i][2], d3 = tmp[i][3], d4 = tmp[i][4], d5 = tmp[i][5];
+        float *o = v + (long)(i * 6) * stride;
+        store(o + 0 * stride, 4 * d0 - 5 * d2 + d4);
+        store(o + 1 * stride, -4 * (d1 + d2) + d3 + d4);
+        store(o + 2 * stride, 4 * (d1 - d2) - d3 + d4);
+        store(o + 3 * stride, 2 * (d3 - d1) - d2 + d4);
+        store(o + 4 * stride, 2 * (d1 - d3) - d2 + d4);
+        store(o + 5 * stride, 4 * d1 - 5 * d3 + d5);
+    }
+}
+
+/* 3. A^T m A for 16 output channels of one tile: m[k] at m + k * stride, out[4][4]. */
+static void output_transform(const float *m, long stride, vf out[4][4]) {
+    vf tmp[4][6];
+    for (int j = 0; j < 6; j++) {
+        vf m0 = load(m + (0 * 6 + j) * stride), m1 = load(m + (1 * 6 + j) * stride);
+        vf m2 = load(m + (2 * 6 + j) * stride), m3 = load(m + (3 * 6 + j) * stride);
+        vf m4 = load(m + (4 * 6 + j) * stride), m5 = load(m + (5 * 6 + j) * stride);
+        vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
+        tmp[0][j] = m0 + p12 + p34;
+        tmp[1][j] = n12 + 2 * n34;
+        tmp[2][j] = p12 + 4 * p34;
+        tmp[3][j] = n12 + 8 * n34 + m5;
+    }
+    for (int i = 0; i < 4; i++) {
+        vf m0 = tmp[i][0], m1 = tmp[i][1], m2 = tmp[i][2], m3 = tmp[i][3], m4 = tmp[i][4], m5 = tmp[i][5];
+        vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
+        out[i][0] = m0 + p12 + p34;
+        out[i][1] = n12 + 2 * n34;
+        out[i][2] = p12 + 4 * p34;
+        out[i][3] = n12 + 8 * n34 + m5;
+    }
+}
+
+/* 2. M[r : r + ROWS] = V[r : r + ROWS] @ U for NQ x 16 output channels from `co`: ROWS x NQ accumulators. */
+static inline __attribute__((always_inline)) void gemm_block(const float *v, const float *u, float *m, int c_in,
+                                                             int c_out, int co, const int nq) {
+    vf acc[ROWS][4];
+    memset(acc, 0, sizeof acc);
+    for (int ci = 0; ci < c_in; ci++) {
+        const float *ur = u + (long)ci * c_out + co;
+        vf w[4];
+        for (int q = 0; q < nq; q++) w[q] = load(ur + q * VL);
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++) {
+            vf a = splat(v[(long)r * c_in + ci]);
+            for (int q = 0; q < nq; q++) acc[r][q] += a * w[q];
+        }
+    }
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < nq; q++) store(m + (long)r * c_out + co + q * VL, acc[r][q]);
+}
+
+static void gemm_rows(const float *v, const float *u, float *m, int c_in, int c_out) {
+    int co = 0;
+    for (; co + 4 * VL <= c_out; co += 4 * VL) gemm_block(v, u, m, c_in, c_out, co, 4); /* 64 channels */
+    for (; co < c_out; co += VL) gemm_block(v, u, m, c_in, c_out, co, 1);                /* the rest, 16 each */
+}
+
+static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float *mbuf, const float *zeros) {
+    const int c_in = a->c_in, c_out = a->c_out;
+    const long vstride = (long)TB * c_in, mstride = (long)TB * c_out;
+    /* 1. input transform, tile by tile */
+    for (int t = 0; t < count; t++) {
+        long tile = t0 + t;
+        int tx = tile % a->tiles_w, ty = (tile / a->tiles_w) % a->tiles_h, b = tile / ((long)a->tiles_w * a->tiles_h);
+        const float *rows[6][6];
+        for (int i = 0; i < 6; i++) {
+            int y = 4 * ty + i - a->pad_top;
+            for (int j = 0; j < 6; j++) {
+                int x = 4 * tx + j - 1;
+                int inside = y >= 0 && y < a->h_in && x >= 0 && x < a->w;
+                rows[i][j] = inside ? a->x + (((long)b * a->h_in + y) * a->w + x) * c_in : zeros;
+            }
+        }
+        for (int c = 0; c < c_in; c += VL) input_transform(rows, c, vbuf + (long)t * c_in + c, vstride);
+    }
+    /* 2. the 36 matrix products (rows past `count` hold stale values nobody reads) */
+    int rows_used = (count + ROWS - 1) / ROWS * ROWS;
+    for (int k = 0; k < 36; k++)
+        for (int r = 0; r < rows_used; r += ROWS)
+            gemm_rows(vbuf + k * vstride + (long)r * c_in, a->u + (long)k * c_in * c_out,
+                      mbuf + k * mstride + (long)r * c_out, c_in, c_out);
+    /* 3. output transform, bias, PReLU or skip, store */
+    const int c_store = a->shuffle ? c_out / 4 : c_out; /* channels of one output pixel */
+    const int w_store = a->shuffle ? 2 * a->w : a->w, h_store = a->shuffle ? 2 * a->h_out : a->h_out;
+    for (int t = 0; t < count; t++) {
+        long tile = t0 + t;
+        int tx = tile % a->tiles_w, ty = (tile / a->tiles_w) % a->tiles_h, b = tile / ((long)a->tiles_w * a->tiles_h);
+        for (int co = 0; co < c_out; co += VL) {
+            vf out[4][4];
+            output_transform(mbuf + (long)t * c_out + co, mstride, out);
+            int sub = a->shuffle ? co / c_store : 0, c = a->shuffle ? co % c_store : co; /* sub-pixel, channel */
+            vf bias = a->bias ? load(a->bias + co) : splat(0);
+            vf slope = a->slope ? load(a->slope + c) : splat(0);
+            for (int i = 0; i < 4; i++) {
+                int y = 4 * ty + i;
+                if (y >= a->h_out) break;
+                for (int j = 0; j < 4; j++) {
+                    int x = 4 * tx + j;
+                    if (x >= a->w) break;
+                    int ys = a->shuffle ? 2 * y + sub / 2 : y, xs = a->shuffle ? 2 * x + sub % 2 : x;
+                    long at = (((long)b * h_store + ys) * w_store + xs) * c_store + c;
+                    vf value = out[i][j] + bias;
+                    if (a->slope) value = prelu(value, slope);
+                    if (a->skip) value += load(a->skip + at);
+                    store(a->y + at, value);
+                }
+            }
+        }
+    }
+}
+
+static void *run_range(void *arg) {
+    const work *wk = arg;
+    const conv_args *a = wk->a;
+    float *vbuf = aligned_alloc(64, sizeof(float) * 36 * TB * (size_t)a->c_in);
+    float *mbuf = aligned_alloc(64, sizeof(float) * 36 * TB * (size_t)a->c_out);
+    float *zeros = aligned_alloc(64, sizeof(float) * (size_t)a->c_in);
+    int ok = vbuf && mbuf && zeros;
+    if (ok) {
+        memset(vbuf, 0, sizeof(float) * 36 * TB * (size_t)a->c_in);
+        memset(zeros, 0, sizeof(float) * (size_t)a->c_in);
+        for (long t = wk->t0; t < wk->t1; t += TB) {
+            int count = wk->t1 - t < TB ? (int)(wk->t1 - t) : TB;
+            run_chunk(a, t, count, vbuf, mbuf, zeros);
+        }
+    }
+    free(vbuf);
+    free(mbuf);
+    free(zeros);
+    return ok ? NULL : (void *)1;
+}
+
+/* The entry point: 0 on success, -1 if a buffer or a thread could not be made. */
+int winograd_conv3x3(const float *x, float *y, const float *u, const float *bias, const float *slope,
+                     const float *skip, int n, int h_in, int w, int c_in, int c_out, int pad_top, int pad_bottom,
+                     int shuffle, int threads) {
+    conv_args a = {x, y, u, bias, slope, skip, n, h_in, w, c_in, c_out, pad_top, pad_bottom, shuffle, 0, 0, 0};
+    a.h_out = h_in + pad_top + pad_bottom - 2;
+    a.tiles_h = (a.h_out + 3) / 4;
+    a.tiles_w = (w + 3) / 4;
+    long tiles = (long)n * a.tiles_h * a.tiles_w;
+    if (threads < 1) threads = 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > (tiles + TB - 1) / TB) threads = (int)((tiles + TB - 1) / TB);
+    if (threads < 1) threads = 1;
+    work parts[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0}, failed = 0;
+    for (int i = 0; i < threads; i++) {
+        parts[i] = (work){&a, tiles * i / threads, tiles * (i + 1) / threads};
+    }
+    for (int i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, run_range, &parts[i]) == 0;
+    for (int i = 1; i < threads; i++)  /* a thread that could not start: its range runs here */
+        if (!started[i]) failed |= run_range(&parts[i]) != NULL;
+    failed |= run_range(&parts[0]) != NULL;
+    for (int i = 1; i < threads; i++) {
+        void *result = NULL;
+        if (started[i]) {
+            pthread_join(ids[i], &result);
+            failed |= result != NULL;
+        }
+    }
+    return failed ? -1 : 0;
+}

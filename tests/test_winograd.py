@@ -1,0 +1,145 @@
+"""Winograd F(4x4, 3x3) (srgan/winograd.py, srgan/kernels/winograd.c) computes the direct convolution."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from srgan import winograd
+
+
+@pytest.fixture
+def fresh_kernel_state(monkeypatch, tmp_path):
+    """Forget the cached kernel and settings before and after the test (other tests see the real ones)."""
+    monkeypatch.setenv("SRGAN_KERNEL_CACHE", str(tmp_path))
+    winograd._library.cache_clear()
+    winograd.kernel_enabled.cache_clear()
+    yield tmp_path
+    winograd._library.cache_clear()
+    winograd.kernel_enabled.cache_clear()
+
+
+@pytest.mark.parametrize(("h", "w"), [(4, 4), (7, 13), (16, 9)])
+def test_reference_algorithm_equals_direct_convolution(h, w):
+    torch.manual_seed(h * w)
+    x, weight, bias = torch.randn(2, 5, h, w), torch.randn(6, 5, 3, 3), torch.randn(6)
+    expected = F.conv2d(x, weight, bias, padding=1)
+    assert torch.allclose(winograd.winograd_conv3x3_reference(x, weight, bias), expected, atol=1e-4)
+
+
+def test_transforms_are_lavin_and_grays():
+    # Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A for one 6x6 tile and one 3x3 kernel is the 4x4 "valid" correlation.
+    torch.manual_seed(0)
+    d, g = torch.randn(6, 6, dtype=torch.float64), torch.randn(3, 3, dtype=torch.float64)
+    y = winograd.A_T @ ((winograd.G @ g @ winograd.G.T) * (winograd.B_T @ d @ winograd.B_T.T)) @ winograd.A_T.T
+    direct = F.conv2d(d[None, None], g[None, None])[0, 0]  # (4, 4)
+    assert torch.allclose(y, direct, atol=1e-12)
+
+
+def test_the_kernel_builds_here():
+    # CI and the development machines have a C compiler: the kernel must build and pass its own check there.
+    assert winograd._library() is not None, winograd.kernel_status()
+    assert winograd.kernel_enabled() == winograd._cpu_has_avx512()
+
+
+def _conv(c_in, c_out, seed, **kwargs):
+    torch.manual_seed(seed)
+    conv = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
+    prelu = torch.nn.PReLU(c_out // 4 if kwargs.get("shuffle") else c_out)
+    prelu.weight.data.uniform_(-0.5, 0.5)
+    return conv, prelu
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "h", "w", "batch"),
+    [(16, 16, 5, 7, 1), (64, 64, 13, 29, 2), (16, 80, 9, 4, 1), (64, 256, 8, 8, 1)],
+)
+@pytest.mark.parametrize("pad_rows", [(1, 1), (0, 0), (1, 0), (0, 1)])
+def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, pad_rows):
+    conv, prelu = _conv(c_in, c_out, c_in + h)
+    x = torch.randn(batch, c_in, h, w).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        skip = torch.randn(batch, c_out, h + sum(pad_rows) - 2, w)
+        for layer, skip in [(winograd.Conv3x3(conv), None), (winograd.Conv3x3(conv, prelu=prelu), None),
+                            (winograd.Conv3x3(conv), skip)]:  # fmt: skip
+            eager = _eager(layer, x, skip, pad_rows)
+            got = layer._kernel_forward(x, skip, pad_rows)
+            assert got.shape == eager.shape == (batch, c_out, h + sum(pad_rows) - 2, w)
+            assert torch.allclose(got, eager, atol=1e-4), (got - eager).abs().max()
+
+
+def _eager(layer, x, skip, pad_rows):
+    """The same layer on PyTorch's path (the kernel switched off for this call)."""
+    layer._use_kernel = lambda *_: False
+    try:
+        return layer(x, skip=skip, pad_rows=pad_rows)
+    finally:
+        del layer._use_kernel
+
+
+@pytest.mark.parametrize(("c", "h", "w"), [(16, 5, 6), (64, 12, 9)])
+def test_kernel_fuses_pixel_shuffle_and_prelu(c, h, w):
+    conv, prelu = _conv(c, 4 * c, h, shuffle=True)
+    layer = winograd.Conv3x3(conv, prelu=prelu, shuffle=True)
+    x = torch.randn(1, c, h, w).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = F.prelu(F.pixel_shuffle(conv(x), 2), prelu.weight)  # the upsampling block of Fig. 4
+        got = layer._kernel_forward(x, None, (1, 1))
+    assert got.shape == (1, c, 2 * h, 2 * w)
+    assert torch.allclose(got, expected, atol=1e-4)
+
+
+def test_kernel_result_does_not_depend_on_the_thread_count():
+    conv, prelu = _conv(64, 64, 3)
+    layer = winograd.Conv3x3(conv, prelu=prelu)
+    x = torch.randn(1, 64, 37, 41).contiguous(memory_format=torch.channels_last)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = layer._kernel_forward(x, None, (1, 1))
+        torch.set_num_threads(3)
+        three = layer._kernel_forward(x, None, (1, 1))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, three)  # each tile is computed the same way whichever thread takes it
+
+
+def test_gradients_and_other_dtypes_take_pytorchs_path():
+    conv, prelu = _conv(16, 16, 1)
+    layer = winograd.Conv3x3(conv, prelu=prelu)
+    x = torch.randn(1, 16, 6, 6, requires_grad=True)
+    assert not layer._use_kernel(x, None)  # the C kernel has no backward
+    layer(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with torch.no_grad():
+        assert not layer.to(torch.bfloat16)._use_kernel(x.detach().bfloat16(), None)
+
+
+def test_only_3x3_same_convolutions_are_accepted():
+    with pytest.raises(ValueError, match="3x3"):
+        winograd.Conv3x3(torch.nn.Conv2d(16, 16, 5, padding=2))
+
+
+def test_switched_off_by_the_environment(fresh_kernel_state, monkeypatch):
+    monkeypatch.setenv("SRGAN_WINOGRAD", "0")
+    assert not winograd.kernel_enabled()
+    assert "SRGAN_WINOGRAD=0" in winograd.kernel_status()
+
+
+def test_builds_into_the_cache_folder_once(fresh_kernel_state, monkeypatch):
+    monkeypatch.setenv("SRGAN_WINOGRAD", "1")
+    assert winograd.kernel_enabled()
+    built = list(fresh_kernel_state.glob("winograd-*.so"))
+    assert [p.name for p in built] == [winograd._library_path().name]
+    assert not [p for p in fresh_kernel_state.iterdir() if p.is_dir()]  # the build folder was cleaned up
+
+
+def test_no_compiler_means_pytorchs_path_and_a_reason(fresh_kernel_state, monkeypatch):
+    monkeypatch.setenv("SRGAN_WINOGRAD", "1")
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert not winograd.kernel_enabled()
+    assert "unavailable" in winograd.kernel_status() and "nonexistent" in winograd.kernel_status()
+    conv, prelu = _conv(16, 16, 2)
+    layer = winograd.Conv3x3(conv, prelu=prelu)
+    x = torch.randn(1, 16, 6, 6)
+    with torch.no_grad():
+        assert torch.allclose(layer(x), F.prelu(conv(x), prelu.weight), atol=1e-6)  # still the same function
