@@ -7,8 +7,10 @@ Prints, as docs/benchmarks.md quotes them (medians of interleaved calls, so both
    are there to bound memory with large tiles; this says what they cost in speed);
 2. the whole prepared network in fresh processes with glibc's default allocator, and with `keep_freed_memory`;
 3. a 256x256 image in 192-pixel tiles (the old CPU default) against the tile the free memory allows;
-4. Winograd F(4x4, 3x3) (Lavin & Gray 2016) written with PyTorch ops against oneDNN's direct convolution:
-   2.25 multiplies per output instead of 9, but the transforms cost memory passes (why it is not used).
+4. Winograd F(4x4, 3x3) (Lavin & Gray 2016) for one 3x3 convolution: oneDNN's direct convolution, the
+   algorithm written with PyTorch ops (the transforms cost memory passes), and srgan/kernels/winograd.c;
+   and the sub-pixel tail (5x5, 256 -> 12) direct against `winograd.Conv5x5`;
+5. the whole prepared network in fresh processes with the Winograd kernel off (SRGAN_WINOGRAD=0) and on.
 
 Two rewrites tried in this round are not in fastnet.py because this script found them neutral: the tail padded
 from 12 to 16 output channels (16.3 against 16.2 ms per band) and oneDNN's fused conv + skip addition for the
@@ -17,6 +19,7 @@ residual blocks (190.3 against 189.6 ms).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from srgan import fastnet
 from srgan.inference import Upscaler
 from srgan.models import Generator
+from srgan.winograd import A_T, B_T, Conv3x3, Conv5x5, winograd_weight
 
 CL = torch.channels_last
 
@@ -95,15 +99,6 @@ def tiles(model: Generator) -> dict[str, float]:
     return medians({"192-pixel tiles": lambda: old(image), f"{new.tile_size}-pixel tiles": lambda: new(image)}, n=3)
 
 
-# Winograd F(4x4, 3x3): Y = A^T [(G g G^T) ⊙ (B^T d B)] A on 6x6 input tiles with stride 4 (Lavin & Gray 2016).
-BT = torch.tensor([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-                   [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=torch.float64)  # fmt: skip
-G = torch.tensor([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-                  [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], dtype=torch.float64)  # fmt: skip
-AT = torch.tensor([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
-                  dtype=torch.float64)  # fmt: skip
-
-
 def winograd_conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """3x3 "same" convolution of a channels_last (1, C, H, W) input; u = G g G^T as (36, C, O)."""
     _, c, h, w = x.shape
@@ -111,9 +106,9 @@ def winograd_conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor) -> to
     padded = x.new_zeros(4 * th + 2, 4 * tw + 2, c)
     padded[1 : h + 1, 1 : w + 1] = x[0].permute(1, 2, 0)  # (H, W, C), zero border
     d = padded.unfold(0, 6, 4).unfold(1, 6, 4).permute(3, 4, 0, 1, 2).reshape(36, -1)  # (36, tiles·C)
-    v = (torch.kron(BT, BT).float() @ d).view(36, th * tw, c)  # input transform
+    v = (torch.kron(B_T, B_T).float() @ d).view(36, th * tw, c)  # input transform
     m = torch.bmm(v, u)  # (36, tiles, O): the 36 element-wise products, summed over C, as one batched GEMM
-    y = (torch.kron(AT, AT).float() @ m.view(36, -1)).view(4, 4, th, tw, -1)  # output transform
+    y = (torch.kron(A_T, A_T).float() @ m.view(36, -1)).view(4, 4, th, tw, -1)  # output transform
     out = y.permute(2, 0, 3, 1, 4).reshape(4 * th, 4 * tw, -1)[:h, :w] + bias  # (H, W, O)
     return out.permute(2, 0, 1)[None]
 
@@ -122,12 +117,46 @@ def winograd() -> dict[str, float]:
     torch.manual_seed(0)
     x = torch.randn(1, 64, 128, 128).contiguous(memory_format=CL)
     weight, bias = torch.randn(64, 64, 3, 3) * 0.05, torch.randn(64)
-    u = (G @ weight.double() @ G.T).reshape(64, 64, 36).permute(2, 1, 0).contiguous().float()  # (36, C, O)
+    u = winograd_weight(weight)  # (36, C, O)
     direct = weight.contiguous(memory_format=CL)
-    error = (winograd_conv3x3(x, u, bias) - F.conv2d(x, direct, bias, padding=1)).abs().max().item()
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1)
+    conv.weight.data, conv.bias.data = weight.clone(), bias.clone()
+    kernel = Conv3x3(conv)
+    reference = F.conv2d(x, direct, bias, padding=1)
+    errors = {"PyTorch ops": (winograd_conv3x3(x, u, bias) - reference).abs().max().item(),
+              "C kernel": (kernel(x) - reference).abs().max().item()}  # fmt: skip
     result = medians({"oneDNN direct": lambda: F.conv2d(x, direct, bias, padding=1),
-                      "Winograd F(4x4,3x3), PyTorch ops": lambda: winograd_conv3x3(x, u, bias)})  # fmt: skip
-    return {**result, "Winograd max abs error": float(f"{error:.2g}")}
+                      "Winograd F(4x4,3x3), PyTorch ops": lambda: winograd_conv3x3(x, u, bias),
+                      "Winograd F(4x4,3x3), C kernel": lambda: kernel(x)})  # fmt: skip
+    tail = torch.nn.Conv2d(256, 12, 5, padding=2)
+    x_tail = torch.randn(1, 256, 256, 256).contiguous(memory_format=CL)
+    result |= medians({"tail 5x5 256->12 at 256², oneDNN direct": lambda: tail(x_tail),
+                       "tail as four Winograd 3x3s (Conv5x5)": lambda: Conv5x5(tail)(x_tail)}, n=5)  # fmt: skip
+    return {**result, **{f"max abs error, {k}": float(f"{v:.2g}") for k, v in errors.items()}}
+
+
+def kernel_on_off() -> dict[str, float]:
+    code = (
+        "import time, torch; from srgan import fastnet; from srgan.models import Generator\n"
+        "fastnet.keep_freed_memory(); torch.manual_seed(0)\n"
+        "f = fastnet.prepare_for_inference(Generator().eval()).to(memory_format=torch.channels_last)\n"
+        "x = torch.rand(1, 3, 128, 128).contiguous(memory_format=torch.channels_last); ts = []\n"
+        "with torch.inference_mode():\n"
+        "    for _ in range(6): t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)\n"
+        "print(sorted(ts[1:])[2] * 1e3)"
+    )
+    root = Path(__file__).resolve().parent.parent
+
+    def run(setting: str) -> float:
+        env = {**os.environ, "SRGAN_WINOGRAD": setting}
+        result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+        return float(result.stdout)
+
+    times: dict[str, list[float]] = {"SRGAN_WINOGRAD=0 (oneDNN)": [], "Winograd kernel": []}
+    for _ in range(3):  # alternating fresh processes
+        times["SRGAN_WINOGRAD=0 (oneDNN)"].append(run("0"))
+        times["Winograd kernel"].append(run("auto"))
+    return {k: round(sorted(v)[1], 1) for k, v in times.items()}
 
 
 def main() -> int:
@@ -139,7 +168,8 @@ def main() -> int:
         "1. last upsampling block + tail, 128² input (ms)": band_sizes,
         "2. the prepared network at 128², fresh processes (ms)": lambda _: allocator(),
         "3. 256² image, whole Upscaler (ms)": lambda _: tiles(model),
-        "4. one 3x3 64->64 convolution at 128² (ms)": lambda _: winograd(),
+        "4. one 3x3 64->64 convolution at 128², and the tail (ms)": lambda _: winograd(),
+        "5. the prepared network at 128², fresh processes (ms)": lambda _: kernel_on_off(),
     }
     with torch.inference_mode():
         for title, fn in sections.items():

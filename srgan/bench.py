@@ -198,20 +198,22 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
 
     Counted by PyTorch's `FlopCounterMode` on every aten convolution call, so the row bands of
     `fastnet.SubPixelTail` count with their rows of context. A `winograd.Conv3x3` that runs the C kernel
-    counts as the direct convolution it replaces (nominal FLOPs: the kernel itself multiplies 4x less).
+    or a `winograd.Conv5x5` counts as the direct convolution it replaces (nominal FLOPs: the kernel itself
+    multiplies 4x, and 2.8x, less).
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .winograd import Conv3x3
+    from .winograd import Conv3x3, Conv5x5
 
     kernel_flops = [0.0]
 
-    def count(conv: Conv3x3, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
+    def count(conv: Conv3x3 | Conv5x5, args: tuple, kwargs: dict, out: torch.Tensor) -> None:
         if conv._use_kernel(args[0], kwargs.get("skip")):  # the aten counter does not see the C kernel
-            pixels = out.numel() / out.shape[1] / (4 if conv.shuffle else 1)  # shuffled: 4x the pixels
-            kernel_flops[0] += 2 * 9 * conv.in_channels * conv.out_channels * pixels
+            kernel_flops[0] += conv.direct_flops(out)
 
-    hooks = [m.register_forward_hook(count, with_kwargs=True) for m in module.modules() if isinstance(m, Conv3x3)]
+    nested = {id(m.blocks) for m in module.modules() if isinstance(m, Conv5x5)}  # counted as their 5x5
+    hooks = [m.register_forward_hook(count, with_kwargs=True) for m in module.modules()
+             if isinstance(m, (Conv3x3, Conv5x5)) and id(m) not in nested]  # fmt: skip
     counter = FlopCounterMode(display=False)
     try:
         with counter, torch.no_grad():

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import Generator, ResidualBlock
-from .winograd import Conv3x3, prelu_slopes
+from .winograd import Conv3x3, Conv5x5, prelu_slopes
 
 _BAND_BYTES = 64 * 2**20  # one band of the 4C-channel intermediate (smaller bands ran slower: fastnet_ablation.py)
 
@@ -102,9 +102,10 @@ class SubPixelTail(nn.Module):
         prelu.weight = nn.Parameter(prelu_slopes(block.prelu, block.conv.out_channels // (r * r)).repeat_interleave(r * r))
         self.conv = Conv3x3(block.conv, prelu=prelu)  # (B, C, H, W) -> (B, C r², H, W), with the PReLU
         weight = subpixel_conv_weight(tail.weight.detach(), r)  # (3 r², C r², 5, 5)
-        self.tail = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)
-        self.tail.weight = nn.Parameter(weight)
-        self.tail.bias = nn.Parameter(tail.bias.detach().repeat_interleave(r * r))
+        conv = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)
+        conv.weight = nn.Parameter(weight)
+        conv.bias = nn.Parameter(tail.bias.detach().repeat_interleave(r * r))
+        self.tail = Conv5x5(conv)  # 5x5 for the paper's 9x9 tail and r = 2: four Winograd 3x3s on the CPU
         self.shuffle = nn.PixelShuffle(r)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,33 +121,15 @@ class SubPixelTail(nn.Module):
         band = max(8, _BAND_BYTES // (x.shape[0] * width * self.conv.out_channels * x.element_size()))
         if band >= height:
             return self.tail(self.conv(x))
-        k_tail = self.tail.padding[0]  # rows of context the tail needs: 2
+        k_tail = 2  # rows of context the 5x5 tail needs
         bands = []
         for y0 in range(0, height, band):
             y1 = min(y0 + band, height)
             m0, m1 = max(y0 - k_tail, 0), min(y1 + k_tail, height)  # rows of the middle tensor the tail needs
             i0, i1 = max(m0 - 1, 0), min(m1 + 1, height)  # the input rows those see; pad only at the image's ends
-            mid = self.conv(x[:, :, i0:i1], pad_rows=(i0 - (m0 - 1), m1 + 1 - i1))  # (B, C r², m1 - m0, W)
-            bands.append(_conv_rows(self.tail, mid, m0, y0, y1, height=height))  # (B, 3 r², y1 - y0, W)
+            mid = self.conv(x[:, :, i0:i1], padding=(i0 - (m0 - 1), m1 + 1 - i1, 1, 1))  # (B, C r², m1 - m0, W)
+            bands.append(self.tail(mid, pad_rows=(m0 - (y0 - k_tail), y1 + k_tail - m1)))  # (B, 3 r², y1 - y0, W)
         return torch.cat(bands, dim=2)  # (B, 3 r², H, W)
-
-
-def _conv_rows(
-    conv: nn.Conv2d, x: torch.Tensor, x0: int, r0: int, r1: int, *, height: int | None = None
-) -> torch.Tensor:
-    """Rows [r0, r1) of the "same" convolution `conv` of an image `height` rows tall (default: x's height).
-
-    `x` holds the image's rows [x0, x0 + x.shape[2]), at least those within conv.padding rows of [r0, r1).
-    Zero padding in H is applied only where the image really ends, so the rows are exact.
-    """
-    height = x.shape[2] if height is None else height
-    k = conv.padding[0]
-    i0, i1 = max(r0 - k, 0), min(r1 + k, height)  # the input rows the output rows see
-    rows = x[:, :, i0 - x0 : i1 - x0]
-    if (i0, i1) == (r0 - k, r1 + k):  # away from the image's top and bottom: no padding in H
-        return F.conv2d(rows, conv.weight, conv.bias, padding=(0, conv.padding[1]))
-    out = F.conv2d(rows, conv.weight, conv.bias, padding=conv.padding)  # rows [i0, i1), exact where we keep them
-    return out[:, :, r0 - i0 : r1 - i0]
 
 
 class FusedResidualBlock(nn.Module):

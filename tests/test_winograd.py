@@ -53,25 +53,26 @@ def _conv(c_in, c_out, seed, **kwargs):
     ("c_in", "c_out", "h", "w", "batch"),
     [(16, 16, 5, 7, 1), (64, 64, 13, 29, 2), (16, 80, 9, 4, 1), (64, 256, 8, 8, 1)],
 )
-@pytest.mark.parametrize("pad_rows", [(1, 1), (0, 0), (1, 0), (0, 1)])
-def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, pad_rows):
+@pytest.mark.parametrize("padding", [(1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (2, 3, 2, 3), (0, 2, 3, 0)])
+def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, padding):
     conv, prelu = _conv(c_in, c_out, c_in + h)
     x = torch.randn(batch, c_in, h, w).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        skip = torch.randn(batch, c_out, h + sum(pad_rows) - 2, w)
+        h_out, w_out = h + padding[0] + padding[1] - 2, w + padding[2] + padding[3] - 2
+        skip = torch.randn(batch, c_out, h_out, w_out)
         for layer, skip in [(winograd.Conv3x3(conv), None), (winograd.Conv3x3(conv, prelu=prelu), None),
                             (winograd.Conv3x3(conv), skip)]:  # fmt: skip
-            eager = _eager(layer, x, skip, pad_rows)
-            got = layer._kernel_forward(x, skip, pad_rows)
-            assert got.shape == eager.shape == (batch, c_out, h + sum(pad_rows) - 2, w)
+            eager = _eager(layer, x, skip, padding)
+            got = layer._kernel_forward(x, skip, padding)
+            assert got.shape == eager.shape == (batch, c_out, h_out, w_out)
             assert torch.allclose(got, eager, atol=1e-4), (got - eager).abs().max()
 
 
-def _eager(layer, x, skip, pad_rows):
+def _eager(layer, x, skip, padding):
     """The same layer on PyTorch's path (the kernel switched off for this call)."""
     layer._use_kernel = lambda *_: False
     try:
-        return layer(x, skip=skip, pad_rows=pad_rows)
+        return layer(x, skip=skip, padding=padding)
     finally:
         del layer._use_kernel
 
@@ -83,7 +84,7 @@ def test_kernel_fuses_pixel_shuffle_and_prelu(c, h, w):
     x = torch.randn(1, c, h, w).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         expected = F.prelu(F.pixel_shuffle(conv(x), 2), prelu.weight)  # the upsampling block of Fig. 4
-        got = layer._kernel_forward(x, None, (1, 1))
+        got = layer._kernel_forward(x, None, (1, 1, 1, 1))
     assert got.shape == (1, c, 2 * h, 2 * w)
     assert torch.allclose(got, expected, atol=1e-4)
 
@@ -95,9 +96,9 @@ def test_kernel_result_does_not_depend_on_the_thread_count():
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = layer._kernel_forward(x, None, (1, 1))
+        one = layer._kernel_forward(x, None, (1, 1, 1, 1))
         torch.set_num_threads(3)
-        three = layer._kernel_forward(x, None, (1, 1))
+        three = layer._kernel_forward(x, None, (1, 1, 1, 1))
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, three)  # each tile is computed the same way whichever thread takes it
@@ -114,9 +115,29 @@ def test_gradients_and_other_dtypes_take_pytorchs_path():
         assert not layer.to(torch.bfloat16)._use_kernel(x.detach().bfloat16(), None)
 
 
-def test_only_3x3_same_convolutions_are_accepted():
+@pytest.mark.parametrize(("h", "w"), [(9, 7), (16, 21)])
+@pytest.mark.parametrize("pad_rows", [(2, 2), (0, 0), (2, 0), (1, 2)])
+@pytest.mark.parametrize("kernel", [True, False])
+def test_5x5_as_four_3x3_convolutions(h, w, pad_rows, kernel, monkeypatch):
+    torch.manual_seed(h + w)
+    conv = torch.nn.Conv2d(32, 12, 5, padding=2)  # the generator's sub-pixel tail has 12 outputs
+    layer = winograd.Conv5x5(conv)
+    if not kernel:
+        monkeypatch.setattr(layer, "_use_kernel", lambda *_: False)
+    x = torch.randn(2, 32, h, w).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert layer._use_kernel(x) is kernel
+        expected = F.conv2d(F.pad(x, (2, 2, *pad_rows)), conv.weight, conv.bias)  # rows padded only where asked
+        got = layer(x, pad_rows=pad_rows)
+    assert got.shape == expected.shape == (2, 12, h + sum(pad_rows) - 4, w)
+    assert torch.allclose(got, expected, atol=1e-4), (got - expected).abs().max()
+
+
+def test_only_3x3_and_5x5_same_convolutions_are_accepted():
     with pytest.raises(ValueError, match="3x3"):
         winograd.Conv3x3(torch.nn.Conv2d(16, 16, 5, padding=2))
+    with pytest.raises(ValueError, match="5x5"):
+        winograd.Conv5x5(torch.nn.Conv2d(16, 16, 3, padding=1))
 
 
 def test_switched_off_by_the_environment(fresh_kernel_state, monkeypatch):

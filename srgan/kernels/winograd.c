@@ -26,8 +26,12 @@
 #include <string.h>
 
 #define VL 16 /* floats per vector */
+#ifndef TB
 #define TB 24 /* tiles per chunk: a multiple of ROWS */
+#endif
+#ifndef ROWS
 #define ROWS 6 /* tiles per micro-kernel step: ROWS x 4 accumulators */
+#endif
 #define MAX_THREADS 64
 
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
@@ -43,15 +47,15 @@ static inline vf prelu(vf v, vf slope) {
 
 typedef struct {
     const float *x;     /* (N, H_in, W, C_in) input, channels last */
-    float *y;           /* (N, H_out, W, C_out) output, or (N, 2 H_out, 2 W, C_out / 4) with shuffle */
+    float *y;           /* (N, H_out, W_out, C_out) output, or (N, 2 H_out, 2 W_out, C_out / 4) with shuffle */
     const float *u;     /* (36, C_in, C_out) transformed weights */
     const float *bias;  /* (C_out,) or NULL */
     const float *slope; /* PReLU slopes, (C_out,) or (C_out / 4,) with shuffle; or NULL */
     const float *skip;  /* added at the end, same layout as y; or NULL */
     int n, h_in, w, c_in, c_out;
-    int pad_top, pad_bottom; /* 0 or 1 each; left and right are always 1 */
-    int shuffle;             /* 1: PixelShuffle(2) fused into the store (U's columns ordered sub-pixel major) */
-    int h_out, tiles_h, tiles_w;
+    int pad_top, pad_bottom, pad_left, pad_right; /* zero padding: 1 each for a "same" convolution */
+    int shuffle; /* 1: PixelShuffle(2) fused into the store (U's columns ordered sub-pixel major) */
+    int h_out, w_out, tiles_h, tiles_w;
 } conv_args;
 
 typedef struct {
@@ -143,7 +147,7 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
         for (int i = 0; i < 6; i++) {
             int y = 4 * ty + i - a->pad_top;
             for (int j = 0; j < 6; j++) {
-                int x = 4 * tx + j - 1;
+                int x = 4 * tx + j - a->pad_left;
                 int inside = y >= 0 && y < a->h_in && x >= 0 && x < a->w;
                 rows[i][j] = inside ? a->x + (((long)b * a->h_in + y) * a->w + x) * c_in : zeros;
             }
@@ -158,7 +162,7 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
                       mbuf + k * mstride + (long)r * c_out, c_in, c_out);
     /* 3. output transform, bias, PReLU or skip, store */
     const int c_store = a->shuffle ? c_out / 4 : c_out; /* channels of one output pixel */
-    const int w_store = a->shuffle ? 2 * a->w : a->w, h_store = a->shuffle ? 2 * a->h_out : a->h_out;
+    const int w_store = a->shuffle ? 2 * a->w_out : a->w_out, h_store = a->shuffle ? 2 * a->h_out : a->h_out;
     for (int t = 0; t < count; t++) {
         long tile = t0 + t;
         int tx = tile % a->tiles_w, ty = (tile / a->tiles_w) % a->tiles_h, b = tile / ((long)a->tiles_w * a->tiles_h);
@@ -173,7 +177,7 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
                 if (y >= a->h_out) break;
                 for (int j = 0; j < 4; j++) {
                     int x = 4 * tx + j;
-                    if (x >= a->w) break;
+                    if (x >= a->w_out) break;
                     int ys = a->shuffle ? 2 * y + sub / 2 : y, xs = a->shuffle ? 2 * x + sub % 2 : x;
                     long at = (((long)b * h_store + ys) * w_store + xs) * c_store + c;
                     vf value = out[i][j] + bias;
@@ -210,11 +214,14 @@ static void *run_range(void *arg) {
 /* The entry point: 0 on success, -1 if a buffer or a thread could not be made. */
 int winograd_conv3x3(const float *x, float *y, const float *u, const float *bias, const float *slope,
                      const float *skip, int n, int h_in, int w, int c_in, int c_out, int pad_top, int pad_bottom,
-                     int shuffle, int threads) {
-    conv_args a = {x, y, u, bias, slope, skip, n, h_in, w, c_in, c_out, pad_top, pad_bottom, shuffle, 0, 0, 0};
+                     int pad_left, int pad_right, int shuffle, int threads) {
+    conv_args a = {x, y, u, bias, slope, skip, n, h_in, w, c_in, c_out,
+                   pad_top, pad_bottom, pad_left, pad_right, shuffle, 0, 0, 0, 0};
     a.h_out = h_in + pad_top + pad_bottom - 2;
+    a.w_out = w + pad_left + pad_right - 2;
+    if (a.h_out < 1 || a.w_out < 1) return 0; /* nothing to compute */
     a.tiles_h = (a.h_out + 3) / 4;
-    a.tiles_w = (w + 3) / 4;
+    a.tiles_w = (a.w_out + 3) / 4;
     long tiles = (long)n * a.tiles_h * a.tiles_w;
     if (threads < 1) threads = 1;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
