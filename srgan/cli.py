@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--out-dir", required=True, type=Path, help="output folder (created)")
     up.add_argument("--device", default=None, help="cuda, mps or cpu (default: automatic)")
     up.add_argument("--bf16", action="store_true",
-                    help="bf16 on a CPU with AVX512-BF16/AMX: about 2x faster, a few pixels off by 2-3 levels")
+                    help="bf16 on a CPU with AVX512-BF16/AMX (oneDNN, not the Winograd kernel): "
+                         "no faster than fp32 on the development machine, some pixels off by up to 6 levels")
 
     ev = sub.add_parser("evaluate", help="PSNR-Y / SSIM-Y / gradient ratio of each model on HR images (paper protocol)")
     src = ev.add_mutually_exclusive_group(required=True)

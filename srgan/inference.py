@@ -4,7 +4,8 @@ What it does to be fast without changing the result (outputs stay within 1/255 o
 
 - It runs `fastnet.prepare_for_inference(model)`: the same function with BatchNorm folded and the tail
   convolution moved before the last PixelShuffle, in row bands on the CPU; and on the CPU glibc keeps freed
-  memory for reuse (see `srgan/fastnet.py`).
+  memory for reuse, and the 3x3 convolutions (and the tail's 5x5 one) run Winograd's algorithm, with 4x
+  fewer multiplies (see `srgan/fastnet.py` and `srgan/winograd.py`).
 - channels_last memory format (the CPU and cuDNN convolution kernels prefer NHWC) and
   `torch.inference_mode()`; fp16 on CUDA. fp16 rather than bf16: with the bundled weights fp16 stays
   within one level of fp32 where bf16 (3 fewer mantissa bits) is off by up to 6 (docs/benchmarks.md);
@@ -55,9 +56,10 @@ class Upscaler:
         tile_overlap: context in LR pixels around each tile (hides the seams).
         fast: fold BN and use channels_last / half precision; False runs the plain model.
         dtype: on CUDA, the half type (default fp16; bf16 is faster nowhere here and less exact). On the CPU the default is
-            fp32, which stays within 1/255 of the plain model; `torch.bfloat16` is an opt-in for CPUs with
-            bf16 dot-product instructions (AVX512-BF16, AMX): about 2x faster again, but some pixels then
-            differ by up to 6 levels (see docs/benchmarks.md).
+            fp32 (with the Winograd kernel where it runs), within 1/255 of the plain model; `torch.bfloat16` is
+            an opt-in for CPUs with bf16 dot-product instructions (AVX512-BF16, AMX) that runs oneDNN's direct
+            convolutions in bf16: on the development machine (AVX512-BF16, no AMX) it is no longer faster than
+            the fp32 default, and some pixels differ by up to 6 levels (see docs/benchmarks.md).
 
     Call:
         upscaler(image, progress=None) -> PIL.Image at exactly scale x the input size.

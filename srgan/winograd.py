@@ -36,6 +36,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import logging
 import os
 import platform
 import shutil
@@ -156,10 +157,11 @@ class Conv3x3(nn.Module):
         """
         if self._use_kernel(x, skip):
             return self._kernel_forward(x, skip, padding)
-        if padding == (1, 1, 1, 1):
-            y = F.conv2d(x, self.weight, self.bias, padding=1)
+        top, bottom, left, right = padding
+        if left == right == 1 and max(top, bottom) <= 1:  # rows of the "same" convolution: no padded copy of x
+            y = _same_rows(F.conv2d(x, self.weight, self.bias, padding=1), 1, top, bottom)
         else:
-            y = F.conv2d(F.pad(x, (padding[2], padding[3], padding[0], padding[1])), self.weight, self.bias)
+            y = F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, self.bias)
         if self.shuffle:
             y = F.pixel_shuffle(y, 2)  # (B, 4C, H', W) -> (B, C, 2H', 2W)
         if self.slope is not None:
@@ -247,9 +249,7 @@ class Conv5x5(nn.Module):
     def forward(self, x: torch.Tensor, *, pad_rows: tuple[int, int] = (2, 2)) -> torch.Tensor:
         """x: (B, C_in, H, W) -> (B, C_out, H + sum(pad_rows) − 4, W); `pad_rows` as in `Conv3x3` (2 for "same")."""
         if not self._use_kernel(x):
-            if pad_rows != (2, 2):
-                x = F.pad(x, (0, 0, *pad_rows))
-            return F.conv2d(x, self.weight, self.bias, padding=(0 if pad_rows != (2, 2) else 2, 2))
+            return _same_rows(F.conv2d(x, self.weight, self.bias, padding=2), 2, *pad_rows)
         z = self.blocks(x, padding=(pad_rows[0], pad_rows[1] + 1, 2, 3))  # (B, 4 groups, H' + 3, W + 3)
         h, w, o, g = z.shape[2] - 3, z.shape[3] - 3, self.out_channels, self.group
         return (z[:, :o, :h, :w] + z[:, g : g + o, :h, 3:]  # blocks (0, 0) and (0, 1)
@@ -266,6 +266,12 @@ class Conv5x5(nn.Module):
         return f"{self.blocks.in_channels}, {self.out_channels}"
 
 
+def _same_rows(same: torch.Tensor, k: int, top: int, bottom: int) -> torch.Tensor:
+    """The rows of a "same" convolution (k rows of zero padding each side) that padding `top` above and `bottom`
+    below would give: output row j sees input rows j − top ... j − top + 2k, i.e. row j + k − top of `same`."""
+    return same[:, :, k - top : same.shape[2] + bottom - k]
+
+
 def prelu_slopes(prelu: nn.PReLU, channels: int) -> torch.Tensor:
     """A PReLU's slopes as one per channel (a PReLU may share one slope among all channels)."""
     slope = prelu.weight.detach().clone()
@@ -275,24 +281,31 @@ def prelu_slopes(prelu: nn.PReLU, channels: int) -> torch.Tensor:
 @functools.cache
 def kernel_enabled() -> bool:
     """Whether `Conv3x3` uses the C kernel in this process (see the module docstring for when)."""
-    setting = os.environ.get("SRGAN_WINOGRAD", "auto").strip().lower()
-    if setting in {"0", "off", "false", "no"}:
+    setting = _setting()
+    if setting == "off" or (setting == "auto" and not _cpu_has_avx512()):
         return False
-    if setting == "auto" and not _cpu_has_avx512():
+    if _library() is None:  # said once per process: the images are the same, only slower
+        logging.getLogger(__name__).warning("%s; PyTorch's convolutions instead, about 2x slower", kernel_status())
         return False
-    return _library() is not None
+    return True
 
 
 def kernel_status() -> str:
     """One line for benchmarks and bug reports: is the kernel used, and if not, why."""
-    if kernel_enabled():
-        return f"Winograd kernel in use ({_library_path()})"
-    setting = os.environ.get("SRGAN_WINOGRAD", "auto")
-    if setting.strip().lower() in {"0", "off", "false", "no"}:
-        return f"Winograd kernel off (SRGAN_WINOGRAD={setting})"
+    setting = _setting()
+    if setting == "off":
+        return f"Winograd kernel off (SRGAN_WINOGRAD={os.environ['SRGAN_WINOGRAD']})"
     if setting == "auto" and not _cpu_has_avx512():
         return "Winograd kernel off (no AVX-512 on this CPU; SRGAN_WINOGRAD=1 forces it)"
-    return f"Winograd kernel unavailable: {_build_error() or 'unknown reason'}"
+    if _library() is None:
+        return f"Winograd kernel unavailable: {_errors[-1] if _errors else 'unknown reason'}"
+    return f"Winograd kernel in use ({_library_path()})"
+
+
+def _setting() -> str:
+    """SRGAN_WINOGRAD: "off" (0, off, false, no), "on" (anything else but auto) or "auto" (unset)."""
+    value = os.environ.get("SRGAN_WINOGRAD", "auto").strip().lower()
+    return "off" if value in {"0", "off", "false", "no"} else "auto" if value in {"", "auto"} else "on"
 
 
 def _cpu_has_avx512() -> bool:
@@ -303,11 +316,7 @@ def _cpu_has_avx512() -> bool:
         return False
 
 
-_errors: list[str] = []
-
-
-def _build_error() -> str | None:
-    return _errors[-1] if _errors else None
+_errors: list[str] = []  # why the kernel could not be built or loaded, for kernel_status
 
 
 def _cache_dir() -> Path:

@@ -154,13 +154,28 @@ def test_builds_into_the_cache_folder_once(fresh_kernel_state, monkeypatch):
     assert not [p for p in fresh_kernel_state.iterdir() if p.is_dir()]  # the build folder was cleaned up
 
 
-def test_no_compiler_means_pytorchs_path_and_a_reason(fresh_kernel_state, monkeypatch):
+def test_no_compiler_means_pytorchs_path_and_a_reason(fresh_kernel_state, monkeypatch, caplog):
     monkeypatch.setenv("SRGAN_WINOGRAD", "1")
     monkeypatch.setenv("CC", "/nonexistent/cc")
     assert not winograd.kernel_enabled()
     assert "unavailable" in winograd.kernel_status() and "nonexistent" in winograd.kernel_status()
+    assert any("nonexistent" in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)  # said once
     conv, prelu = _conv(16, 16, 2)
     layer = winograd.Conv3x3(conv, prelu=prelu)
     x = torch.randn(1, 16, 6, 6)
     with torch.no_grad():
         assert torch.allclose(layer(x), F.prelu(conv(x), prelu.weight), atol=1e-6)  # still the same function
+
+
+def test_concurrent_calls_do_not_disturb_each_other():
+    # The app may upscale for two students at once: each call has its own buffers and threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    conv, prelu = _conv(64, 64, 5)
+    layer = winograd.Conv3x3(conv, prelu=prelu)
+    inputs = [torch.randn(1, 64, 40 + k, 36).contiguous(memory_format=torch.channels_last) for k in range(4)]
+    with torch.no_grad():
+        alone = [layer._kernel_forward(x, None, (1, 1, 1, 1)) for x in inputs]
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda x: layer._kernel_forward(x, None, (1, 1, 1, 1)), inputs * 3))
+    assert all(torch.equal(a, b) for a, b in zip(alone * 3, together))
