@@ -104,7 +104,7 @@ def winograd_conv3x3_reference(x: torch.Tensor, weight: torch.Tensor, bias: torc
     Returns:
         (B, C_out, H, W): F.conv2d(x, weight, bias, padding=1) up to rounding.
     """
-    b, c_in, h, w = x.shape
+    b, _, h, w = x.shape
     th, tw = -(-h // 4), -(-w // 4)  # tiles of 4x4 outputs
     x = F.pad(x.double(), (1, 4 * tw - w + 1, 1, 4 * th - h + 1))  # (B, C_in, 4 th + 2, 4 tw + 2)
     d = x.unfold(2, 6, 4).unfold(3, 6, 4)  # (B, C_in, th, tw, 6, 6): overlapping input tiles
@@ -139,7 +139,9 @@ class Conv3x3(nn.Module):
         self.weight = nn.Parameter(conv.weight.detach().clone())  # (C_out, C_in, 3, 3)
         bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(conv.out_channels)
         self.bias = nn.Parameter(bias)
-        self.slope = None if prelu is None else nn.Parameter(prelu_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
+        self.slope = (
+            None if prelu is None else nn.Parameter(prelu_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
+        )
         # The kernel's copies, made once (inference weights do not change): U = G g Gᵀ, and the bias in U's
         # column order (with shuffle, channel c·4 + s is column s·C + c).
         self.register_buffer("winograd_u", winograd_weight(self.weight, shuffle=shuffle), persistent=False)
@@ -243,7 +245,9 @@ class Conv5x5(nn.Module):
             blocks.bias.zero_()
             blocks.bias[: self.out_channels] = bias  # added once, with block (0, 0)
             for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-                blocks.weight[k * self.group : k * self.group + self.out_channels] = w6[:, :, 3 * a : 3 * a + 3, 3 * b : 3 * b + 3]
+                blocks.weight[k * self.group : k * self.group + self.out_channels] = w6[
+                    :, :, 3 * a : 3 * a + 3, 3 * b : 3 * b + 3
+                ]
         self.blocks = Conv3x3(blocks)
 
     def forward(self, x: torch.Tensor, *, pad_rows: tuple[int, int] = (2, 2)) -> torch.Tensor:
@@ -377,6 +381,8 @@ def _self_check(fn: ctypes._CFuncPtr) -> bool:
     weight, bias = torch.randn(64, 16, 3, 3, generator=gen) * 0.1, torch.randn(64, generator=gen)
     out = torch.empty(1, 11, 13, 64)
     u = winograd_weight(weight)
-    status = fn(x.data_ptr(), out.data_ptr(), u.data_ptr(), bias.data_ptr(), None, None, 1, 11, 13, 16, 64, 1, 1, 1, 1, 0, 1)
+    status = fn(
+        x.data_ptr(), out.data_ptr(), u.data_ptr(), bias.data_ptr(), None, None, 1, 11, 13, 16, 64, 1, 1, 1, 1, 0, 1
+    )
     expected = F.conv2d(x.permute(0, 3, 1, 2), weight, bias, padding=1).permute(0, 2, 3, 1)
     return status == 0 and torch.allclose(out, expected, atol=1e-4)

@@ -6,6 +6,7 @@ from conftest import trained_like_generator
 
 from srgan import fastnet
 
+
 @pytest.mark.parametrize("channels", [8, 16])  # 16: the Winograd kernel runs the 3x3 convolutions (8: PyTorch)
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize(("height", "width"), [(9, 7), (23, 12), (40, 5)])

@@ -53,15 +53,17 @@ def _conv(c_in, c_out, seed, **kwargs):
     ("c_in", "c_out", "h", "w", "batch"),
     [(16, 16, 5, 7, 1), (64, 64, 13, 29, 2), (16, 80, 9, 4, 1), (64, 256, 8, 8, 1)],
 )
-@pytest.mark.parametrize("padding", [(1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (2, 3, 2, 3), (0, 2, 3, 0)])
+@pytest.mark.parametrize(
+    "padding", [(1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (2, 3, 2, 3), (0, 2, 3, 0)]
+)
 def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, padding):
     conv, prelu = _conv(c_in, c_out, c_in + h)
     x = torch.randn(batch, c_in, h, w).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         h_out, w_out = h + padding[0] + padding[1] - 2, w + padding[2] + padding[3] - 2
-        skip = torch.randn(batch, c_out, h_out, w_out)
+        residual = torch.randn(batch, c_out, h_out, w_out)
         for layer, skip in [(winograd.Conv3x3(conv), None), (winograd.Conv3x3(conv, prelu=prelu), None),
-                            (winograd.Conv3x3(conv), skip)]:  # fmt: skip
+                            (winograd.Conv3x3(conv), residual)]:  # fmt: skip
             eager = _eager(layer, x, skip, padding)
             got = layer._kernel_forward(x, skip, padding)
             assert got.shape == eager.shape == (batch, c_out, h_out, w_out)
