@@ -221,8 +221,8 @@ class Conv5x5(nn.Module):
 
         conv5x5(x, w)(i, j) = Σ_ab z_ab(i + 3a, j + 3b),   z_ab = conv3x3(x, w_ab) with padding 2 above/left, 3 below/right
 
-    One `Conv3x3` computes the four z_ab at once (output channels stacked, each group padded to 16 for the
-    kernel's vectors), then four shifted slices are added. 4 x 9 = 36 weights per pair of channels instead of 25,
+    One `Conv3x3` computes the four z_ab at once (their output channels stacked: 4 x 12 = 48 for the tail,
+    padded to a multiple of 16 for the kernel's vectors if needed), then four shifted slices are added. 4 x 9 = 36 weights per pair of channels instead of 25,
     but Winograd multiplies 4x less, so it does about 2.8x fewer multiplies than the direct 5x5 convolution.
     Used for the generator's tail in sub-pixel form (`fastnet.SubPixelTail`, 256 -> 12 channels).
 
@@ -234,20 +234,19 @@ class Conv5x5(nn.Module):
         super().__init__()
         if conv.kernel_size != (5, 5) or conv.stride != (1, 1) or conv.padding != (2, 2) or conv.groups != 1:
             raise ValueError("Conv5x5 replaces 5x5 convolutions with stride 1 and padding 2 only")
-        self.out_channels, self.group = conv.out_channels, -(-conv.out_channels // 16) * 16  # 12 -> 16
+        self.out_channels = conv.out_channels
         self.weight = nn.Parameter(conv.weight.detach().clone())  # (C_out, C_in, 5, 5)
         bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(conv.out_channels)
         self.bias = nn.Parameter(bias)
         w6 = F.pad(self.weight.detach(), (0, 1, 0, 1))  # (C_out, C_in, 6, 6)
-        blocks = nn.Conv2d(conv.in_channels, 4 * self.group, 3, padding=1)
+        blocks = nn.Conv2d(conv.in_channels, -(-4 * self.out_channels // 16) * 16, 3, padding=1)  # 4 blocks
         with torch.no_grad():
             blocks.weight.zero_()
             blocks.bias.zero_()
             blocks.bias[: self.out_channels] = bias  # added once, with block (0, 0)
-            for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-                blocks.weight[k * self.group : k * self.group + self.out_channels] = w6[
-                    :, :, 3 * a : 3 * a + 3, 3 * b : 3 * b + 3
-                ]
+            for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):  # block k: channels k·o ... (k+1)·o − 1
+                o = self.out_channels
+                blocks.weight[k * o : (k + 1) * o] = w6[:, :, 3 * a : 3 * a + 3, 3 * b : 3 * b + 3]
         self.blocks = Conv3x3(blocks)
 
     def forward(self, x: torch.Tensor, *, pad_rows: tuple[int, int] = (2, 2)) -> torch.Tensor:
@@ -255,9 +254,9 @@ class Conv5x5(nn.Module):
         if not self._use_kernel(x):
             return _same_rows(F.conv2d(x, self.weight, self.bias, padding=2), 2, *pad_rows)
         z = self.blocks(x, padding=(pad_rows[0], pad_rows[1] + 1, 2, 3))  # (B, 4 groups, H' + 3, W + 3)
-        h, w, o, g = z.shape[2] - 3, z.shape[3] - 3, self.out_channels, self.group
-        return (z[:, :o, :h, :w] + z[:, g : g + o, :h, 3:]  # blocks (0, 0) and (0, 1)
-                + z[:, 2 * g : 2 * g + o, 3:, :w] + z[:, 3 * g : 3 * g + o, 3:, 3:])  # (1, 0) and (1, 1)  # fmt: skip
+        h, w, o = z.shape[2] - 3, z.shape[3] - 3, self.out_channels
+        return (z[:, :o, :h, :w] + z[:, o : 2 * o, :h, 3:]  # blocks (0, 0) and (0, 1)
+                + z[:, 2 * o : 3 * o, 3:, :w] + z[:, 3 * o : 4 * o, 3:, 3:])  # (1, 0) and (1, 1)  # fmt: skip
 
     def _use_kernel(self, x: torch.Tensor, skip: None = None) -> bool:
         return self.blocks._use_kernel(x, skip)

@@ -51,7 +51,15 @@ def _conv(c_in, c_out, seed, **kwargs):
 
 @pytest.mark.parametrize(
     ("c_in", "c_out", "h", "w", "batch"),
-    [(16, 16, 5, 7, 1), (64, 64, 13, 29, 2), (16, 80, 9, 4, 1), (64, 256, 8, 8, 1)],
+    # output channels: 64-wide blocks, then a last block of 16, 32 or 48 (the tail's four 12-channel blocks)
+    [
+        (16, 16, 5, 7, 1),
+        (64, 64, 13, 29, 2),
+        (16, 80, 9, 4, 1),
+        (64, 96, 6, 10, 1),
+        (32, 48, 7, 7, 1),
+        (64, 256, 8, 8, 1),
+    ],
 )
 @pytest.mark.parametrize(
     "padding", [(1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (2, 3, 2, 3), (0, 2, 3, 0)]

@@ -133,7 +133,11 @@ static inline __attribute__((always_inline)) void gemm_block(const float *v, con
 static void gemm_rows(const float *v, const float *u, float *m, int c_in, int c_out) {
     int co = 0;
     for (; co + 4 * VL <= c_out; co += 4 * VL) gemm_block(v, u, m, c_in, c_out, co, 4); /* 64 channels */
-    for (; co < c_out; co += VL) gemm_block(v, u, m, c_in, c_out, co, 1);                /* the rest, 16 each */
+    switch ((c_out - co) / VL) { /* the last 16, 32 or 48; nq a constant in each call, so it unrolls */
+    case 3: gemm_block(v, u, m, c_in, c_out, co, 3); break;
+    case 2: gemm_block(v, u, m, c_in, c_out, co, 2); break;
+    case 1: gemm_block(v, u, m, c_in, c_out, co, 1); break;
+    }
 }
 
 static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float *mbuf, const float *zeros) {
