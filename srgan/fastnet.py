@@ -156,7 +156,7 @@ def fold_batchnorm(generator: Generator) -> Generator:
 
 
 def prepare_for_inference(generator: Generator) -> Generator:
-    """A copy of `generator` for fast inference: rewrites 1 and 2 of the module docstring (3 happens per call).
+    """A copy of `generator` for fast inference: rewrites 1, 2 and 5 of the module docstring (3 and 4 act per call).
 
     Args:
         generator: a trained `Generator`; it is not modified.

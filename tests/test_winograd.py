@@ -189,3 +189,17 @@ def test_concurrent_calls_do_not_disturb_each_other():
         with ThreadPoolExecutor(4) as pool:
             together = list(pool.map(lambda x: layer._kernel_forward(x, None, (1, 1, 1, 1)), inputs * 3))
     assert all(torch.equal(a, b) for a, b in zip(alone * 3, together))
+
+
+def test_kernel_stays_inside_its_buffers(tmp_path):
+    # The C kernel on odd shapes, paddings and thread counts under AddressSanitizer and UBSan (gcc's, as on CI).
+    import subprocess
+    from pathlib import Path
+
+    harness, binary = Path(__file__).parent / "kernels" / "asan_harness.c", tmp_path / "harness"
+    flags = ["-O1", "-g", "-march=native", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-pthread"]
+    source = f'-DWINOGRAD_C="{winograd._SOURCE}"'
+    subprocess.run(["gcc", *flags, source, str(harness), "-o", str(binary)], check=True, timeout=120)
+    result = subprocess.run([str(binary)], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "33 runs"  # (9 shapes + 2 of them with PixelShuffle) x 3 thread counts
