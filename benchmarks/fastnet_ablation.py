@@ -125,15 +125,17 @@ def winograd() -> dict[str, float]:
     reference = F.conv2d(x, direct, bias, padding=1)
     errors = {"PyTorch ops": (winograd_conv3x3(x, u, bias) - reference).abs().max().item(),
               "C kernel": (kernel(x) - reference).abs().max().item()}  # fmt: skip
-    # The PyTorch-ops version allocates large temporaries that disturb whatever runs next: timed on its own.
-    result = medians({"oneDNN direct": lambda: F.conv2d(x, direct, bias, padding=1),
-                      "Winograd F(4x4,3x3), C kernel": lambda: kernel(x)})  # fmt: skip
+    # Each timed on its own, not interleaved: right after a oneDNN call PyTorch's OpenMP threads keep spinning
+    # for a while and take a core from the next call (3.9 ms for the kernel when interleaved), and the PyTorch-ops
+    # version's large temporaries disturb whatever runs next.
+    result = medians({"oneDNN direct": lambda: F.conv2d(x, direct, bias, padding=1)})
+    result |= medians({"Winograd F(4x4,3x3), C kernel": lambda: kernel(x)})
     result |= medians({"Winograd F(4x4,3x3), PyTorch ops": lambda: winograd_conv3x3(x, u, bias)})
     tail = torch.nn.Conv2d(256, 12, 5, padding=2)
     x_tail = torch.randn(1, 256, 256, 256).contiguous(memory_format=CL)
     split = Conv5x5(tail)
-    result |= medians({"tail 5x5 256->12 at 256², oneDNN direct": lambda: tail(x_tail),
-                       "tail as four Winograd 3x3s (Conv5x5)": lambda: split(x_tail)}, n=5)  # fmt: skip
+    result |= medians({"tail 5x5 256->12 at 256², oneDNN direct": lambda: tail(x_tail)}, n=5)
+    result |= medians({"tail as four Winograd 3x3s (Conv5x5)": lambda: split(x_tail)}, n=5)
     return {**result, **{f"max abs error, {k}": float(f"{v:.2g}") for k, v in errors.items()}}
 
 

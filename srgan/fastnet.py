@@ -19,14 +19,14 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
 4. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
    (4 to 64 MB); by default glibc may hand such blocks back to the OS when they are freed, and the next layer
    then pays a page fault per 4 KB page to get them again, which is slow on virtual machines. The whole
-   network at 128x128 on the development machine: 222 ms with glibc's defaults, 193 ms with the setting
+   network at 128x128 on the development machine: 194 ms with glibc's defaults, 162 ms with the setting
    (`benchmarks/fastnet_ablation.py`).
 5. **Winograd convolutions, with what follows them fused** (`winograd.Conv3x3`, `FusedResidualBlock`,
    `winograd.Conv5x5`): every 3x3 convolution (the residual blocks, the body's last one, both upsampling ones)
    computed by Winograd's F(4x4, 3x3), 4x fewer multiplies, in one pass with its bias and PReLU, the residual
    block's skip addition, and the first upsampling block's PixelShuffle; the 5x5 tail as four such 3x3s
-   (CPU, fp32; see `srgan/winograd.py`). The whole network at 128x128 in fresh processes: 384 ms with
-   `SRGAN_WINOGRAD=0`, 170 ms with the kernel (`benchmarks/fastnet_ablation.py`).
+   (CPU, fp32; see `srgan/winograd.py`). The whole network at 128x128 in fresh processes: 377 ms with
+   `SRGAN_WINOGRAD=0`, 158 ms with the kernel (`benchmarks/fastnet_ablation.py`).
 
 Lessons: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2,
 [the generator](../lessons/en/02_generator_discriminator.md) ("Fewer multiplies") rewrite 5;

@@ -22,7 +22,7 @@ convolution (about 5e-6 of the output's range, tests/test_winograd.py), far belo
 
 When it runs: `Conv3x3` (used by `fastnet.prepare_for_inference`) calls the C kernel for fp32 CPU tensors
 with inference mode or no gradient, on CPUs with AVX-512 (where it was measured: 2.0–2.6 ms against
-5.7–6.2 ms for oneDNN's direct convolution, 64 -> 64 channels at 128², docs/benchmarks.md). The kernel is
+5.4–6.2 ms for oneDNN's direct convolution, 64 -> 64 channels at 128², docs/benchmarks.md). The kernel is
 compiled with the system's C compiler on first use (about a second) into a cache folder, then checked
 against `F.conv2d` before it is trusted. Everywhere else (CUDA, MPS, bf16/fp16, no compiler, other CPUs, or
 `SRGAN_WINOGRAD=0` in the environment) `Conv3x3` runs the same function with PyTorch's own convolution.
