@@ -68,29 +68,29 @@ def band_sizes(fast: Generator) -> dict[str, float]:
         fastnet._BAND_BYTES = default
 
 
-def allocator() -> dict[str, float]:
-    code = (
-        "import sys, time, torch; from srgan import fastnet; from srgan.models import Generator\n"
-        "if sys.argv[1] == 'keep': fastnet.keep_freed_memory()\n"
-        "torch.manual_seed(0); f = fastnet.prepare_for_inference(Generator().eval()).to(memory_format=torch.channels_last)\n"
-        "x = torch.rand(1, 3, 128, 128).contiguous(memory_format=torch.channels_last); ts = []\n"
-        "with torch.inference_mode():\n"
-        "    for _ in range(6): t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)\n"
-        "print(sorted(ts[1:])[2] * 1e3)"
-    )
+# One fresh process: the prepared network at 128², the median of 5 calls after a warm-up, in ms; argv[1] says
+# whether glibc keeps freed memory.
+NETWORK_MS = (
+    "import sys, time, torch; from srgan import fastnet; from srgan.models import Generator\n"
+    "if sys.argv[1] == 'keep': fastnet.keep_freed_memory()\n"
+    "torch.manual_seed(0); f = fastnet.prepare_for_inference(Generator().eval()).to(memory_format=torch.channels_last)\n"
+    "x = torch.rand(1, 3, 128, 128).contiguous(memory_format=torch.channels_last); ts = []\n"
+    "with torch.inference_mode():\n"
+    "    for _ in range(6): t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)\n"
+    "print(sorted(ts[1:])[2] * 1e3)"
+)
+
+
+def fresh_processes(variants: dict[str, tuple[str, dict[str, str]]], rounds: int = 3) -> dict[str, float]:
+    """NETWORK_MS for each variant, name -> (allocator "keep" or "default", environment), alternating; medians."""
     root = Path(__file__).resolve().parent.parent
-
-    def run(mode: str) -> float:
-        result = subprocess.run(
-            [sys.executable, "-c", code, mode], cwd=root, capture_output=True, text=True, check=True
-        )
-        return float(result.stdout)
-
-    times: dict[str, list[float]] = {"glibc default": [], "keep_freed_memory": []}
-    for _ in range(3):  # alternating fresh processes
-        times["glibc default"].append(run("default"))
-        times["keep_freed_memory"].append(run("keep"))
-    return {k: round(sorted(v)[1], 1) for k, v in times.items()}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (allocator, env) in variants.items():
+            result = subprocess.run([sys.executable, "-c", NETWORK_MS, allocator], cwd=root, env={**os.environ, **env},
+                                    capture_output=True, text=True, check=True)  # fmt: skip
+            times[name].append(float(result.stdout))
+    return {name: round(sorted(v)[len(v) // 2], 1) for name, v in times.items()}
 
 
 def tiles(model: Generator) -> dict[str, float]:
@@ -139,30 +139,6 @@ def winograd() -> dict[str, float]:
     return {**result, **{f"max abs error, {k}": float(f"{v:.2g}") for k, v in errors.items()}}
 
 
-def kernel_on_off() -> dict[str, float]:
-    code = (
-        "import time, torch; from srgan import fastnet; from srgan.models import Generator\n"
-        "fastnet.keep_freed_memory(); torch.manual_seed(0)\n"
-        "f = fastnet.prepare_for_inference(Generator().eval()).to(memory_format=torch.channels_last)\n"
-        "x = torch.rand(1, 3, 128, 128).contiguous(memory_format=torch.channels_last); ts = []\n"
-        "with torch.inference_mode():\n"
-        "    for _ in range(6): t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)\n"
-        "print(sorted(ts[1:])[2] * 1e3)"
-    )
-    root = Path(__file__).resolve().parent.parent
-
-    def run(setting: str) -> float:
-        env = {**os.environ, "SRGAN_WINOGRAD": setting}
-        result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
-        return float(result.stdout)
-
-    times: dict[str, list[float]] = {"SRGAN_WINOGRAD=0 (oneDNN)": [], "Winograd kernel": []}
-    for _ in range(3):  # alternating fresh processes
-        times["SRGAN_WINOGRAD=0 (oneDNN)"].append(run("0"))
-        times["Winograd kernel"].append(run("auto"))
-    return {k: round(sorted(v)[1], 1) for k, v in times.items()}
-
-
 def main() -> int:
     torch.manual_seed(0)
     model = Generator().eval()
@@ -170,10 +146,14 @@ def main() -> int:
     fastnet.keep_freed_memory()  # as `Upscaler` runs; section 4 compares both allocators in fresh processes
     sections = {
         "1. last upsampling block + tail, 128² input (ms)": band_sizes,
-        "2. the prepared network at 128², fresh processes (ms)": lambda _: allocator(),
+        "2. the prepared network at 128², fresh processes (ms)": lambda _: fresh_processes(
+            {"glibc default": ("default", {}), "keep_freed_memory": ("keep", {})}
+        ),
         "3. 256² image, whole Upscaler (ms)": lambda _: tiles(model),
         "4. one 3x3 64->64 convolution at 128², and the tail (ms)": lambda _: winograd(),
-        "5. the prepared network at 128², fresh processes (ms)": lambda _: kernel_on_off(),
+        "5. the prepared network at 128², fresh processes (ms)": lambda _: fresh_processes(
+            {"SRGAN_WINOGRAD=0 (oneDNN)": ("keep", {"SRGAN_WINOGRAD": "0"}), "Winograd kernel": ("keep", {})}
+        ),
     }
     with torch.inference_mode():
         for title, fn in sections.items():
