@@ -66,7 +66,7 @@ typedef struct {
 /* 1. B^T d B for 16 channels of one tile; rows[i][j] points at input pixel (i, j) of the tile, or at zeros. */
 static void input_transform(const float *const rows[6][6], int c, float *v, long stride) {
     vf tmp[6][6];
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < 6; j++) { /* tmp = B^T d, column by column: each line is a row of B_T in winograd.py */
         vf d0 = load(rows[0][j] + c), d1 = load(rows[1][j] + c), d2 = load(rows[2][j] + c);
         vf d3 = load(rows[3][j] + c), d4 = load(rows[4][j] + c), d5 = load(rows[5][j] + c);
         tmp[0][j] = 4 * d0 - 5 * d2 + d4;
@@ -76,7 +76,7 @@ static void input_transform(const float *const rows[6][6], int c, float *v, long
         tmp[4][j] = 2 * (d1 - d3) - d2 + d4;
         tmp[5][j] = 4 * d1 - 5 * d3 + d5;
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 6; i++) { /* V = tmp B, row by row: the same combinations */
         vf d0 = tmp[i][0], d1 = tmp[i][1], d2 = tmp[i][2], d3 = tmp[i][3], d4 = tmp[i][4], d5 = tmp[i][5];
         float *o = v + (long)(i * 6) * stride;
         store(o + 0 * stride, 4 * d0 - 5 * d2 + d4);
@@ -91,7 +91,7 @@ static void input_transform(const float *const rows[6][6], int c, float *v, long
 /* 3. A^T m A for 16 output channels of one tile: m[k] at m + k * stride, out[4][4]. */
 static void output_transform(const float *m, long stride, vf out[4][4]) {
     vf tmp[4][6];
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < 6; j++) { /* tmp = A^T m: the rows of A_T in winograd.py */
         vf m0 = load(m + (0 * 6 + j) * stride), m1 = load(m + (1 * 6 + j) * stride);
         vf m2 = load(m + (2 * 6 + j) * stride), m3 = load(m + (3 * 6 + j) * stride);
         vf m4 = load(m + (4 * 6 + j) * stride), m5 = load(m + (5 * 6 + j) * stride);
@@ -101,7 +101,7 @@ static void output_transform(const float *m, long stride, vf out[4][4]) {
         tmp[2][j] = p12 + 4 * p34;
         tmp[3][j] = n12 + 8 * n34 + m5;
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4; i++) { /* out = tmp A */
         vf m0 = tmp[i][0], m1 = tmp[i][1], m2 = tmp[i][2], m3 = tmp[i][3], m4 = tmp[i][4], m5 = tmp[i][5];
         vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
         out[i][0] = m0 + p12 + p34;
