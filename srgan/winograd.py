@@ -222,8 +222,9 @@ class Conv5x5(nn.Module):
         conv5x5(x, w)(i, j) = Σ_ab z_ab(i + 3a, j + 3b),   z_ab = conv3x3(x, w_ab) with padding 2 above/left, 3 below/right
 
     One `Conv3x3` computes the four z_ab at once (their output channels stacked: 4 x 12 = 48 for the tail,
-    padded to a multiple of 16 for the kernel's vectors if needed), then four shifted slices are added. 4 x 9 = 36 weights per pair of channels instead of 25,
-    but Winograd multiplies 4x less, so it does about 2.8x fewer multiplies than the direct 5x5 convolution.
+    padded to a multiple of 16 for the kernel's vectors if needed), then four shifted slices are added.
+    4 x 9 = 36 weights per pair of channels instead of 25, but Winograd multiplies 4x less, so it does about
+    2.8x fewer multiplies than the direct 5x5 convolution.
     Used for the generator's tail in sub-pixel form (`fastnet.SubPixelTail`, 256 -> 12 channels).
 
     Args:
@@ -258,7 +259,7 @@ class Conv5x5(nn.Module):
         return (z[:, :o, :h, :w] + z[:, o : 2 * o, :h, 3:]  # blocks (0, 0) and (0, 1)
                 + z[:, 2 * o : 3 * o, 3:, :w] + z[:, 3 * o : 4 * o, 3:, 3:])  # (1, 0) and (1, 1)  # fmt: skip
 
-    def _use_kernel(self, x: torch.Tensor, skip: None = None) -> bool:
+    def _use_kernel(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> bool:
         return self.blocks._use_kernel(x, skip)
 
     def direct_flops(self, out: torch.Tensor) -> float:

@@ -7,7 +7,7 @@ from conftest import trained_like_generator
 from srgan import fastnet
 
 
-@pytest.mark.parametrize("channels", [8, 16])  # 16: the Winograd kernel runs the 3x3 convolutions (8: PyTorch)
+@pytest.mark.parametrize("channels", [8, 16])  # 16: the Winograd kernel runs every 3x3 conv; 8: only the tail
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize(("height", "width"), [(9, 7), (23, 12), (40, 5)])
 def test_row_bands_give_the_same_image(monkeypatch, scale, height, width, channels):
