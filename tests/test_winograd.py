@@ -203,3 +203,13 @@ def test_kernel_stays_inside_its_buffers(tmp_path):
     result = subprocess.run([str(binary)], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "33 runs"  # (9 shapes + 2 of them with PixelShuffle) x 3 thread counts
+
+
+def test_the_app_builds_the_kernel_at_start(fresh_kernel_state, monkeypatch):
+    from ui.launch import build_kernels_in_background
+
+    monkeypatch.setenv("SRGAN_WINOGRAD", "1")
+    assert not list(fresh_kernel_state.glob("*.so"))
+    build_kernels_in_background().join(timeout=120)
+    assert [p.name for p in fresh_kernel_state.glob("*.so")] == [winograd._library_path().name]
+    assert winograd.kernel_enabled.cache_info().currsize == 1  # decided once, for every later upscale

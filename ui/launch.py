@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -181,6 +182,16 @@ def start_cleanup(every_s: float | None = None) -> Any:
     from srgan.runs import CLEANUP_EVERY_S, schedule_cleanup
 
     return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
+
+
+def build_kernels_in_background() -> threading.Thread:
+    """Compile (or load from its cache) the CPU's Winograd kernel now, so that no student's first upscale waits
+    for the C compiler (`srgan.winograd`; about a second, once per machine). Returns the started thread."""
+    from srgan.winograd import kernel_enabled
+
+    thread = threading.Thread(target=kernel_enabled, name="winograd-build", daemon=True)
+    thread.start()
+    return thread
 
 
 @contextlib.contextmanager
