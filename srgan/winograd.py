@@ -369,8 +369,11 @@ def _compile(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # build aside, then move: never a half-written file
         target = Path(tmp) / path.name
-        subprocess.run([compiler, *_FLAGS, str(_SOURCE), "-o", str(target)], check=True, capture_output=True,
-                       text=True, timeout=120)  # fmt: skip
+        result = subprocess.run([compiler, *_FLAGS, str(_SOURCE), "-o", str(target)], capture_output=True,
+                                text=True, timeout=120, check=False)  # fmt: skip
+        if result.returncode != 0:  # the compiler's first error line says more than its exit status
+            errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
+            raise OSError(f"{compiler} failed: {errors[0].strip() if errors else f'exit status {result.returncode}'}")
         os.replace(target, path)
 
 

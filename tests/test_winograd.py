@@ -213,3 +213,14 @@ def test_the_app_builds_the_kernel_at_start(fresh_kernel_state, monkeypatch):
     build_kernels_in_background().join(timeout=120)
     assert [p.name for p in fresh_kernel_state.glob("*.so")] == [winograd._library_path().name]
     assert winograd.kernel_enabled.cache_info().currsize == 1  # decided once, for every later upscale
+
+
+def test_a_failing_compiler_is_named_with_its_error(fresh_kernel_state, monkeypatch, tmp_path):
+    fake_cc = tmp_path / "cc"
+    fake_cc.write_text("#!/bin/sh\necho 'winograd.c:1:1: error: this compiler refuses' >&2\nexit 1\n")
+    fake_cc.chmod(0o755)
+    monkeypatch.setenv("SRGAN_WINOGRAD", "1")
+    monkeypatch.setenv("CC", str(fake_cc))
+    assert not winograd.kernel_enabled()
+    assert "error: this compiler refuses" in winograd.kernel_status()
+    assert not list(fresh_kernel_state.glob("*.so")) and not [p for p in fresh_kernel_state.iterdir() if p.is_dir()]
