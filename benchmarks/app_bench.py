@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/app_bench.py [--repeats 3]
 
 Starts `python app.py` on a free port, prints the time until it answers HTTP, then times each
-endpoint through gradio_client: Compare on a 128x128 upload (all three results), the PixelShuffle and
+endpoint through gradio_client: Compare on a 128x128 and a 256x256 upload (all three results, their
+figures and PNG downloads; 256x256 is a classroom photo crop), the PixelShuffle and
 PReLU tabs (after their first, model-loading call), Feature maps and the Loss lab.
 """
 
@@ -38,11 +39,14 @@ def main() -> int:
         client = Client(url, verbose=False)
         upload = Path(tempfile.mkdtemp()) / "upload_128.png"
         Image.open(ROOT / "assets/examples/astronaut.png").resize((128, 128)).save(upload)
+        upload_256 = upload.with_name("upload_256.png")
+        Image.open(ROOT / "assets/examples/coffee.png").resize((256, 256), Image.Resampling.LANCZOS).save(upload_256)
         example = handle_file(str(ROOT / "assets/examples/chelsea.png"))
         widths, channels = iter([4, 1, 2, 3]), itertools.count(1)  # (C, r, H) = (2, 2, 3): a new W every call
         slopes = (0.01 * k for k in itertools.count(1))
         calls = {
             "compare_128x128": lambda: client.predict(handle_file(str(upload)), api_name="/upscale"),
+            "compare_256x256": lambda: client.predict(handle_file(str(upload_256)), api_name="/upscale"),
             # One slider moved per call, as a student does, to a value not seen before (nothing cached).
             "pixel_shuffle_move_W": lambda: client.predict(2, 2, 3, next(widths), 0, "en", api_name="/pixel_shuffle"),
             "pixel_shuffle_move_channel": lambda: client.predict(2, 2, 3, 3, next(channels), "en",

@@ -16,16 +16,32 @@ def example():
 def test_upscale_mode_returns_three_results_at_4x(example):
     out = compare.upscale(example.resize((24, 20)))
     bicubic, srresnet, srgan, hr, table = out[:5]
-    assert bicubic.size == srresnet.size == srgan.size == (96, 80) and hr is None
+    assert [Image.open(p).size for p in (bicubic, srresnet, srgan)] == [(96, 80)] * 3 and hr is None
     assert "Ground truth" in table[0][0]  # no HR: the table says how to get scores
     assert len(out[9]) == 3 and all(p.endswith(".png") for p in out[9])
     slider = out[6]
-    assert slider[0].size == slider[1].size == (96, 80)
+    assert Image.open(slider[0]).size == Image.open(slider[1]).size == (96, 80)
+
+
+def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example):
+    """Each result is encoded once: the panels get the download PNGs, which hold the results' exact pixels."""
+    import shutil
+    from pathlib import Path
+
+    out = compare.upscale(example.crop((0, 0, 40, 30)), "ground_truth")
+    result, downloads = out[11], out[9]
+    assert list(out[:4]) == downloads == [result.files[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
+    for name, path in result.files.items():
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(result.images[name]))
+    assert out[6] == (result.files["bicubic"], result.files["srgan"])
+    shutil.rmtree(Path(downloads[0]).parent)  # the app prunes old temporary folders: the images stand in
+    a, b = compare.slider_pair(result, "hr", "srresnet")
+    assert a is result.images["hr"] and b is result.images["srresnet"]
 
 
 def test_ground_truth_mode_scores_every_method(example):
     out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="es")
-    hr, table, status = out[3], out[4], out[10]
+    hr, table, status = Image.open(out[3]), out[4], out[10]
     assert hr.size == (64, 48) and [row[0] for row in table] == ["Bicubic", "SRResNet (MSE)", "SRGAN", "HR"]
     assert table[-1][1] == "∞" and float(table[0][1]) > 15
     assert "reduj" in status  # the Spanish note about the downsampled upload

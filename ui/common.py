@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -56,11 +55,17 @@ def new_figure(width: float, height: float) -> Any:
 
 
 def fig_to_pil(fig: Any, *, dpi: int = 100) -> Image.Image:
-    """Render a `new_figure()` Figure to RGB PIL."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    buf.seek(0)
-    return Image.open(buf).convert("RGB")
+    """Render a `new_figure()` Figure to RGB PIL.
+
+    Straight from Agg's pixel buffer: `savefig` to PNG and back would encode and decode the pixels for
+    nothing (Gradio encodes what it sends), and it lays the figure out twice.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())  # (H, W, 4) -> (H, W, 3) uint8
 
 
 def as_pil(image: Any) -> Image.Image:
