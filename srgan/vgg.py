@@ -161,13 +161,24 @@ class VGGFeatures(nn.Module):
         x = ((image + 1) / 2 - self.mean) / self.std  # [-1, 1] -> ImageNet-normalised
         return self.features(x)  # (B, 3, H, W) -> (B, C_ij, H / 2^(i-1), W / 2^(i-1))
 
-    def all_layers(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate activation up to `layer`, by name (for the feature-map explorer)."""
+    def all_layers(self, image: torch.Tensor, *, until: str | None = None) -> dict[str, torch.Tensor]:
+        """Every intermediate activation, by name (for the feature-map explorer).
+
+        Args:
+            image: (B, 3, H, W) in [-1, 1].
+            until: the last layer to compute (default: this extractor's `layer`); the explorer asks for
+                relu2_2 without paying for the 12 convolutions after it.
+
+        Returns:
+            {layer name: activation}, from conv1_1 to `until`.
+        """
         x = ((image + 1) / 2 - self.mean) / self.std
         out = {}
         for name, module in zip(LAYER_NAMES, self.features):
             x = module(x)
             out[name] = x
+            if name == until:
+                break
         return out
 
 

@@ -26,6 +26,18 @@ def test_offline_falls_back_to_a_random_vgg_that_says_so(monkeypatch, tmp_path):
     assert features(torch.zeros(1, 3, 32, 32)).shape == (1, 128, 16, 16)
 
 
+def test_all_layers_stops_at_the_layer_asked_for(monkeypatch, tmp_path):
+    monkeypatch.setenv("SRGAN_OFFLINE", "1")
+    monkeypatch.delenv("SRGAN_VGG19_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    features = vgg.VGGFeatures("relu3_1", weights=vgg.resolve_vgg19_weights())
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    every = features.all_layers(image)
+    assert list(every) == list(vgg.LAYER_NAMES[:12]) and torch.equal(every["relu3_1"], features(image))
+    early = features.all_layers(image, until="relu2_2")
+    assert list(early) == list(vgg.LAYER_NAMES[:9]) and torch.equal(early["relu2_2"], every["relu2_2"])
+
+
 def test_unreachable_network_gives_up_within_seconds(monkeypatch, tmp_path):
     monkeypatch.delenv("SRGAN_OFFLINE", raising=False)
     monkeypatch.delenv("SRGAN_VGG19_WEIGHTS", raising=False)

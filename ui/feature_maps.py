@@ -76,7 +76,7 @@ def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.
             features = load_pretrained_discriminator().features[: int(layer[1:])]
             out = features(batch)  # (4, C, h, w)
         else:
-            out = _vgg_all().all_layers(batch)[layer]  # (4, C_ij, H_ij, W_ij)
+            out = _vgg_all().all_layers(batch, until=layer)[layer]  # (4, C_ij, H_ij, W_ij)
     return {k: out[i] for i, k in enumerate(ORDER)}
 
 
