@@ -19,7 +19,9 @@
  *
  * Vectors: GCC/Clang vector extensions of 16 floats, one AVX-512 register (two AVX2 ones elsewhere);
  * channels-last images keep 16 consecutive channels of a pixel contiguous, so every step is vectorised over
- * channels. Threads: the tiles are split into contiguous ranges, one pthread each.
+ * channels. Threads: one pthread per core takes the next chunk of TB tiles from a shared counter until none is
+ * left, so that a thread slowed down by another process (or by PyTorch's OpenMP workers, which spin for a
+ * while after each of PyTorch's own operations) leaves its share to the others instead of making them wait.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -60,7 +62,9 @@ typedef struct {
 
 typedef struct {
     const conv_args *a;
-    long t0, t1; /* this thread's tiles */
+    long tiles;     /* all of them */
+    long next;      /* the first tile not yet taken (atomic) */
+    int computed;   /* how many threads got their buffers and took part (atomic) */
 } work;
 
 /* 1. B^T d B for 16 channels of one tile; rows[i][j] points at input pixel (i, j) of the tile, or at zeros. */
@@ -194,25 +198,25 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
     }
 }
 
-static void *run_range(void *arg) {
-    const work *wk = arg;
+/* One thread: chunks of TB tiles from the shared counter until none is left. A thread that cannot get its
+ * buffers takes no chunk; the others do its share. */
+static void *run_chunks(void *arg) {
+    work *wk = arg;
     const conv_args *a = wk->a;
     float *vbuf = aligned_alloc(64, sizeof(float) * 36 * TB * (size_t)a->c_in);
     float *mbuf = aligned_alloc(64, sizeof(float) * 36 * TB * (size_t)a->c_out);
     float *zeros = aligned_alloc(64, sizeof(float) * (size_t)a->c_in);
-    int ok = vbuf && mbuf && zeros;
-    if (ok) {
+    if (vbuf && mbuf && zeros) {
         memset(vbuf, 0, sizeof(float) * 36 * TB * (size_t)a->c_in);
         memset(zeros, 0, sizeof(float) * (size_t)a->c_in);
-        for (long t = wk->t0; t < wk->t1; t += TB) {
-            int count = wk->t1 - t < TB ? (int)(wk->t1 - t) : TB;
-            run_chunk(a, t, count, vbuf, mbuf, zeros);
-        }
+        __atomic_add_fetch(&wk->computed, 1, __ATOMIC_RELAXED);
+        for (long t; (t = __atomic_fetch_add(&wk->next, TB, __ATOMIC_RELAXED)) < wk->tiles;)
+            run_chunk(a, t, wk->tiles - t < TB ? (int)(wk->tiles - t) : TB, vbuf, mbuf, zeros);
     }
     free(vbuf);
     free(mbuf);
     free(zeros);
-    return ok ? NULL : (void *)1;
+    return NULL;
 }
 
 /* The entry point: 0 on success, -1 if a buffer or a thread could not be made. */
@@ -231,22 +235,12 @@ int winograd_conv3x3(const float *x, float *y, const float *u, const float *bias
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads > (tiles + TB - 1) / TB) threads = (int)((tiles + TB - 1) / TB);
     if (threads < 1) threads = 1;
-    work parts[MAX_THREADS];
+    work wk = {&a, tiles, 0, 0};
     pthread_t ids[MAX_THREADS];
-    int started[MAX_THREADS] = {0}, failed = 0;
-    for (int i = 0; i < threads; i++) {
-        parts[i] = (work){&a, tiles * i / threads, tiles * (i + 1) / threads};
-    }
-    for (int i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, run_range, &parts[i]) == 0;
-    for (int i = 1; i < threads; i++)  /* a thread that could not start: its range runs here */
-        if (!started[i]) failed |= run_range(&parts[i]) != NULL;
-    failed |= run_range(&parts[0]) != NULL;
-    for (int i = 1; i < threads; i++) {
-        void *result = NULL;
-        if (started[i]) {
-            pthread_join(ids[i], &result);
-            failed |= result != NULL;
-        }
-    }
-    return failed ? -1 : 0;
+    int started[MAX_THREADS] = {0};
+    for (int i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, run_chunks, &wk) == 0;
+    run_chunks(&wk); /* this thread works too; a thread that could not start leaves its chunks to the others */
+    for (int i = 1; i < threads; i++)
+        if (started[i]) pthread_join(ids[i], NULL);
+    return wk.computed > 0 ? 0 : -1; /* no thread had buffers: no tile was computed */
 }
