@@ -19,12 +19,12 @@ from ui.context import AppSettings, TabContext
 from ui.i18n import LANG_CHOICES, Relabel, normalise_lang, register, t
 from ui.launch import (
     DELETE_CACHE,
-    build_kernels_in_background,
     exposure_warning,
     launch_kwargs,
     parse_args,
     settings_from_args,
     start_cleanup,
+    warm_up_in_background,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(settings_from_args(args))
     demo.queue(default_concurrency_limit=2)
     start_cleanup()  # old runs and temporary downloads, every hour
-    build_kernels_in_background()  # the CPU convolution kernel, before the first upscale asks for it
+    warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
     demo.launch(**launch_kwargs(args), allowed_paths=[str(ROOT / "srgan")], css=CSS)
     return 0
 

@@ -46,6 +46,9 @@ PAPER_NAMES = {"vgg22": "relu2_2", "vgg54": "relu5_4"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"
+# torchvision's `VGG19_Weights.IMAGENET1K_V1.url` (tests/test_vgg.py checks it), written out so that finding
+# the weights does not import torchvision (2 s): the app shows where its VGG19 comes from before building it.
+VGG19_URL = "https://download.pytorch.org/models/" + _TORCHVISION_FILE
 
 
 def layer_index(layer: str) -> int:
@@ -64,12 +67,6 @@ class WeightsSource:
     @property
     def pretrained(self) -> bool:
         return self.path is not None
-
-
-def _url() -> str:
-    from torchvision.models import VGG19_Weights
-
-    return VGG19_Weights.IMAGENET1K_V1.url
 
 
 def _reachable(url: str, timeout: float) -> bool:
@@ -116,7 +113,7 @@ def resolve_vgg19_weights(path: str | Path | None = None, *, download: bool = Tr
         return WeightsSource(cached, f"ImageNet VGG19 from the torch hub cache ({cached})")
     offline = os.environ.get("SRGAN_OFFLINE", "") not in ("", "0")
     if download and not offline:
-        url = _url()
+        url = VGG19_URL
         if _reachable(url, timeout):
             try:
                 torch.hub.download_url_to_file(url, str(cached.with_suffix(".part")), progress=True)
@@ -141,17 +138,15 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, layer: str = "relu5_4", *, weights: WeightsSource | None = None) -> None:
         super().__init__()
-        from torchvision.models import vgg19
-
         weights = weights if weights is not None else resolve_vgg19_weights()
         self.layer = LAYER_NAMES[layer_index(layer)]
         self.pretrained, self.source = weights.pretrained, weights.description
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # the same "random VGG" every time, so figures are reproducible
-            net = vgg19(weights=None)
-        if weights.path is not None:
-            net.load_state_dict(torch.load(weights.path, map_location="cpu", weights_only=True))
-        self.features = net.features[: layer_index(layer) + 1].eval()
+        features = _vgg19_features()
+        if weights.path is not None:  # a torchvision VGG19 state dict: its classifier is not needed here
+            state = torch.load(weights.path, map_location="cpu", weights_only=True)
+            state = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+            features.load_state_dict(state)  # strict: every convolution's weight and bias, nothing else
+        self.features = features[: layer_index(layer) + 1].eval()
         for p in self.features.parameters():
             p.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
@@ -182,12 +177,31 @@ class VGGFeatures(nn.Module):
         return out
 
 
+def _vgg19_features() -> nn.Sequential:
+    """torchvision's `vgg19().features` (configuration "E": 16 convolutions), initialised as torchvision does.
+
+    Only the convolutional part: the classifier (124 M parameters, 494 MB, 1 s to initialise) is never used
+    for φ_i,j. The initialisation is seeded, so the offline random VGG19 is the same in every process.
+    """
+    from torchvision.models.vgg import cfgs, make_layers
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        features = make_layers(cfgs["E"])
+        for m in features.modules():
+            if isinstance(m, nn.Conv2d):  # torchvision's VGG.__init__ for its convolutions
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.constant_(m.bias, 0)
+    return features
+
+
 @lru_cache(maxsize=4)
 def vgg_features(layer: str = "relu5_4") -> VGGFeatures:
     """A cached, frozen `VGGFeatures` (resolving the weights once per process)."""
-    return VGGFeatures(layer, weights=_cached_source())
+    return VGGFeatures(layer, weights=cached_weights_source())
 
 
 @lru_cache(maxsize=1)
-def _cached_source() -> WeightsSource:
+def cached_weights_source() -> WeightsSource:
+    """Where this process's VGG19 weights come from (resolved once; cheap after the first call)."""
     return resolve_vgg19_weights()

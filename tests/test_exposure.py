@@ -115,10 +115,10 @@ def test_main_warns_on_stderr_and_launches_with_the_flags(monkeypatch, capsys):
     monkeypatch.setattr(app, "build_app", lambda settings: made.append(_FakeApp(settings)) or made[-1])
     monkeypatch.setattr(app, "start_cleanup", lambda: None)
     builds = []
-    monkeypatch.setattr(app, "build_kernels_in_background", lambda: builds.append(1))
+    monkeypatch.setattr(app, "warm_up_in_background", lambda: builds.append(1))
     monkeypatch.delenv("SRGAN_AUTH", raising=False)
     assert app.main(["--host", "0.0.0.0", "--no-train", "--max-upload-mb", "3"]) == 0
-    assert builds == [1]  # the CPU kernel is built at start, not on the first upscale
+    assert builds == [1]  # the CPU kernel and the VGG19 are built at start, not on the first requests
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "WITHOUT a password" in err
     fake = made[0]

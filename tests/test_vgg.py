@@ -15,6 +15,20 @@ def test_layer_names_follow_torchvision_indices():
         vgg.layer_index("relu6_1")
 
 
+def test_the_download_address_is_torchvisions():
+    from torchvision.models import VGG19_Weights
+
+    assert vgg.VGG19_URL == VGG19_Weights.IMAGENET1K_V1.url
+
+
+def test_the_random_vgg_is_initialised_as_torchvision_does_and_the_same_each_time():
+    a, b = vgg._vgg19_features(), vgg._vgg19_features()
+    convs = [m for m in a if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 16 and all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    last = convs[-1]  # kaiming_normal_(mode="fan_out"): std = sqrt(2 / (512 * 3 * 3)); zero biases
+    assert abs(last.weight.std().item() / (2 / (512 * 9)) ** 0.5 - 1) < 0.01 and not last.bias.any()
+
+
 def test_offline_falls_back_to_a_random_vgg_that_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("SRGAN_OFFLINE", "1")
     monkeypatch.delenv("SRGAN_VGG19_WEIGHTS", raising=False)
@@ -57,9 +71,16 @@ def test_explicit_weights_path_and_hub_cache(monkeypatch, tmp_path):
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     path = tmp_path / "my_vgg19.pth"
-    torch.save(vgg19(weights=None).state_dict(), path)
+    torch.manual_seed(1)
+    net = vgg19(weights=None).eval()
+    torch.save(net.state_dict(), path)  # torchvision's format: features and classifier
     source = vgg.resolve_vgg19_weights(path)
     assert source.pretrained and source.path == path
+    features = vgg.VGGFeatures("relu5_4", weights=source)  # loads the convolutions, leaves the classifier
+    image = torch.rand(1, 3, 32, 32) * 2 - 1
+    normalised = ((image + 1) / 2 - features.mean) / features.std
+    with torch.no_grad():
+        assert torch.equal(features(image), net.features[:36](normalised))
     monkeypatch.setenv("SRGAN_VGG19_WEIGHTS", str(path))
     assert vgg.resolve_vgg19_weights().path == path
     monkeypatch.delenv("SRGAN_VGG19_WEIGHTS")

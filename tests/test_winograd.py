@@ -205,14 +205,17 @@ def test_kernel_stays_inside_its_buffers(tmp_path):
     assert result.stdout.strip() == "33 runs"  # (9 shapes + 2 of them with PixelShuffle) x 3 thread counts
 
 
-def test_the_app_builds_the_kernel_at_start(fresh_kernel_state, monkeypatch):
-    from ui.launch import build_kernels_in_background
+def test_the_app_builds_the_kernel_and_the_vgg_at_start(fresh_kernel_state, monkeypatch):
+    from srgan.vgg import vgg_features
+    from ui.launch import warm_up_in_background
 
     monkeypatch.setenv("SRGAN_WINOGRAD", "1")
+    vgg_features.cache_clear()
     assert not list(fresh_kernel_state.glob("*.so"))
-    build_kernels_in_background().join(timeout=120)
+    warm_up_in_background().join(timeout=120)
     assert [p.name for p in fresh_kernel_state.glob("*.so")] == [winograd._library_path().name]
     assert winograd.kernel_enabled.cache_info().currsize == 1  # decided once, for every later upscale
+    assert vgg_features.cache_info().currsize == 1  # the Feature maps tab's first request finds it built
 
 
 def test_a_failing_compiler_is_named_with_its_error(fresh_kernel_state, monkeypatch, tmp_path):

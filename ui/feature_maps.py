@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from srgan.data import pil_to_tensor
-from srgan.vgg import PAPER_NAMES, RELU_LAYERS, vgg_features
+from srgan.vgg import PAPER_NAMES, RELU_LAYERS, cached_weights_source, vgg_features
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
 from .compare import run_compare
@@ -90,8 +90,8 @@ def network_banner(layer: str, lang: str = "en") -> str:
     """Markdown stating which network the maps come from, and whether it is pretrained."""
     if layer in DISC_LAYERS:
         return t("fm_disc", lang, k=layer[1:])
-    vgg = _vgg_all()
-    return t("fm_vgg_pretrained", lang, source=vgg.source) if vgg.pretrained else t("fm_vgg_random", lang)
+    weights = cached_weights_source()  # what the VGG19 will load, without building it (the app shows this at start)
+    return t("fm_vgg_pretrained", lang, source=weights.description) if weights.pretrained else t("fm_vgg_random", lang)
 
 
 def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "en", gan_model: str = "srgan"

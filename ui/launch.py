@@ -184,12 +184,31 @@ def start_cleanup(every_s: float | None = None) -> Any:
     return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
 
 
-def build_kernels_in_background() -> threading.Thread:
-    """Compile (or load from its cache) the CPU's Winograd kernel now, so that no student's first upscale waits
-    for the C compiler (`srgan.winograd`; about a second, once per machine). Returns the started thread."""
-    from srgan.winograd import kernel_enabled
+def warm_up_in_background() -> threading.Thread:
+    """Do now, while the first page loads, the slow first steps that a student's first request would wait for.
 
-    thread = threading.Thread(target=kernel_enabled, name="winograd-build", daemon=True)
+    1. Compile (or load from its cache) the CPU's Winograd kernel (`srgan.winograd`; about a second, once per
+       machine), before the first upscale.
+    2. Build the VGG19 of the Feature maps and Loss lab tabs (`srgan.vgg`; importing torchvision and making
+       the network take about 2.5 s on 2 cores).
+
+    A failure here is only reported: the request that needs the piece will meet it again, as a message.
+
+    Returns:
+        The started (daemon) thread.
+    """
+
+    def work() -> None:
+        from srgan.vgg import vgg_features
+        from srgan.winograd import kernel_enabled
+
+        try:
+            kernel_enabled()
+            vgg_features("relu5_4")
+        except Exception as e:  # noqa: BLE001 (reported, and met again by the request that needs it)
+            print(f"srgan: warm-up stopped: {e}", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=work, name="srgan-warm-up", daemon=True)
     thread.start()
     return thread
 
