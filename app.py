@@ -12,9 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ui import compare, feature_maps, finetune, lessons, loss_lab, pixel_shuffle, prelu
-from ui import mos
-from ui import realism
+from ui import compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
 from ui.context import AppSettings, TabContext
 from ui.i18n import LANG_CHOICES, Relabel, normalise_lang, register, t
 from ui.launch import (
