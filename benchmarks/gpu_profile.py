@@ -32,6 +32,8 @@ def median_ms(fn, repeats: int = 20) -> float:
 
 
 def main() -> None:
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu_profile.py profiles the CUDA path: this machine has no CUDA device")
     torch.manual_seed(0)
     model = Generator().eval()
     rng = np.random.default_rng(0)
