@@ -42,13 +42,14 @@ def main() -> int:
         upload_256 = upload.with_name("upload_256.png")
         Image.open(ROOT / "assets/examples/coffee.png").resize((256, 256), Image.Resampling.LANCZOS).save(upload_256)
         example = handle_file(str(ROOT / "assets/examples/chelsea.png"))
-        widths, channels = iter([4, 1, 2, 3]), itertools.count(1)  # (C, r, H) = (2, 2, 3): a new W every call
+        # (C, r) = (2, 2): a new W every call (then a new H after four), never a shape seen before
+        shapes, channels = itertools.product([3, 1, 2, 4], [4, 1, 2, 3]), itertools.count(1)
         slopes = (0.01 * k for k in itertools.count(1))
         calls = {
             "compare_128x128": lambda: client.predict(handle_file(str(upload)), api_name="/upscale"),
             "compare_256x256": lambda: client.predict(handle_file(str(upload_256)), api_name="/upscale"),
             # One slider moved per call, as a student does, to a value not seen before (nothing cached).
-            "pixel_shuffle_move_W": lambda: client.predict(2, 2, 3, next(widths), 0, "en", api_name="/pixel_shuffle"),
+            "pixel_shuffle_move_W": lambda: client.predict(2, 2, *next(shapes), 0, "en", api_name="/pixel_shuffle"),
             "pixel_shuffle_move_channel": lambda: client.predict(2, 2, 3, 3, next(channels), "en",
                                                                  api_name="/pixel_shuffle"),
             "prelu": lambda: client.predict(next(slopes), "en", api_name="/prelu"),
