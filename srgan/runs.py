@@ -676,7 +676,8 @@ class _Job:
             self.times.append((time.perf_counter(), 0))
             train(self.config, images=self.data.images, image_names=self.data.names, out_dir=self.out_dir,
                   resume=resume, callback=self._on_step, stop=self.stop, device=self.device,
-                  eval_pairs=[self.preview], progress=False, data_label=self.data.label)  # fmt: skip
+                  eval_pairs=[self.preview], progress=False, data_label=self.data.label,
+                  save_state=False)  # fmt: skip
             if self.stop.is_set() and self.manager.status().step < self.config.steps:
                 state = "stopped"
         except Exception as e:  # TrainingError (NaN), bad data, out of memory...: the message is the user's

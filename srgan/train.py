@@ -204,6 +204,7 @@ def train(
     progress: bool = True,
     data_label: str = "",
     amp: bool = False,
+    save_state: bool = True,
 ) -> Path:
     """Train one stage and return the path of the saved generator.
 
@@ -217,6 +218,8 @@ def train(
         eval_pairs: (LR, HR) pairs for the held-out PSNR-Y curve every `eval_every` steps.
         progress: show a tqdm progress bar.
         amp: bf16 autocast for the forward passes (mixed precision; meant for CUDA).
+        save_state: write `state.pt` (weights and optimiser moments, what `resume` reads) at every checkpoint.
+            The app's fine-tunes never resume, and for SRGAN the file is about 300 MB: they pass False.
 
     Raises:
         TrainingError: a loss became NaN/inf (nothing is saved from that step), or bad data.
@@ -290,11 +293,12 @@ def train(
     def save(steps_done: int, last_eval: float | None) -> None:
         metrics = {"eval_psnr_y": last_eval} if last_eval is not None else {}
         run_recipe = {**recipe, "steps_done": steps_done}
-        payload = {"generator": generator.state_dict(), "opt_g": opt_g.state_dict(), "step": steps_done,
-                   "config": json.dumps(config.to_dict())}  # fmt: skip
-        if discriminator is not None:
-            payload |= {"discriminator": discriminator.state_dict(), "opt_d": opt_d.state_dict()}
-        atomic_write(state_path, lambda tmp: torch.save(payload, tmp))
+        if save_state:
+            payload = {"generator": generator.state_dict(), "opt_g": opt_g.state_dict(), "step": steps_done,
+                       "config": json.dumps(config.to_dict())}  # fmt: skip
+            if discriminator is not None:
+                payload |= {"discriminator": discriminator.state_dict(), "opt_d": opt_d.state_dict()}
+            atomic_write(state_path, lambda tmp: torch.save(payload, tmp))
         save_checkpoint(generator, out_dir / "generator.safetensors", recipe=run_recipe, metrics=metrics)
         if discriminator is not None:
             save_checkpoint(discriminator, out_dir / "discriminator.safetensors", recipe=run_recipe)

@@ -38,6 +38,13 @@ def test_resume_is_exact(photo, tmp_path):
     assert meta["recipe"]["steps_done"] == 4
 
 
+def test_without_save_state_no_training_state_is_written(photo, tmp_path):
+    """What the app's fine-tunes do: checkpoints of the weights, never the ~300 MB resumable state."""
+    train(_config(steps=4), images=[photo], image_names=["p"], out_dir=tmp_path, progress=False, save_state=False)
+    assert (tmp_path / "generator.safetensors").is_file() and not (tmp_path / "state.pt").exists()
+    assert load_generator(tmp_path / "generator.safetensors")[1]["recipe"]["steps_done"] == 4
+
+
 def test_srgan_stage_logs_every_term_and_saves_the_discriminator(photo, tmp_path):
     init = tmp_path / "init"
     train(_config(steps=1), images=[photo], image_names=["p"], out_dir=init, progress=False)
