@@ -106,14 +106,16 @@ def main(argv: list[str] | None = None) -> int:
 def _upscale(args: argparse.Namespace) -> int:
     from .images import open_image, split_image
 
-    images = [(Path(p), open_image(p)) for p in args.inputs]  # read them all first: fail before writing anything
+    for p in args.inputs:  # decode every file first, so that a bad one fails before anything is written...
+        open_image(p)
     from .inference import upscaler_for
 
     upscaler = upscaler_for(args.model, device=args.device, bf16=args.bf16)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     from .checkpoints import atomic_write
 
-    for path, image in images:
+    for path in map(Path, args.inputs):
+        image = open_image(path)  # ...then again one at a time: memory holds one photo, not the whole batch
         result = upscaler(image)
         out = args.out_dir / f"{path.stem}.png"
         # zlib level 4 writes SR outputs as small as PIL's default level 6, three times faster

@@ -22,6 +22,33 @@ def test_upscale_writes_png_at_4x(tmp_path, tiny_checkpoint, photo):
     assert Image.open(out / "a.png").size == (80, 48) and Image.open(out / "b.png").size == (32, 32)
 
 
+def test_upscale_holds_one_decoded_photo_at_a_time(tmp_path, photo, monkeypatch):
+    """A batch is checked first, then decoded again one file at a time: memory does not grow with the batch."""
+    import weakref
+
+    from srgan import cli, images, inference
+
+    decoded: list[weakref.ref] = []
+    decode, upscale, seen = images.open_image, inference.BicubicUpscaler.__call__, []
+
+    def tracked_open(path, **kwargs):
+        image = decode(path, **kwargs)
+        decoded.append(weakref.ref(image))
+        return image
+
+    def tracked_upscale(self, image, **kwargs):
+        seen.append(sum(ref() is not None for ref in decoded))  # decoded photos alive while this one is upscaled
+        return upscale(self, image, **kwargs)
+
+    monkeypatch.setattr(images, "open_image", tracked_open)
+    monkeypatch.setattr(inference.BicubicUpscaler, "__call__", tracked_upscale)
+    paths = [tmp_path / f"{k}.png" for k in range(4)]
+    for k, path in enumerate(paths):
+        photo.resize((8 + k, 8)).save(path)
+    assert cli.main(["upscale", "--model", "bicubic", "--out-dir", str(tmp_path / "o"), *map(str, paths)]) == 0
+    assert seen == [1, 1, 1, 1] and Image.open(tmp_path / "o" / "3.png").size == (44, 32)
+
+
 def test_upscale_bicubic_needs_no_weights(tmp_path, photo):
     photo.resize((10, 10)).save(tmp_path / "x.png")
     assert run("upscale", "--model", "bicubic", "--out-dir", tmp_path / "o", tmp_path / "x.png").returncode == 0
