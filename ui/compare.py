@@ -310,7 +310,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
-    from .components import generator_dropdown, upload_image
+    from .components import example_photos, generator_dropdown, upload_image
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -326,7 +326,7 @@ def build(ctx) -> None:
                    "choices")  # fmt: skip
             gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("cmp_run", lang0), variant="primary"), "cmp_run", "value")
-            examples = gr.Examples(example_paths(), inputs=image, label=t("cmp_examples", lang0))
+            example_photos(ctx, example_paths(), image)
             status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
             lesson_panel("01_srgan_fig3", tr, lang0)
         with gr.Column(scale=3, elem_classes="srgan-compare-results"):
@@ -337,7 +337,7 @@ def build(ctx) -> None:
                 out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], **shown)
                 out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], visible=False, **shown)  # GT mode
             table = gr.Dataframe(headers=metrics_headers(lang0), label=t("cmp_metrics", lang0), interactive=False,
-                                 wrap=True)  # fmt: skip
+                                 wrap=True, column_widths=["34%", "22%", "22%", "22%"])  # headers wrap by words
             tr.add(table, "cmp_metrics")
             with gr.Row():
                 zoom_x = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("cmp_zoom_x", lang0)), "cmp_zoom_x")
@@ -400,4 +400,3 @@ def build(ctx) -> None:
                 zoom_panel(result, 0.5, 0.5, 0.2, lang=lang))  # fmt: skip
 
     ctx.lang.change(on_lang, [state, ctx.lang], [table, diff, spectrum, status, zoom], api_visibility="private")
-    del examples

@@ -64,6 +64,17 @@ def generator_dropdown(ctx: Any) -> gr.Dropdown:
     return dropdown
 
 
+def example_photos(ctx: Any, paths: list[str], inputs: Any) -> Any:
+    """The held-out example photos under an upload, labelled in the app's language (and relabelled with it)."""
+    import gradio as gr
+
+    from .i18n import t
+
+    block = gr.Examples(paths, inputs=inputs, label=t("cmp_examples", ctx.default_lang))
+    ctx.tr.add(block.dataset, "cmp_examples")  # the Examples' label lives on its Dataset
+    return block
+
+
 def example_upload(ctx: Any, label_key: str) -> tuple[UploadImage, list[str]]:
     """An upload pre-filled with the first held-out example, and the example paths (for gr.Examples)."""
     from .compare import example_paths

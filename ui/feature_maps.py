@@ -139,7 +139,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
-    from .components import example_upload, generator_dropdown
+    from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -150,7 +150,7 @@ def build(ctx) -> None:
             channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
             gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("fm_run", lang0), variant="primary"), "fm_run", "value")
-            gr.Examples(examples, inputs=image)
+            example_photos(ctx, examples, image)
             lesson_panel("04_vgg_loss", tr, lang0)
         with gr.Column(scale=3):
             banner = gr.Markdown(network_banner("relu2_2", lang0))

@@ -196,7 +196,7 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import user_errors
-    from .components import example_upload, generator_dropdown
+    from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
@@ -205,7 +205,7 @@ def build(ctx) -> None:
             image, examples = example_upload(ctx, "ll_image")
             gan_model = generator_dropdown(ctx)
             run = tr.add(gr.Button(t("ll_run", lang0), variant="primary"), "ll_run", "value")
-            gr.Examples(examples, inputs=image)
+            example_photos(ctx, examples, image)
             lesson_panel("06_perceptual_loss", tr, lang0)
             lesson_panel("05_adversarial_loss", tr, lang0)
         with gr.Column(scale=3):

@@ -51,7 +51,6 @@ register({
     "rl_sr": ("Result at α", "Resultado en α"),
     "rl_hr": ("HR (the crop, for reference)", "HR (el recorte, como referencia)"),
     "rl_plot": ("Perception–distortion plot", "Gráfica percepción–distorsión"),
-    "rl_examples": ("Examples (held out from training)", "Ejemplos (no usados en el entrenamiento)"),
     "rl_formula": ("θ = (1 − α)·θ[{a}] + α·θ[{b}], α = {alpha:.2f} · {w}x{h} crop · {ms:.0f} ms",
                    "θ = (1 − α)·θ[{a}] + α·θ[{b}], α = {alpha:.2f} · recorte de {w}x{h} · {ms:.0f} ms"),
     "rl_table": ("| | PSNR-Y (dB) ↑ | gradient ratio (HR = 1) | grid score (checkerboard) ↓ |\n|---|---|---|---|",
@@ -305,14 +304,14 @@ def build(ctx) -> None:
     import gradio as gr
 
     from .common import generator_choices, user_errors
-    from .components import example_upload
+    from .components import example_photos, example_upload
     from .lessons import lesson_panel
 
     lang0, tr = ctx.default_lang, ctx.tr
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             image, examples = example_upload(ctx, "rl_image")
-            gr.Examples(examples, inputs=image, label=t("rl_examples", lang0))
+            example_photos(ctx, examples, image)
             model_a = tr.add(gr.Dropdown(generator_choices(), value="srresnet", allow_custom_value=True,
                                          label=t("rl_model_a", lang0)), "rl_model_a")  # fmt: skip
             model_b = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,

@@ -76,6 +76,8 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
     for name in TABS_ES:
         page.get_by_role("tab", name=name).wait_for(timeout=10_000)
     page.get_by_role("button", name="Ampliar x4").wait_for(timeout=10_000)
+    page.get_by_text("Ejemplos (no usados en el entrenamiento)").first.wait_for(timeout=10_000)  # gr.Examples too
+    assert page.get_by_text("Examples (held out from training)").count() == 0
     _settle(page)
     page.screenshot(path=str(SHOTS / "1280_compare_es.png"), full_page=True)
     assert not errors, errors
