@@ -104,3 +104,14 @@ def test_the_loss_lab_explanation_is_measured_not_assumed():
     assert "lowest MSE (highest PSNR) is SRResNet (MSE)'s" in text and "is SRGAN's" in text
     table["bicubic"]["−log D"] = 0.05
     assert "el de Bicubic" in loss_lab.explanation(table, "es")
+
+
+def test_retitled_table_keeps_the_rows_under_new_titles():
+    import pandas as pd
+
+    from ui.common import retitled_table
+
+    update = retitled_table(pd.DataFrame([["HR", 0.0]], columns=["Image", "loss"]), ["Imagen", "pérdida"])
+    assert list(update["value"].columns) == update["headers"] == ["Imagen", "pérdida"]
+    assert update["value"].values.tolist() == [["HR", 0.0]]
+    assert "value" not in retitled_table(None, ["Imagen"])  # nothing shown yet: the titles alone

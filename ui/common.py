@@ -47,6 +47,23 @@ def user_errors_gen(fn: Callable) -> Callable:
     return wrapper
 
 
+def retitled_table(value: Any, headers: list[str]) -> Any:
+    """A Dataframe update with new column titles that keeps its rows (the language switch of a table).
+
+    `gr.update(headers=...)` alone changes the titles Gradio uses from then on, but a table already showing
+    rows keeps its old titles on screen; sending the rows again under the new titles changes both.
+
+    Args:
+        value: what Gradio hands the event for the table: a pandas DataFrame, or None.
+        headers: the new titles, one per column.
+    """
+    import gradio as gr
+
+    if value is None or len(value.columns) != len(headers):
+        return gr.update(headers=headers)
+    return gr.update(value=value.set_axis(headers, axis=1), headers=headers)
+
+
 def new_figure(width: float, height: float) -> Any:
     """A matplotlib Figure not attached to pyplot's global state (safe in server threads)."""
     from matplotlib.figure import Figure

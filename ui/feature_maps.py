@@ -138,7 +138,7 @@ def loss_headers(lang: str = "en") -> list[str]:
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import user_errors
+    from .common import retitled_table, user_errors
     from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
@@ -162,5 +162,5 @@ def build(ctx) -> None:
     gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang, gan_model],
           [grid, table, banner], api_name="feature_maps", concurrency_limit=2)  # fmt: skip
     layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
-    ctx.lang.change(lambda lay, lg: (network_banner(lay, lg), gr.update(headers=loss_headers(lg))),
-                    [layer, ctx.lang], [banner, table], api_visibility="private")  # fmt: skip
+    ctx.lang.change(lambda lay, lg, rows: (network_banner(lay, lg), retitled_table(rows, loss_headers(lg))),
+                    [layer, ctx.lang, table], [banner, table], api_visibility="private")  # fmt: skip

@@ -195,7 +195,7 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
 def build(ctx) -> None:
     import gradio as gr
 
-    from .common import user_errors
+    from .common import retitled_table, user_errors
     from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
@@ -230,5 +230,7 @@ def build(ctx) -> None:
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
     gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang, gan_model], [table, chart, note],
           api_name="losses", concurrency_limit=2)  # fmt: skip
+    ctx.lang.change(lambda rows, lg: retitled_table(rows, [t("ll_image_col", lg), *COLUMNS]), [table, ctx.lang], table,
+                    api_visibility="private")  # fmt: skip
     gr.on([fig3_run.click, ctx.tab.select], user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
                    api_name="fig3")  # fmt: skip

@@ -94,6 +94,19 @@ def test_projector_size_and_spanish_url(browser, app_url):
     assert not errors, errors
 
 
+@pytest.mark.parametrize(("tab", "title"), [("Feature maps", "diferencia cuadrática media de activaciones (Ec. 5)"),
+                                            ("Loss lab", "Imagen")])  # fmt: skip
+def test_a_filled_table_takes_the_new_language(browser, app_url, tab, title):
+    """Switching language while a table shows rows retitles its columns (Gradio keeps a filled table's titles)."""
+    page, errors = _open(browser, app_url, 1280, 800)
+    page.get_by_role("tab", name=tab).click()
+    _settle(page)
+    page.get_by_text("SRResNet (MSE)", exact=True).locator("visible=true").first.wait_for(timeout=60_000)  # a row
+    page.get_by_label("Español").check()
+    page.get_by_text(title, exact=True).locator("visible=true").first.wait_for(timeout=15_000)  # a column title
+    assert not errors, errors
+
+
 def test_finetune_start_watch_curves_move_then_stop(browser, app_url):
     page, errors = _open(browser, app_url, 1280, 800)
     page.get_by_role("tab", name="Fine-tune").click()
