@@ -1,4 +1,4 @@
-"""The command line end to end, in a subprocess, as a user runs it."""
+"""The command line end to end, in a subprocess, as a user runs it (and one in-process test that counts memory)."""
 
 import json
 import subprocess

@@ -12,8 +12,6 @@ Two networks can be explored:
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import torch
 from PIL import Image
@@ -61,11 +59,6 @@ def layer_choices() -> list[tuple[str, str]]:
     return vgg + [(f"Discriminator block {k[1:]}", k) for k in DISC_LAYERS]
 
 
-@lru_cache(maxsize=1)
-def _vgg_all():
-    return vgg_features("relu5_4")
-
-
 def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.Tensor]:
     """(C, h, w) activations of `layer` for every image (inputs in the paper's [-1, 1] range)."""
     batch = torch.stack([pil_to_tensor(images[k].convert("RGB")) * 2 - 1 for k in ORDER])  # (4, 3, H, W)
@@ -76,7 +69,7 @@ def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.
             features = load_pretrained_discriminator().features[: int(layer[1:])]
             out = features(batch)  # (4, C, h, w)
         else:
-            out = _vgg_all().all_layers(batch, until=layer)[layer]  # (4, C_ij, H_ij, W_ij)
+            out = vgg_features("relu5_4").all_layers(batch, until=layer)[layer]  # (4, C_ij, H_ij, W_ij)
     return {k: out[i] for i, k in enumerate(ORDER)}
 
 
