@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 import gradio as gr
 
@@ -24,8 +23,8 @@ from ui.launch import (
     start_cleanup,
     warm_up_in_background,
 )
+from ui.lessons import SOURCE_ROOT
 
-ROOT = Path(__file__).resolve().parent
 register({
     "app_title": ("SRGAN Studio", "SRGAN Studio"),
     "app_subtitle": (
@@ -126,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.queue(default_concurrency_limit=2)
     start_cleanup()  # old runs and temporary downloads, every hour
     warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
-    demo.launch(**launch_kwargs(args), allowed_paths=[str(ROOT / "srgan")], css=CSS)
+    demo.launch(**launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS)
     return 0
 
 

@@ -14,7 +14,6 @@ import argparse
 import itertools
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    sys.path.insert(0, str(ROOT))
     from gradio_client import Client, handle_file
     from PIL import Image
 

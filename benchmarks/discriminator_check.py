@@ -11,10 +11,6 @@ Accuracy = the share of (HR, SR) patch pairs where D scores HR higher than SR; 0
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:

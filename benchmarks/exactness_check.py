@@ -1,4 +1,4 @@
-"""`Upscaler` (all of srgan/fastnet.py's rewrites, the Winograd kernel included) against the plain model, on photos.
+"""`Upscaler` (all of srgan/engine/fastnet.py's rewrites, the Winograd kernel included) against the plain model, on photos.
 
     .venv/bin/python benchmarks/exactness_check.py [--crop 160]
 
@@ -10,18 +10,15 @@ test: tests/test_inference.py and tests/test_winograd.py check the same on small
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from srgan.checkpoints import load_pretrained
-from srgan.inference import Upscaler
-from srgan.winograd import kernel_status
+from srgan.engine.inference import Upscaler
+from srgan.engine.winograd import kernel_status
 from ui.compare import example_paths
 
 

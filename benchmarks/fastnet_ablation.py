@@ -1,4 +1,4 @@
-"""Each rewrite of srgan/fastnet.py on and off, at a 128x128 input on the CPU (figures, not a test).
+"""Each rewrite of srgan/engine/fastnet.py on and off, at a 128x128 input on the CPU (figures, not a test).
 
     .venv/bin/python benchmarks/fastnet_ablation.py
 
@@ -8,7 +8,7 @@ Prints, as docs/benchmarks.md quotes them (medians of interleaved calls, so both
 2. the whole prepared network in fresh processes with glibc's default allocator, and with `keep_freed_memory`;
 3. a 256x256 image in 192-pixel tiles (the old CPU default) against the tile the free memory allows;
 4. Winograd F(4x4, 3x3) (Lavin & Gray 2016) for one 3x3 convolution: oneDNN's direct convolution, the
-   algorithm written with PyTorch ops (the transforms cost memory passes), and srgan/kernels/winograd.c;
+   algorithm written with PyTorch ops (the transforms cost memory passes), and srgan/engine/kernels/winograd.c;
    and the sub-pixel tail (5x5, 256 -> 12) direct against `winograd.Conv5x5`;
 5. the whole prepared network in fresh processes with the Winograd kernel off (SRGAN_WINOGRAD=0) and on.
 
@@ -29,12 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from srgan import fastnet
-from srgan.inference import Upscaler
+from srgan.engine import fastnet
+from srgan.engine.inference import Upscaler
+from srgan.engine.winograd import A_T, B_T, Conv3x3, Conv5x5, winograd_weight
 from srgan.models import Generator
-from srgan.winograd import A_T, B_T, Conv3x3, Conv5x5, winograd_weight
 
 CL = torch.channels_last
 
@@ -71,7 +69,7 @@ def band_sizes(fast: Generator) -> dict[str, float]:
 # One fresh process: the prepared network at 128², the median of 5 calls after a warm-up, in ms; argv[1] says
 # whether glibc keeps freed memory.
 NETWORK_MS = (
-    "import sys, time, torch; from srgan import fastnet; from srgan.models import Generator\n"
+    "import sys, time, torch; from srgan.engine import fastnet; from srgan.models import Generator\n"
     "if sys.argv[1] == 'keep': fastnet.keep_freed_memory()\n"
     "torch.manual_seed(0); f = fastnet.prepare_for_inference(Generator().eval()).to(memory_format=torch.channels_last)\n"
     "x = torch.rand(1, 3, 128, 128).contiguous(memory_format=torch.channels_last); ts = []\n"

@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 
 def speed(steps: int) -> dict:
-    from srgan.runs import RunManager
+    from srgan.classroom.runs import RunManager
 
     manager = RunManager()
     start = time.perf_counter()
@@ -38,9 +35,9 @@ def demo(steps: int) -> dict:
     from PIL import Image, ImageDraw
 
     from srgan.checkpoints import load_generator
+    from srgan.classroom.runs import RunManager, TrainingData
     from srgan.data import bicubic_downsample, builtin_image_paths, load_rgb
-    from srgan.inference import Upscaler, upscaler_for
-    from srgan.runs import RunManager, TrainingData
+    from srgan.engine.inference import Upscaler, upscaler_for
     from ui.finetune import curves_figure
 
     fur = load_rgb(builtin_image_paths()["chelsea"]).crop((150, 40, 406, 296))  # (256, 256) of fur and whiskers

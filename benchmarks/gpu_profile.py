@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srgan.inference import Upscaler
+from srgan.engine.inference import Upscaler
 from srgan.models import Generator
 
 

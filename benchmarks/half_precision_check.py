@@ -10,18 +10,13 @@ with the plain fp32 generator, on a held-out photo crop and on random noise (the
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:
     from srgan.checkpoints import load_pretrained
     from srgan.data import builtin_image_paths, load_rgb, pil_to_tensor
-    from srgan.inference import prepare_for_inference
+    from srgan.engine.inference import prepare_for_inference
 
     generator = load_pretrained("srgan").eval()
     photo = load_rgb(builtin_image_paths(split="heldout")["astronaut"]).crop((100, 50, 196, 146))

@@ -17,10 +17,10 @@ _EXPORTS = {
     "GeneratorConfig": "config", "DiscriminatorConfig": "config", "TrainConfig": "config",
     "load_pretrained": "checkpoints", "load_pretrained_discriminator": "checkpoints",
     "save_checkpoint": "checkpoints", "load_checkpoint": "checkpoints", "CheckpointError": "checkpoints",
-    "Upscaler": "inference", "bicubic_upscale": "inference",
+    "Upscaler": "engine.inference", "bicubic_upscale": "data",
     "psnr": "metrics", "psnr_y": "metrics", "ssim_y": "metrics", "gradient_ratio": "metrics",
     "VGGFeatures": "vgg", "resolve_vgg19_weights": "vgg",
-    "pick_device": "device", "ImageError": "images", "train": "train",
+    "pick_device": "device", "ImageError": "images", "train": "training",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 
@@ -33,12 +33,13 @@ if TYPE_CHECKING:  # for editors and type checkers  # noqa: F401 (re-exports)
         save_checkpoint,
     )
     from .config import DiscriminatorConfig, GeneratorConfig, TrainConfig
+    from .data import bicubic_upscale
     from .device import pick_device
+    from .engine.inference import Upscaler
     from .images import ImageError
-    from .inference import Upscaler, bicubic_upscale
     from .metrics import gradient_ratio, psnr, psnr_y, ssim_y
     from .models import Discriminator, Generator, ResidualBlock, UpsampleBlock
-    from .train import train
+    from .training import train
     from .vgg import VGGFeatures, resolve_vgg19_weights
 
 

@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .inference import Upscaler, cpu_has_fast_bf16
+from .engine.inference import Upscaler, cpu_has_fast_bf16
+from .engine.winograd import kernel_enabled, kernel_status
 from .models import Generator
-from .winograd import kernel_enabled, kernel_status
 
 
 def _median_seconds(fn, repeats: int, device: torch.device = torch.device("cpu")) -> float:
@@ -146,7 +146,7 @@ def peak_rss_of_upscale(side: int, *, model: str = "srgan") -> dict:
     import sys
 
     code = (
-        "import json, resource, time, numpy as np; from PIL import Image; from srgan.inference import upscaler_for\n"
+        "import json, resource, time, numpy as np; from PIL import Image; from srgan.engine.inference import upscaler_for\n"
         f"up = upscaler_for({model!r}, device='cpu')\n"
         f"image = Image.fromarray(np.random.default_rng(0).integers(0, 256, ({side}, {side}, 3), dtype=np.uint8))\n"
         "t = time.perf_counter(); out = up(image); seconds = time.perf_counter() - t\n"
@@ -165,7 +165,7 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
     conv (+ PReLU) and the tail moved before the PixelShuffle. GFLOP is nominal for the Winograd 3x3
     convolutions (see `conv_flops`) and real for the others (the sub-pixel tail does 24 % more than the 9x9 one).
     """
-    from .inference import prepare_for_inference
+    from .engine.inference import prepare_for_inference
 
     fast = prepare_for_inference(model).to(memory_format=torch.channels_last)
     last = fast.upsample[1]  # SubPixelTail: its two convolutions, timed apart (one band at this size)
@@ -203,7 +203,7 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .winograd import Conv3x3, Conv5x5
+    from .engine.winograd import Conv3x3, Conv5x5
 
     kernel_flops = [0.0]
 
@@ -231,7 +231,7 @@ def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patc
 
     from .config import TrainConfig
     from .data import load_training_images
-    from .train import train
+    from .training import train
 
     images, names = load_training_images("builtin", min_size=hr_patch)
     make = TrainConfig.preset_srresnet if preset == "srresnet" else TrainConfig.preset_srgan

@@ -23,18 +23,19 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from .cache import LRUCache
 from .config import DiscriminatorConfig, GeneratorConfig
 from .models import Discriminator, Generator
+from .resources import weights_dir
 
 FORMAT = "srgan-studio/1"
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "weights"
+ASSETS = weights_dir()  # assets/weights, in a checkout or an installed wheel (srgan/resources.py)
 BUNDLED: dict[str, str] = {
     "srresnet": "srresnet_x4.safetensors",
     "srgan": "srgan_x4.safetensors",
@@ -258,20 +259,19 @@ def resolve(name_or_path: str | Path) -> Path:
     return path
 
 
-_cache: dict[tuple[str, float], tuple[nn.Module, dict]] = {}
-_cache_lock = threading.Lock()
+_models: LRUCache[tuple[nn.Module, dict]] = LRUCache(16)  # bundled models and a class's fine-tuned runs, ~6 MB each
 
 
 def _cached(path: Path, loader: Any) -> tuple[nn.Module, dict]:
-    key = (str(path.resolve()), path.stat().st_mtime)
-    with _cache_lock:
-        if key not in _cache:
-            model, meta = loader(path)
-            if int(meta.get("recipe", {}).get("steps_done", 1)) < 1:
-                raise CheckpointError(f"{path.name} holds untrained weights (0 steps); refusing to use them")
-            model.requires_grad_(False)
-            _cache[key] = (model, meta)
-        return _cache[key]
+    """`loader(path)`, once per file version (the key has the mtime: a run's new checkpoint is a new entry)."""
+
+    def load() -> tuple[nn.Module, dict]:
+        model, meta = loader(path)
+        if int(meta.get("recipe", {}).get("steps_done", 1)) < 1:
+            raise CheckpointError(f"{path.name} holds untrained weights (0 steps); refusing to use them")
+        return model.requires_grad_(False), meta
+
+    return _models.get_or_create((str(path.resolve()), path.stat().st_mtime), load)
 
 
 def load_pretrained(name_or_path: str | Path = "srgan") -> Generator:

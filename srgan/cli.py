@@ -14,15 +14,21 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints the whole usage otherwise)
-        print(f"srgan: error: {message}", file=sys.stderr)
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr and exit code 2 (argparse prints the whole usage otherwise).
+
+    Shared by `python -m srgan`, `python app.py` and the tools: "srgan: error: ...", "app.py: error: ...".
+    """
+
+    def error(self, message: str) -> None:
+        words = [w for w in self.prog.split() if w not in ("python", "python3", "-m")]
+        print(f"{Path(words[0]).name if words else self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m srgan", description="SRGAN Studio: super-resolution x4 (Ledig et al. 2017).")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = OneLineParser(prog="python -m srgan", description="SRGAN Studio: super-resolution x4 (Ledig et al. 2017).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     up = sub.add_parser("upscale", help="upscale images x4 and write DIR/<stem>.png")
     up.add_argument("inputs", nargs="+", metavar="INPUT", help="image files")
@@ -89,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .checkpoints import CheckpointError
     from .images import ImageError
-    from .train import TrainingError
+    from .training import TrainingError
 
     try:
         commands = {"upscale": _upscale, "evaluate": _evaluate, "train": _train, "bench": _bench,
@@ -108,7 +114,7 @@ def _upscale(args: argparse.Namespace) -> int:
 
     for p in args.inputs:  # decode every file first, so that a bad one fails before anything is written...
         open_image(p)
-    from .inference import upscaler_for
+    from .engine.inference import upscaler_for
 
     upscaler = upscaler_for(args.model, device=args.device, bf16=args.bf16)
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,7 +146,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from .config import GeneratorConfig, TrainConfig
     from .data import load_training_images
-    from .train import heldout_eval_pairs, train
+    from .training import heldout_eval_pairs, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -178,9 +184,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
-
-    from .bench import layer_profile, peak_rss_of_upscale, training_samples_per_second
+    from .bench import layer_profile, peak_rss_of_upscale, run_bench, training_samples_per_second
 
     report = run_bench(sizes=args.sizes, repeats=args.repeats, device=args.device)
     lines = [report["table"]]

@@ -12,11 +12,13 @@ from typing import Literal
 ContentLoss = Literal["mse", "vgg22", "vgg54"]
 
 
+SCALE = 4  # §2: "upscaling factor r = 4"; the factor of the bundled models, the tabs and the MOS deck
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """Architecture of the generator G (Fig. 4, top)."""
 
-    scale: int = 4  # §2: "upscaling factor r = 4"
+    scale: int = SCALE
     num_residual_blocks: int = 16  # §3.2 / Fig. 4: "B = 16 residual blocks"
     channels: int = 64  # Fig. 4: "k3n64s1"
 

@@ -92,6 +92,28 @@ def folder_image_paths(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def centre_crop(image: Image.Image, side: int, *, square: bool = False, multiple: int = 1) -> Image.Image:
+    """The centred crop of at most `side` x `side` pixels, the one crop every tab and script uses.
+
+    Args:
+        image: any PIL image.
+        side: the largest side kept; 0 or less keeps the whole image.
+        square: make it square (the shorter side decides).
+        multiple: round both sides down to a multiple of this (the scale, so that LR and HR align).
+
+    Returns:
+        The crop (the image itself, same size, when nothing needs cutting).
+    """
+    w, h = image.size
+    if side > 0:
+        w, h = min(side, w), min(side, h)
+    if square:
+        w = h = min(w, h)
+    w, h = w - w % multiple, h - h % multiple
+    left, top = (image.width - w) // 2, (image.height - h) // 2
+    return image.crop((left, top, left + w, top + h))
+
+
 def mod_crop(image: Image.Image, scale: int) -> Image.Image:
     """Crop the right/bottom edge so both sides are multiples of `scale` (the benchmarks' "modcrop")."""
     w, h = image.size
@@ -106,7 +128,7 @@ def bicubic_downsample(hr_image: Image.Image, scale: int) -> Image.Image:
     return hr_image.resize((w // scale, h // scale), Image.Resampling.BICUBIC)
 
 
-def bicubic_upsample(lr_image: Image.Image, scale: int) -> Image.Image:
+def bicubic_upscale(lr_image: Image.Image, scale: int = 4) -> Image.Image:
     """The baseline every SR method is compared with: plain bicubic interpolation up by `scale`."""
     w, h = lr_image.size
     return lr_image.resize((w * scale, h * scale), Image.Resampling.BICUBIC)

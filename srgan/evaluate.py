@@ -11,22 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from .data import bicubic_downsample, builtin_image_paths, folder_image_paths, load_rgb, mod_crop, pil_to_tensor
-from .inference import upscaler_for
+from .config import SCALE
+from .data import (
+    bicubic_downsample,
+    builtin_image_paths,
+    centre_crop,
+    folder_image_paths,
+    load_rgb,
+    mod_crop,
+    pil_to_tensor,
+)
+from .engine.inference import upscaler_for
 from .metrics import evaluate_pair, grid_artifact_score
-
-SCALE = 4
-
-
-def centre_crop(image: Image.Image, side: int) -> Image.Image:
-    """The centred crop of at most `side` x `side` pixels (the whole image if it is smaller or side <= 0)."""
-    if side <= 0 or (image.width <= side and image.height <= side):
-        return image
-    w, h = min(side, image.width), min(side, image.height)
-    left, top = (image.width - w) // 2, (image.height - h) // 2
-    return image.crop((left, top, left + w, top + h))
 
 
 def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: bool = False, max_side: int = 0) -> dict:

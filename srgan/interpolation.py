@@ -33,12 +33,11 @@ Details that matter:
 from __future__ import annotations
 
 import copy
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import torch
 
+from .cache import LRUCache
 from .models import Generator
 
 
@@ -122,9 +121,8 @@ def interpolated_generator(a: Generator, b: Generator, alpha: float) -> Generato
     return blended.eval().requires_grad_(False)
 
 
-_upscalers: OrderedDict[tuple, object] = OrderedDict()
-_upscalers_lock = threading.Lock()
 CACHE_SIZE = 12  # about 6 MB each; a classroom slider visits a handful of α values
+_upscalers: LRUCache = LRUCache(CACHE_SIZE)
 
 
 def checkpoint_key(name_or_path: str | Path) -> tuple[str, float]:
@@ -145,32 +143,26 @@ def interpolated_upscaler(model_a: str | Path, model_b: str | Path, alpha: float
         device: as for `Upscaler` (None: automatic).
 
     Returns:
-        An `srgan.inference.Upscaler`. The ends reuse `upscaler_for`, the Compare tab's own cache.
+        An `srgan.engine.inference.Upscaler`. The ends reuse `upscaler_for`, the Compare tab's own cache.
 
     Raises:
         CheckpointError: a name or file that does not load.
         ValueError: α outside [0, 1], or generators of different architectures.
     """
     from .checkpoints import load_pretrained
-    from .inference import Upscaler, upscaler_for
+    from .engine.inference import Upscaler, upscaler_for
 
     alpha = round(float(alpha), 3)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     key = (checkpoint_key(model_a), checkpoint_key(model_b), alpha, str(device))
-    with _upscalers_lock:
-        if key in _upscalers:
-            _upscalers.move_to_end(key)
-            return _upscalers[key]
-    a, b = load_pretrained(model_a), load_pretrained(model_b)  # cached per process: no disk access after the first
-    if a.config != b.config:
-        raise ValueError(f"cannot interpolate generators of different architectures: {a.config} vs {b.config}")
-    if alpha in (0.0, 1.0):  # exactly one end: share the Compare tab's Upscaler
-        upscaler = upscaler_for(str(model_a if alpha == 0.0 else model_b), device=device)
-    else:
-        upscaler = Upscaler(interpolated_generator(a, b, alpha), device=device)
-    with _upscalers_lock:
-        _upscalers[key] = upscaler
-        while len(_upscalers) > CACHE_SIZE:
-            _upscalers.popitem(last=False)
-    return upscaler
+
+    def create():
+        a, b = load_pretrained(model_a), load_pretrained(model_b)  # cached per process: no disk access after the first
+        if a.config != b.config:
+            raise ValueError(f"cannot interpolate generators of different architectures: {a.config} vs {b.config}")
+        if alpha in (0.0, 1.0):  # exactly one end: share the Compare tab's Upscaler
+            return upscaler_for(str(model_a if alpha == 0.0 else model_b), device=device)
+        return Upscaler(interpolated_generator(a, b, alpha), device=device)
+
+    return _upscalers.get_or_create(key, create)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .train import read_log
+from .training import read_log
 
 TERMS = ("content", "adversarial", "discriminator", "perceptual")
 
@@ -68,7 +68,7 @@ def training_curves(runs: list[Path], out: Path) -> Path:
 def side_by_side(crops: list[tuple[Image.Image, tuple[int, int, int, int]]], out: Path, *, tile: int = 256) -> Path:
     """One row per (HR image, box): HR | bicubic | SRResNet | SRGAN, x4 from the image's bicubic downsample."""
     from .data import bicubic_downsample, mod_crop
-    from .inference import upscaler_for
+    from .engine.inference import upscaler_for
 
     names = ["HR", "bicubic", "SRResNet (MSE)", "SRGAN"]
     canvas = Image.new("RGB", (len(names) * (tile + 6), 30 + len(crops) * (tile + 6)), "white")

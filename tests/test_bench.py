@@ -3,7 +3,7 @@
 import torch
 
 from srgan.bench import conv_flops, layer_profile
-from srgan.fastnet import prepare_for_inference
+from srgan.engine.fastnet import prepare_for_inference
 from srgan.models import Generator
 
 
@@ -28,7 +28,7 @@ def test_the_profile_counts_what_the_prepared_network_really_runs():
 
 
 def test_winograd_convolutions_count_as_the_direct_ones_they_replace(monkeypatch):
-    from srgan.winograd import Conv3x3
+    from srgan.engine.winograd import Conv3x3
 
     fast = prepare_for_inference(Generator(num_residual_blocks=2, channels=16).eval())
     x = torch.rand(1, 3, 12, 12).contiguous(memory_format=torch.channels_last)

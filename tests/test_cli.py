@@ -26,7 +26,8 @@ def test_upscale_holds_one_decoded_photo_at_a_time(tmp_path, photo, monkeypatch)
     """A batch is checked first, then decoded again one file at a time: memory does not grow with the batch."""
     import weakref
 
-    from srgan import cli, images, inference
+    from srgan import cli, images
+    from srgan.engine import inference
 
     decoded: list[weakref.ref] = []
     decode, upscale, seen = images.open_image, inference.BicubicUpscaler.__call__, []

@@ -138,18 +138,18 @@ def test_uploads_are_deleted_on_a_schedule():
 
 
 def test_no_train_refuses_in_the_handlers_and_starts_nothing(tmp_path, monkeypatch):
-    import srgan.runs
+    import srgan.classroom.runs
     from ui import finetune
 
     monkeypatch.setenv("SRGAN_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(srgan.runs, "_manager", None)
+    monkeypatch.setattr(srgan.classroom.runs, "_manager", None)
     with pytest.raises(ValueError, match="--no-train"):
         next(finetune.finetune(allow_training=False))
     with pytest.raises(ValueError, match="desactivado"):
         next(finetune.finetune(lang="es", allow_training=False))
     with pytest.raises(ValueError, match="--no-train"):
         finetune.stop_run(allow_training=False)
-    assert srgan.runs.get_manager().status().name is None and not (tmp_path / "runs").exists()
+    assert srgan.classroom.runs.get_manager().status().name is None and not (tmp_path / "runs").exists()
 
 
 def test_no_train_shows_a_notice_and_greys_out_the_buttons():

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from srgan.checkpoints import save_checkpoint
-from srgan.inference import Upscaler
+from srgan.engine.inference import Upscaler
 from srgan.interpolation import interpolate_state_dicts, interpolated_generator, interpolated_upscaler
 from srgan.models import Generator
 

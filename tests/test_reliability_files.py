@@ -30,7 +30,7 @@ from srgan.checkpoints import (
 )
 from srgan.config import GeneratorConfig
 from srgan.models import Generator
-from srgan.runs import RunManager, TrainingData, make_run_name, run_checkpoint, sanitise_run_name, schedule_cleanup
+from srgan.classroom.runs import RunManager, TrainingData, make_run_name, run_checkpoint, sanitise_run_name, schedule_cleanup
 
 TINY = GeneratorConfig(scale=4, num_residual_blocks=1, channels=8)
 
@@ -271,10 +271,10 @@ def test_cleanup_keeps_only_the_last_n(tmp_path):
 
 
 def test_the_schedule_runs_again_and_again(tmp_path, monkeypatch):
-    import srgan.runs
+    import srgan.classroom.runs
 
     root = tmp_path / "runs"
-    monkeypatch.setattr(srgan.runs, "_manager", RunManager(root))
+    monkeypatch.setattr(srgan.classroom.runs, "_manager", RunManager(root))
     calls = []
     stop = schedule_cleanup(0.05, max_age_s=60, also=lambda: calls.append(1))
     try:

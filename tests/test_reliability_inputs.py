@@ -22,7 +22,7 @@ from reliability_samples import make_samples
 
 from srgan import cli
 from srgan.images import ImageError, open_image
-from srgan.inference import Upscaler
+from srgan.engine.inference import Upscaler
 
 SCALE = 4
 INVALID = ["not_an_image.png", "truncated.png", "truncated.jpg", "empty.png", "bomb.png"]

@@ -5,7 +5,7 @@ import torch
 
 from srgan.checkpoints import load_generator
 from srgan.config import GeneratorConfig, TrainConfig
-from srgan.train import StepLog, TrainingError, read_log, train
+from srgan.training import StepLog, TrainingError, read_log, train
 
 TINY = GeneratorConfig(scale=4, num_residual_blocks=1, channels=8)
 
@@ -100,7 +100,7 @@ def test_scratch_training_starts_checkerboard_free_with_icnr(photo, tmp_path):
     # ICNR (not in the paper): at step 0, the r*r sub-pixel filters of each output channel are equal,
     # so PixelShuffle's output has no r-periodic pattern. One step at a tiny learning rate keeps it so.
     from srgan.models import Generator
-    from srgan.train import initialise_upsampling_icnr
+    from srgan.training import initialise_upsampling_icnr
 
     g = Generator.from_config(TINY)
     initialise_upsampling_icnr(g)
@@ -111,3 +111,12 @@ def test_scratch_training_starts_checkerboard_free_with_icnr(photo, tmp_path):
         assert torch.equal(grouped, grouped[:, :1].expand_as(grouped))
         assert not block.conv.bias.any()
     assert _config().icnr_init and not TrainConfig.from_dict({"steps": 1}).icnr_init  # old recipes: no ICNR
+
+
+def test_srgan_train_stays_the_function_after_the_classroom_imports_the_module():
+    """`srgan.train` is a lazy export; the module is `srgan.training`, so importing it never shadows the function."""
+    import srgan
+    import srgan.classroom.runs  # noqa: F401 (imports srgan.training)
+
+    assert callable(srgan.train) and srgan.train is train
+    assert srgan.train.__module__ == "srgan.training"

@@ -49,7 +49,7 @@ def test_two_processes_train_srgan_and_rank0_saves_what_it_reports(tmp_path, pho
 
 def test_batch_must_split_evenly_over_the_processes(tmp_path, photo, monkeypatch):
     from srgan.config import GeneratorConfig, TrainConfig
-    from srgan.train import Distributed, TrainingError, train
+    from srgan.training import Distributed, TrainingError, train
 
     monkeypatch.setattr(Distributed, "from_env", classmethod(lambda cls, device: cls(0, 2, device)))
     config = TrainConfig.preset_srresnet(steps=1, batch_size=3, hr_patch=32,
@@ -60,7 +60,7 @@ def test_batch_must_split_evenly_over_the_processes(tmp_path, photo, monkeypatch
 
 def test_mixed_precision_runs_and_stays_finite(tmp_path, photo):
     from srgan.config import GeneratorConfig, TrainConfig
-    from srgan.train import read_log, train
+    from srgan.training import read_log, train
 
     config = TrainConfig.preset_srresnet(steps=2, batch_size=2, hr_patch=32, checkpoint_every=2,
                                          generator=GeneratorConfig(num_residual_blocks=1, channels=8))  # fmt: skip

@@ -50,24 +50,23 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageFilter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from srgan import losses
 from srgan.checkpoints import atomic_write, load_checkpoint, load_discriminator, resolve, save_checkpoint
-from srgan.config import DiscriminatorConfig
+from srgan.cli import OneLineParser
+from srgan.config import SCALE, DiscriminatorConfig
 from srgan.data import (
     HELD_OUT,
     bicubic_downsample,
     builtin_image_paths,
+    centre_crop,
     folder_image_paths,
     load_rgb,
     mod_crop,
     pil_to_tensor,
 )
-from srgan.evaluate import centre_crop, discriminator_pair_accuracy, patches
+from srgan.evaluate import discriminator_pair_accuracy, patches
 from srgan.models import Discriminator
 
-SCALE = 4  # the bundled generator's factor
 EVAL_SIDE = 480  # centre-crop side of the validation photos (as in benchmarks/discriminator_check.py)
 
 
@@ -192,7 +191,7 @@ def build_bank(config: RefitConfig, *, log: bool = True) -> Bank:
     Returns:
         The bank; raises ValueError if no photo is left for training or a variant is smaller than a patch.
     """
-    from srgan.inference import upscaler_for
+    from srgan.engine.inference import upscaler_for
 
     upscale = upscaler_for(config.generator)
     photos = training_photos(config.data)
@@ -478,11 +477,6 @@ def plot_curves(out_dir: str | Path, dest: str | Path) -> None:
     plt.close(fig)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(2, f"refit_discriminator.py: error: {message}\n")
-
-
 def _floats(text: str) -> list[float]:
     try:
         return [float(t) for t in text.split(",") if t.strip()]
@@ -500,7 +494,7 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namespace]:
     """The command line -> (RefitConfig, the other options). Bad values exit 2 with one line."""
     d = RefitConfig()
-    ap = _Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = OneLineParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=d.steps)
     ap.add_argument("--batch-size", type=int, default=d.batch_size, help="HR crops per step (as many SR)")
     ap.add_argument("--patch", type=int, default=d.patch)

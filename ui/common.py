@@ -94,7 +94,7 @@ def as_pil(image: Any) -> Image.Image:
 
 def generator_choices() -> list[tuple[str, str]]:
     """(label, value) of the generators a tab can use: the bundled SRGAN, then fine-tuned runs, newest first."""
-    from srgan.runs import list_runs
+    from srgan.classroom.runs import list_runs
 
     return [("SRGAN (bundled)", "srgan"), ("SRResNet (bundled)", "srresnet")] + [
         (f"fine-tuned: {r.name}", r.name) for r in list_runs()
@@ -105,6 +105,6 @@ def resolve_generator(name: str) -> str:
     """A bundled name stays as it is; a fine-tuned run's name becomes its checkpoint path."""
     if name in ("srgan", "srresnet"):
         return name
-    from srgan.runs import run_checkpoint
+    from srgan.classroom.runs import run_checkpoint
 
     return str(run_checkpoint(name))

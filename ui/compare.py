@@ -20,16 +20,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from srgan.config import SCALE
 from srgan.data import bicubic_downsample, mod_crop
+from srgan.engine.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.images import ImageError, split_image
-from srgan.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
+from srgan.resources import examples_dir
 
 from .common import METHOD_LABELS, METHODS, as_pil, fig_to_pil, new_figure
 from .i18n import register, t
 
-SCALE = 4
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES_DIR = examples_dir()
 
 register({
     "cmp_input": ("Your image", "Tu imagen"),

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srgan.data import pil_to_tensor
+from srgan.data import centre_crop, pil_to_tensor
 from srgan.vgg import PAPER_NAMES, RELU_LAYERS, cached_weights_source, vgg_features
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
@@ -73,10 +73,9 @@ def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.
     return {k: out[i] for i, k in enumerate(ORDER)}
 
 
-def centre_crop(image: Image.Image, side: int = CROP) -> Image.Image:
-    w, h = image.size
-    s = min(side, w, h) // 4 * 4
-    return image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+def square_crop(image: Image.Image, side: int = CROP) -> Image.Image:
+    """The square centre crop the tab shows, at most `side` pixels, a multiple of the scale."""
+    return centre_crop(image, side, square=True, multiple=4)
 
 
 def network_banner(layer: str, lang: str = "en") -> str:
@@ -95,7 +94,7 @@ def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "
     """
     from .common import as_pil
 
-    hr = centre_crop(as_pil(image).convert("RGB"))
+    hr = square_crop(as_pil(image).convert("RGB"))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=CROP * CROP, gan_model=gan_model)
     if layer not in RELU_LAYERS and layer not in DISC_LAYERS:
         raise ValueError(f"unknown layer {layer!r}")

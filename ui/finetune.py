@@ -2,7 +2,7 @@
 
 Lessons: [perceptual loss](../lessons/en/06_perceptual_loss.md),
 [adversarial loss](../lessons/en/05_adversarial_loss.md).
-Code: `srgan.runs.RunManager` (one run at a time, in a background thread) around `srgan.train.train`,
+Code: `srgan.classroom.runs.RunManager` (one run at a time, in a background thread) around `srgan.training.train`,
 the same loop as `python -m srgan train`.
 
 The handlers are plain functions: `finetune` and `watch` are generators that poll the run every
@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from srgan.checkpoints import atomic_write
-from srgan.runs import (
+from srgan.classroom.runs import (
     BUNDLED_BASES,
     MAX_STEPS,
     OBJECTIVES,

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from srgan.cli import OneLineParser
+
 from .context import AppSettings
 
 AUTH_ENV = "SRGAN_AUTH"  # "user:password", so the password stays out of `ps` and the shell history
@@ -43,16 +45,10 @@ class UsageError(ValueError):
     """A bad flag (the message is printed on one line, exit code 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, like `python -m srgan`
-        print(f"app.py: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The flags of `python app.py`."""
     d = AppSettings()
-    p = _Parser(prog="python app.py", description="SRGAN Studio, the teaching app")
+    p = OneLineParser(prog="python app.py", description="SRGAN Studio, the teaching app")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default: this machine only; 0.0.0.0: every network interface)")
     p.add_argument("--port", type=int, default=7860)
@@ -174,12 +170,12 @@ def prune_temp_folders(*, prefixes: tuple[str, ...] = TEMP_PREFIXES, max_age_s: 
 
 
 def start_cleanup(every_s: float | None = None) -> Any:
-    """Start the clean-up schedule: old fine-tuning runs (srgan.runs) and our temporary folders.
+    """Start the clean-up schedule: old fine-tuning runs (srgan.classroom.runs) and our temporary folders.
 
     Returns:
         The schedule's stop event.
     """
-    from srgan.runs import CLEANUP_EVERY_S, schedule_cleanup
+    from srgan.classroom.runs import CLEANUP_EVERY_S, schedule_cleanup
 
     return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
 
@@ -187,7 +183,7 @@ def start_cleanup(every_s: float | None = None) -> Any:
 def warm_up_in_background() -> threading.Thread:
     """Do now, while the first page loads, the slow first steps that a student's first request would wait for.
 
-    1. Compile (or load from its cache) the CPU's Winograd kernel (`srgan.winograd`; about a second, once per
+    1. Compile (or load from its cache) the CPU's Winograd kernel (`srgan.engine.winograd`; about a second, once per
        machine), before the first upscale.
     2. Build the VGG19 of the Feature maps and Loss lab tabs (`srgan.vgg`; importing torchvision and making
        the network take about 2.5 s on 2 cores).
@@ -199,8 +195,8 @@ def warm_up_in_background() -> threading.Thread:
     """
 
     def work() -> None:
+        from srgan.engine.winograd import kernel_enabled
         from srgan.vgg import vgg_features
-        from srgan.winograd import kernel_enabled
 
         try:
             kernel_enabled()

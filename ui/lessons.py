@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import srgan
+from srgan.resources import lessons_dir
+
 from .i18n import register, t
 
-ROOT = Path(__file__).resolve().parent.parent
-LESSONS_DIR = ROOT / "lessons"
+SOURCE_ROOT = Path(srgan.__file__).resolve().parent.parent  # holds srgan/: the checkout, or site-packages
+LESSONS_DIR = lessons_dir()
 LESSONS = (
     "01_srgan_fig3", "02_generator_discriminator", "03_content_loss_psnr", "04_vgg_loss",
     "05_adversarial_loss", "06_perceptual_loss", "07_pixel_shuffle", "08_prelu", "09_perception_distortion",
@@ -37,7 +40,7 @@ def lesson_markdown(name: str, lang: str = "en") -> str:
     text = (LESSONS_DIR / ("es" if lang == "es" else "en") / f"{name}.md").read_text(encoding="utf-8")
     # ../../srgan/losses.py -> the app serves the package's source read-only (see app.py allowed_paths).
     text = _UI_LINK.sub(lambda m: m.group(1), text)
-    return _LINK.sub(lambda m: f"](/gradio_api/file={ROOT / m.group(1)})", text)
+    return _LINK.sub(lambda m: f"](/gradio_api/file={SOURCE_ROOT / m.group(1)})", text)
 
 
 def lesson_title(name: str, lang: str = "en") -> str:

@@ -24,7 +24,7 @@ from srgan.metrics import psnr_y
 
 from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
 from .compare import run_compare
-from .feature_maps import ORDER, centre_crop
+from .feature_maps import ORDER, square_crop
 from .i18n import register, t
 
 PATCH = 96  # the discriminator's training size (Fig. 4)
@@ -152,7 +152,7 @@ def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
 
 def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> tuple[list[list], Image.Image, str]:
     """The `/losses` event: (table rows, chart, note on the VGG weights); `gan_model` may be a fine-tuned run."""
-    hr = centre_crop(as_pil(image).convert("RGB"))
+    hr = square_crop(as_pil(image).convert("RGB"))
     if min(hr.size) < PATCH:
         raise ValueError(t("cmp_too_small", lang, min=PATCH))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)

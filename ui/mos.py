@@ -6,7 +6,7 @@ their own device and rates blind crops (bicubic, SRResNet, SRGAN or HR, shown as
 labelled A-D until the teacher reveals which is which, beside the paper's MOS.
 
 Events: `/mos_open`, `/mos_results`, `/mos_reveal`, `/mos_reset`, `/mos_export` (teacher), `/mos_join`,
-`/mos_vote` (student). Storage and statistics: `srgan.mos`.
+`/mos_vote` (student). Storage and statistics: `srgan.classroom.mos`.
 
 Who is a voter: a hash of Gradio's `session_hash`, which the browser creates when it loads the page and
 sends with every event. It is decided on the server, so a student cannot type someone else's id, and a
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from srgan.mos import METHODS, PAPER_MOS, PAPER_SETS, Results, get_store, normalise_code
+from srgan.classroom.mos import METHODS, PAPER_MOS, PAPER_SETS, Results, get_store, normalise_code
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
 from .i18n import register, t

@@ -20,22 +20,21 @@ gradio is only imported inside `build()`.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 
 import numpy as np
 from PIL import Image
 
-from srgan.data import bicubic_downsample, mod_crop
-from srgan.inference import bicubic_upscale
+from srgan.cache import LRUCache
+from srgan.config import SCALE
+from srgan.data import bicubic_downsample, centre_crop
+from srgan.engine.inference import bicubic_upscale
 from srgan.interpolation import checkpoint_key, interpolated_upscaler
 from srgan.metrics import gradient_ratio, grid_artifact_score, psnr_y
 
 from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
 from .i18n import register, t
 
-SCALE = 4
 CROP = 192  # HR side of the centre crop (48 x 48 LR): one forward pass is ~0.1 s on 2 CPU cores
 MIN_SIDE = 64  # below this the grid score (8 periods per side) and the border shave leave too little
 CURVE_ALPHAS = tuple(round(a, 2) for a in np.linspace(0, 1, 11))  # the dial's path, every 0.1
@@ -110,9 +109,7 @@ def centre_crop_pair(image, lang: str = "en") -> tuple[Image.Image, Image.Image]
     w, h = rgb.size
     if min(w, h) < MIN_SIDE:
         raise ValueError(t("cmp_too_small", lang, min=MIN_SIDE))
-    cw, ch = min(w, CROP), min(h, CROP)
-    left, top = (w - cw) // 2, (h - ch) // 2
-    hr_image = mod_crop(rgb.crop((left, top, left + cw, top + ch)), SCALE)  # (ch, cw) rounded down to x4
+    hr_image = centre_crop(rgb, CROP, multiple=SCALE)  # at most CROP x CROP, rounded down to x4
     return bicubic_downsample(hr_image, SCALE), hr_image
 
 
@@ -131,9 +128,8 @@ def scores(sr_image: Image.Image, hr_image: Image.Image) -> dict[str, float]:
             "grid": grid_score(sr_image)}  # fmt: skip
 
 
-_results: OrderedDict[tuple, tuple[Image.Image, dict[str, float]]] = OrderedDict()
-_results_lock = threading.Lock()
 RESULTS_CACHE = 96  # 192x192 images, ~110 kB each: the curve of a few crops and endpoints
+_results: LRUCache[tuple[Image.Image, dict[str, float]]] = LRUCache(RESULTS_CACHE)
 
 
 def sr_at(lr_image: Image.Image, hr_image: Image.Image, model_a: str, model_b: str, alpha: float
@@ -147,20 +143,15 @@ def sr_at(lr_image: Image.Image, hr_image: Image.Image, model_a: str, model_b: s
     alpha = round(float(alpha), 3)
     ends = ("bicubic",) if model_a == "bicubic" else (checkpoint_key(model_a), checkpoint_key(model_b), alpha)
     key = (digest, hr_image.size, *ends)
-    with _results_lock:
-        if key in _results:
-            _results.move_to_end(key)
-            return _results[key]
-    if model_a == "bicubic":
-        sr_image = bicubic_upscale(lr_image, SCALE)
-    else:
-        sr_image = interpolated_upscaler(model_a, model_b, alpha)(lr_image)  # (4h, 4w) RGB
-    value = (sr_image, scores(sr_image, hr_image))
-    with _results_lock:
-        _results[key] = value
-        while len(_results) > RESULTS_CACHE:
-            _results.popitem(last=False)
-    return value
+
+    def compute() -> tuple[Image.Image, dict[str, float]]:
+        if model_a == "bicubic":
+            sr_image = bicubic_upscale(lr_image, SCALE)
+        else:
+            sr_image = interpolated_upscaler(model_a, model_b, alpha)(lr_image)  # (4h, 4w) RGB
+        return sr_image, scores(sr_image, hr_image)
+
+    return _results.get_or_create(key, compute)
 
 
 def model_label(name: str) -> str:

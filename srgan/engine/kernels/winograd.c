@@ -1,7 +1,7 @@
 /*
  * Winograd F(4x4, 3x3) convolution for channels-last float32 images (Lavin & Gray 2016, arXiv 1509.09308).
  *
- * Used by srgan/winograd.py (which compiles this file, checks it against F.conv2d and documents it) for the
+ * Used by srgan/engine/winograd.py (which compiles this file, checks it against F.conv2d and documents it) for the
  * 3x3 convolutions of the SRGAN generator (Ledig et al. 2017, Fig. 4). A 3x3 convolution spends 9 multiplies
  * per output and channel pair; Winograd's minimal filtering algorithm computes a 4x4 output tile from a 6x6
  * input tile with 36, i.e. 2.25 per output (4x fewer):

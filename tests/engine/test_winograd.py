@@ -1,10 +1,10 @@
-"""Winograd F(4x4, 3x3) (srgan/winograd.py, srgan/kernels/winograd.c) computes the direct convolution."""
+"""Winograd F(4x4, 3x3) (srgan/engine/winograd.py, srgan/engine/kernels/winograd.c) computes the direct convolution."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from srgan import winograd
+from srgan.engine import winograd
 
 
 @pytest.fixture

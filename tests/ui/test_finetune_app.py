@@ -35,7 +35,7 @@ def app(tmp_path_factory):
     """(client, runs folder) of a launched app holding the Fine-tune tab and a trivial other event."""
     import gradio as gr
 
-    import srgan.runs
+    import srgan.classroom.runs
     from ui import finetune
     from ui.context import AppSettings, TabContext
     from ui.i18n import LANG_CHOICES, Relabel
@@ -48,7 +48,7 @@ def app(tmp_path_factory):
                                                           "steps_done": 1}))  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SRGAN_RUNS_DIR", str(root))
-        mp.setattr(srgan.runs, "_manager", None)  # a fresh manager for this server
+        mp.setattr(srgan.classroom.runs, "_manager", None)  # a fresh manager for this server
         mp.setattr(finetune, "POLL_SECONDS", 0.3)
         with gr.Blocks() as demo:
             lang = gr.Radio(LANG_CHOICES, value="en")
@@ -64,8 +64,8 @@ def app(tmp_path_factory):
         try:
             yield Client(f"http://127.0.0.1:{port}/", verbose=False), root
         finally:
-            srgan.runs.get_manager().stop()
-            srgan.runs.get_manager().wait(30)
+            srgan.classroom.runs.get_manager().stop()
+            srgan.classroom.runs.get_manager().wait(30)
             demo.close()
 
 

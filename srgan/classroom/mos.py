@@ -27,7 +27,6 @@ import random
 import secrets
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing, contextmanager
@@ -38,11 +37,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .data import bicubic_downsample, builtin_image_paths, load_rgb, mod_crop
+from ..cache import LRUCache
+from ..config import SCALE
+from ..data import bicubic_downsample, builtin_image_paths, load_rgb, mod_crop
 from .runs import runs_dir
 
 METHODS: tuple[str, ...] = ("bicubic", "srresnet", "srgan", "hr")
-SCALE = 4
 DB_NAME = "mos.sqlite3"
 CROP_FOLDER = "mos"
 CROP_SIZE = 128  # HR pixels: big enough to judge texture, small enough for a phone screen (32 px LR)
@@ -220,7 +220,7 @@ class MosStore:
     """MOS sessions and votes in `<root>/mos.sqlite3`; every method is safe to call from many threads.
 
     Args:
-        root: the runs folder (default `srgan.runs.runs_dir()`, i.e. $SRGAN_RUNS_DIR).
+        root: the runs folder (default `srgan.classroom.runs.runs_dir()`, i.e. $SRGAN_RUNS_DIR).
     """
 
     def __init__(self, root: str | Path | None = None) -> None:
@@ -259,7 +259,7 @@ class MosStore:
             regions: how many regions of the held-out photos; each is shown in the four versions.
             seed: picks the regions, the blind letters and the crop numbering (default: random).
             upscalers: method -> function LR -> x4 image, for "bicubic", "srresnet", "srgan" (default:
-                `srgan.inference.upscaler_for`; tests pass cheap ones).
+                `srgan.engine.inference.upscaler_for`; tests pass cheap ones).
 
         Returns:
             The `Session`.
@@ -434,7 +434,7 @@ def _score(score: float | str) -> int:
 
 
 def _default_upscalers() -> dict[str, Upscale]:
-    from .inference import upscaler_for
+    from ..engine.inference import upscaler_for
 
     return {m: upscaler_for(m) for m in ("bicubic", "srresnet", "srgan")}
 
@@ -517,14 +517,10 @@ def make_deck(folder: Path, *, regions: int = REGIONS, rng: random.Random | None
 # ----------------------------------------------------------------------------------------------
 # One store per runs folder, for the app
 
-_stores: dict[Path, MosStore] = {}
-_stores_lock = threading.Lock()
+_stores: LRUCache[MosStore] = LRUCache(8)
 
 
 def get_store() -> MosStore:
     """The `MosStore` of the current runs folder ($SRGAN_RUNS_DIR is read at each call)."""
     root = runs_dir().resolve()
-    with _stores_lock:
-        if root not in _stores:
-            _stores[root] = MosStore(root)
-        return _stores[root]
+    return _stores.get_or_create(root, lambda: MosStore(root))

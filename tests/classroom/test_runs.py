@@ -1,4 +1,4 @@
-"""Fine-tuning runs (srgan/runs.py): start, watch, stop, fail cleanly, bad inputs, the runs folder.
+"""Fine-tuning runs (srgan/classroom/runs.py): start, watch, stop, fail cleanly, bad inputs, the runs folder.
 
 Every run here trains a tiny generator (1 residual block, 8 channels) on 32x32 patches, so a step
 takes milliseconds on the CPU.
@@ -19,7 +19,7 @@ from srgan.checkpoints import CheckpointError, load_checkpoint, load_generator, 
 from srgan.config import GeneratorConfig
 from srgan.images import ImageError
 from srgan.models import Discriminator, Generator
-from srgan.runs import (
+from srgan.classroom.runs import (
     RunBusyError,
     RunManager,
     TrainingData,

@@ -1,10 +1,10 @@
-"""The inference rewrites of srgan/fastnet.py compute the plain generator's function."""
+"""The inference rewrites of srgan/engine/fastnet.py compute the plain generator's function."""
 
 import pytest
 import torch
 from conftest import trained_like_generator
 
-from srgan import fastnet
+from srgan.engine import fastnet
 
 
 @pytest.mark.parametrize("channels", [8, 16])  # 16: the Winograd kernel runs every 3x3 conv; 8: only the tail

@@ -1,4 +1,4 @@
-/* Runs srgan/kernels/winograd.c on odd shapes, paddings and thread counts, built with AddressSanitizer and
+/* Runs srgan/engine/kernels/winograd.c on odd shapes, paddings and thread counts, built with AddressSanitizer and
  * UndefinedBehaviorSanitizer: any read or write outside a buffer aborts with a report (tests/test_winograd.py). */
 #include WINOGRAD_C
 #include <stdio.h>

@@ -13,7 +13,7 @@ with g the 3x3 kernel, d the 6x6 input tile, ⊙ the elementwise product and the
 `A_T` below (interpolation at the points 0, ±1, ±2 and ∞). Summed over the input channels, the 36
 elementwise products become 36 matrix products (tiles x C_in) @ (C_in x C_out), which is where the time
 goes. The transforms are additions and small multiples, cheap next to them. `winograd_conv3x3_reference`
-spells the algorithm out in a few PyTorch lines; `srgan/kernels/winograd.c` is the same algorithm in C,
+spells the algorithm out in a few PyTorch lines; `srgan/engine/kernels/winograd.c` is the same algorithm in C,
 tile by tile so that the transformed tiles stay in the cache, vectorised over channels, with what follows
 each convolution in the generator (bias, PReLU, the skip addition, PixelShuffle) fused into its last step.
 
@@ -28,7 +28,7 @@ against `F.conv2d` before it is trusted. Everywhere else (CUDA, MPS, bf16/fp16, 
 `SRGAN_WINOGRAD=0` in the environment) `Conv3x3` runs the same function with PyTorch's own convolution.
 `SRGAN_WINOGRAD=1` uses the kernel on CPUs without AVX-512 too (unmeasured there).
 
-Lesson: [the generator](../lessons/en/02_generator_discriminator.md) ("Fewer multiplies: Winograd").
+Lesson: [the generator](../../lessons/en/02_generator_discriminator.md) ("Fewer multiplies: Winograd").
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from PIL import Image
 
 from srgan.checkpoints import load_pretrained, save_checkpoint
 from srgan.images import ImageError
-from srgan.inference import upscaler_for
+from srgan.engine.inference import upscaler_for
 from ui import compare, realism
 
 

@@ -25,11 +25,11 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
    `winograd.Conv5x5`): every 3x3 convolution (the residual blocks, the body's last one, both upsampling ones)
    computed by Winograd's F(4x4, 3x3), 4x fewer multiplies, in one pass with its bias and PReLU, the residual
    block's skip addition, and the first upsampling block's PixelShuffle; the 5x5 tail as four such 3x3s
-   (CPU, fp32; see `srgan/winograd.py`). The whole network at 128x128 in fresh processes: 377 ms with
+   (CPU, fp32; see `srgan/engine/winograd.py`). The whole network at 128x128 in fresh processes: 377 ms with
    `SRGAN_WINOGRAD=0`, 158 ms with the kernel (`benchmarks/fastnet_ablation.py`).
 
-Lessons: [PixelShuffle](../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2,
-[the generator](../lessons/en/02_generator_discriminator.md) ("Fewer multiplies") rewrite 5;
+Lessons: [PixelShuffle](../../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2,
+[the generator](../../lessons/en/02_generator_discriminator.md) ("Fewer multiplies") rewrite 5;
 docs/benchmarks.md has the measurements and the profile, layer by layer.
 """
 
@@ -44,7 +44,7 @@ import itertools
 import torch
 from torch import nn
 
-from .models import Generator, ResidualBlock
+from ..models import Generator, ResidualBlock
 from .winograd import Conv3x3, Conv5x5, prelu_slopes
 
 _BAND_BYTES = 64 * 2**20  # one band of the 4C-channel intermediate (smaller bands ran slower: fastnet_ablation.py)

@@ -1,6 +1,6 @@
 """Fine-tuning runs for the app: one training at a time, in a background thread, watched live.
 
-The loop is `srgan.train.train`, the very code behind `python -m srgan train`; this module only
+The loop is `srgan.training.train`, the very code behind `python -m srgan train`; this module only
 decides what goes into it (base model, data, objective) and keeps a live, thread-safe view of it
 for any number of watchers (`RunManager.status()`), so a browser refresh or a second user can
 reattach to the run in progress.
@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from .checkpoints import (
+from ..checkpoints import (
     CheckpointError,
     atomic_write,
     load_discriminator,
@@ -48,17 +48,15 @@ from .checkpoints import (
     read_metadata,
     save_checkpoint,
 )
-from .checkpoints import resolve as resolve_checkpoint
-from .config import DiscriminatorConfig, GeneratorConfig, TrainConfig
-from .data import IMAGE_SUFFIXES, bicubic_downsample, builtin_image_paths, load_rgb, load_training_images
-from .images import ImageError, open_image, to_rgb8
-from .train import TrainingError, train
+from ..checkpoints import resolve as resolve_checkpoint
+from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
+from ..data import IMAGE_SUFFIXES, bicubic_downsample, builtin_image_paths, centre_crop, load_rgb, load_training_images
+from ..images import ImageError, open_image, to_rgb8
+from ..training import TrainingError, train
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNS_ENV = "SRGAN_RUNS_DIR"
-DEFAULT_RUNS_DIR = ROOT / "runs" / "finetune"
 KEEP_RUNS = 10  # older run folders are deleted when a new run starts
 RUN_MAX_AGE_S = 7 * 24 * 3600  # and, on the clean-up schedule, runs older than a week (a course's week)
 CLEANUP_EVERY_S = 3600
@@ -97,8 +95,14 @@ class RunBusyError(RuntimeError):
 
 
 def runs_dir() -> Path:
-    """The runs folder: $SRGAN_RUNS_DIR, else <repo>/runs/finetune (read at each call)."""
-    return Path(os.environ.get(RUNS_ENV) or DEFAULT_RUNS_DIR).expanduser()
+    """The runs folder, read at each call: $SRGAN_RUNS_DIR, else `runs/finetune` in a checkout, else the user's
+    data folder ($XDG_DATA_HOME or ~/.local/share, then `srgan-studio/runs`) for an installed package."""
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV]).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "runs" / "finetune"
+    return Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / "srgan-studio" / "runs"
 
 
 def sanitise_run_name(name: str) -> str:
@@ -261,10 +265,7 @@ def preview_pair(scale: int = 4) -> tuple[Image.Image, Image.Image]:
     if PREVIEW_IMAGE in paths:
         hr = load_rgb(paths[PREVIEW_IMAGE]).crop(PREVIEW_BOX)
     elif paths:  # another held-out photo, centre crop
-        image = load_rgb(next(iter(paths.values())))
-        s = min(128, *image.size) // scale * scale
-        x, y = (image.width - s) // 2, (image.height - s) // 2
-        hr = image.crop((x, y, x + s, y + s))
+        hr = centre_crop(load_rgb(next(iter(paths.values()))), 128, square=True, multiple=scale)
     else:
         raise ValueError("no held-out built-in image for the preview: install scikit-image or matplotlib")
     return bicubic_downsample(hr, scale), hr
@@ -273,7 +274,7 @@ def preview_pair(scale: int = 4) -> tuple[Image.Image, Image.Image]:
 @torch.no_grad()
 def upscale_preview(generator: Any, lr_image: Image.Image) -> Image.Image:
     """The generator's x`scale` of a small LR image, on the CPU (the preview is tiny)."""
-    from .data import pil_to_tensor, tensor_to_pil
+    from ..data import pil_to_tensor, tensor_to_pil
 
     generator = generator.cpu().eval()
     return tensor_to_pil(generator(pil_to_tensor(lr_image)[None])[0], value_range=(-1, 1))
@@ -455,7 +456,7 @@ class RunManager:
                 raise ImageError(f"{image_name} is {image.width}x{image.height}, smaller than the {hr_patch}px "
                                  "patch: choose a smaller patch size or a larger image")  # fmt: skip
 
-        from .device import pick_device
+        from ..device import pick_device
 
         device = str(pick_device(device))
         checkpoint_every = checkpoint_every or CHECKPOINT_EVERY["cpu" if device == "cpu" else "gpu"]
@@ -672,10 +673,9 @@ class _Job:
         state, error = "done", ""
         try:
             self._preview_base()
-            resume = self._seed_discriminator()
             self.times.append((time.perf_counter(), 0))
             train(self.config, images=self.data.images, image_names=self.data.names, out_dir=self.out_dir,
-                  resume=resume, callback=self._on_step, stop=self.stop, device=self.device,
+                  initial_discriminator=self.discriminator_path, callback=self._on_step, stop=self.stop, device=self.device,
                   eval_pairs=[self.preview], progress=False, data_label=self.data.label,
                   save_state=False)  # fmt: skip
             if self.stop.is_set() and self.manager.status().step < self.config.steps:
@@ -690,40 +690,12 @@ class _Job:
 
     def _preview_base(self) -> None:
         """The base model's result on the preview crop: the "before" picture and PSNR."""
-        from .metrics import psnr_y
+        from ..metrics import psnr_y
 
         generator, _ = load_generator(self.base_path)
         before = upscale_preview(generator, self.preview[0])
         psnr = psnr_y(before, self.preview[1], border=generator.scale)
         self.manager._update(preview_before=before, preview_now=before, base_psnr_y=psnr)
-
-    def _seed_discriminator(self) -> bool:
-        """Start the SRGAN discriminator from a checkpoint by handing train() a step-0 state to resume.
-
-        train() builds a fresh discriminator; its resume path is the one way in (train.py is shared
-        with the CLI and stays as it is). The state holds the base generator, the discriminator and
-        fresh Adam optimisers, exactly what train() would have built, so step 1 is the same as a run
-        started from these weights.
-
-        Returns:
-            True when a state was written (train() must resume from it).
-        """
-        if self.discriminator_path is None:
-            return False
-        from .models import Discriminator, Generator
-
-        generator, _ = load_generator(self.base_path)
-        discriminator, _ = load_discriminator(self.discriminator_path)
-        c = self.config
-        opt_g = torch.optim.Adam(Generator.from_config(c.generator).parameters(), lr=c.learning_rate,
-                                 betas=(c.beta1, 0.999))  # fmt: skip
-        opt_d = torch.optim.Adam(Discriminator.from_config(c.discriminator).parameters(), lr=c.learning_rate,
-                                 betas=(c.beta1, 0.999))  # fmt: skip
-        payload = {"generator": generator.state_dict(), "opt_g": opt_g.state_dict(), "step": 0,
-                   "discriminator": discriminator.state_dict(), "opt_d": opt_d.state_dict(),
-                   "config": json.dumps(c.to_dict())}  # fmt: skip
-        atomic_write(self.out_dir / "state.pt", lambda tmp: torch.save(payload, tmp))
-        return True
 
     def _on_step(self, entry: Any) -> None:
         """train()'s callback (in this thread): record the step, refresh the preview after each checkpoint."""
@@ -814,7 +786,7 @@ def _content_loss_for(objective: str) -> tuple[str, str]:
     """The content loss of an objective, and a note when the ImageNet VGG19 is not on this server."""
     if objective == "mse":
         return "mse", ""
-    from .vgg import resolve_vgg19_weights
+    from ..vgg import resolve_vgg19_weights
 
     pretrained = resolve_vgg19_weights(download=False).pretrained  # local files only: never wait for a download
     if objective == "srgan":

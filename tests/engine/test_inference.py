@@ -7,7 +7,7 @@ from conftest import trained_like_generator
 from PIL import Image
 
 from srgan.images import ImageError
-from srgan.inference import BicubicUpscaler, Upscaler, fold_batchnorm
+from srgan.engine.inference import BicubicUpscaler, Upscaler, fold_batchnorm
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_progress_is_reported_per_tile(trained_like, photo):
 
 
 def test_tile_size_comes_from_the_free_memory(trained_like, monkeypatch):
-    from srgan import inference
+    from srgan.engine import inference
 
     assert Upscaler(trained_like, device="cpu").tile_size == 384  # this machine has GBs free: the CPU cap
     monkeypatch.setattr(inference, "available_host_memory", lambda: 400 * 2**20)  # 400 MB free
@@ -105,7 +105,7 @@ def test_tiles_are_balanced(trained_like, photo):
 @pytest.mark.parametrize(("k", "r"), [(9, 2), (3, 2), (5, 3), (1, 2)])
 def test_a_conv_after_pixel_shuffle_equals_one_before_it(k, r):
     # conv(PixelShuffle(u), W) == PixelShuffle(conv(u, W')): the identity behind SubPixelTail.
-    from srgan.inference import subpixel_conv_weight
+    from srgan.engine.inference import subpixel_conv_weight
 
     torch.manual_seed(k * 10 + r)
     u = torch.randn(2, 4 * r * r, 7, 6)  # (B, C r², H, W)
@@ -119,7 +119,7 @@ def test_a_conv_after_pixel_shuffle_equals_one_before_it(k, r):
 
 @pytest.mark.parametrize("scale", [2, 4, 8])
 def test_prepared_generator_computes_the_same_function(scale):
-    from srgan.inference import SubPixelTail, prepare_for_inference
+    from srgan.engine.inference import SubPixelTail, prepare_for_inference
     from srgan.models import Generator
 
     torch.manual_seed(scale)
@@ -135,7 +135,7 @@ def test_prepared_generator_computes_the_same_function(scale):
 
 
 def test_cpu_bf16_is_opt_in_and_close(trained_like, photo, monkeypatch):
-    from srgan import inference
+    from srgan.engine import inference
 
     lr = photo.resize((24, 24))
     assert Upscaler(trained_like, device="cpu").dtype == torch.float32  # the default stays exact

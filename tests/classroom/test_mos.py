@@ -1,4 +1,4 @@
-"""The MOS test's data side (srgan.mos): statistics, sessions, one vote per crop, persistence, concurrency."""
+"""The MOS test's data side (srgan.classroom.mos): statistics, sessions, one vote per crop, persistence, concurrency."""
 
 import csv
 import io
@@ -10,8 +10,8 @@ import threading
 import pytest
 from PIL import Image
 
-from srgan.data import bicubic_downsample, bicubic_upsample, builtin_image_paths, load_rgb, mod_crop
-from srgan.mos import (
+from srgan.data import bicubic_downsample, bicubic_upscale, builtin_image_paths, load_rgb, mod_crop
+from srgan.classroom.mos import (
     CODE_ALPHABET,
     CODE_LENGTH,
     METHODS,
@@ -23,7 +23,7 @@ from srgan.mos import (
 )
 
 # Cheap stand-ins for the networks: the store and the statistics do not care what made a crop.
-CHEAP = {m: (lambda im: bicubic_upsample(im, 4)) for m in ("bicubic", "srresnet", "srgan")}
+CHEAP = {m: (lambda im: bicubic_upscale(im, 4)) for m in ("bicubic", "srresnet", "srgan")}
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_crops_are_regions_of_the_whole_upscaled_photo(store, session):
     """HR is the photo's own pixels; a method's crop equals that region of the whole photo upscaled."""
     for c in store.crops(session.code):
         hr = mod_crop(load_rgb(builtin_image_paths(split="heldout")[c.source]), 4)
-        expected = {"hr": hr, "bicubic": bicubic_upsample(bicubic_downsample(hr, 4), 4)}.get(c.method)
+        expected = {"hr": hr, "bicubic": bicubic_upscale(bicubic_downsample(hr, 4), 4)}.get(c.method)
         if expected is not None:
             assert Image.open(c.path).tobytes() == expected.crop(c.box).tobytes(), c
 

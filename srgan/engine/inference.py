@@ -5,7 +5,7 @@ What it does to be fast without changing the result (outputs stay within 1/255 o
 - It runs `fastnet.prepare_for_inference(model)`: the same function with BatchNorm folded and the tail
   convolution moved before the last PixelShuffle, in row bands on the CPU; and on the CPU glibc keeps freed
   memory for reuse, and the 3x3 convolutions (and the tail's 5x5 one) run Winograd's algorithm, with 4x
-  fewer multiplies (see `srgan/fastnet.py` and `srgan/winograd.py`).
+  fewer multiplies (see `srgan/engine/fastnet.py` and `srgan/engine/winograd.py`).
 - channels_last memory format (the CPU and cuDNN convolution kernels prefer NHWC) and
   `torch.inference_mode()`; fp16 on CUDA. fp16 rather than bf16: with the bundled weights fp16 stays
   within one level of fp32 where bf16 (3 fewer mantissa bits) is off by up to 6 (docs/benchmarks.md);
@@ -30,16 +30,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .device import pick_device
-from .fastnet import (  # noqa: F401 (re-exported: srgan.inference was their home)
+from ..cache import LRUCache
+from ..data import bicubic_upscale  # noqa: F401 (srgan.bicubic_upscale's old home)
+from ..device import pick_device
+from ..images import SplitImage, split_image
+from ..models import Generator
+from .fastnet import (  # noqa: F401 (re-exported: srgan.engine.inference was their home)
     SubPixelTail,
     fold_batchnorm,
     keep_freed_memory,
     prepare_for_inference,
     subpixel_conv_weight,
 )
-from .images import SplitImage, split_image
-from .models import Generator
 
 ProgressFn = Callable[[float, str], None]
 
@@ -195,11 +197,6 @@ class BicubicUpscaler:
         return _merge(bicubic_upscale(split.rgb, self.scale), split, self.scale)
 
 
-def bicubic_upscale(image: Image.Image, scale: int = 4) -> Image.Image:
-    """Plain bicubic interpolation by `scale` (the baseline of every SR comparison)."""
-    return image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC)
-
-
 def _merge(rgb: Image.Image, split: SplitImage, scale: int) -> Image.Image:
     """Put back what the network did not see: greyscale mode, alpha upscaled with bicubic."""
     if split.mode == "L":
@@ -216,7 +213,7 @@ def tiles_needed(width: int, height: int, tile_size: int) -> int:
     return math.ceil(width / tile_size) * math.ceil(height / tile_size)
 
 
-_upscalers: dict[tuple[str, str], Upscaler] = {}
+_upscalers: LRUCache[Upscaler] = LRUCache(16)  # per model file version, device and dtype
 
 
 def upscaler_for(model: str, *, device: str | None = None, bf16: bool = False) -> Upscaler | BicubicUpscaler:
@@ -224,13 +221,11 @@ def upscaler_for(model: str, *, device: str | None = None, bf16: bool = False) -
 
     `bf16=True` asks for bf16 on the CPU (see `Upscaler`'s `dtype`); on CUDA half precision is the default.
     """
-    from .checkpoints import load_pretrained, resolve
+    from ..checkpoints import load_pretrained, resolve
 
     if model == "bicubic":
         return BicubicUpscaler()
     path = resolve(model)
     key = (f"{path.resolve()}@{path.stat().st_mtime}", str(device), bf16)
-    if key not in _upscalers:
-        dtype = torch.bfloat16 if bf16 else None
-        _upscalers[key] = Upscaler(load_pretrained(path), device=device, dtype=dtype)
-    return _upscalers[key]
+    dtype = torch.bfloat16 if bf16 else None
+    return _upscalers.get_or_create(key, lambda: Upscaler(load_pretrained(path), device=device, dtype=dtype))
