@@ -10,7 +10,7 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
 2. **The 9x9 tail moved before the last PixelShuffle** (`SubPixelTail`, `subpixel_conv_weight`). At full
    resolution that convolution has only 3 output channels, which CPU kernels run at a fraction of their speed;
    on the r² sub-pixel planes it becomes a 5x5 convolution with r²·C inputs and r²·3 outputs at half
-   resolution (24 % more multiply-adds, about 4x faster).
+   resolution (24 % more multiply-adds, in a shape the CPU kernels run well).
 3. **Row bands** (CPU). The last upsampling block makes 256 channels at 2H x 2W: 1024 values per LR pixel, the
    largest tensor of the network (764 MB for a 384-pixel tile with its context). `SubPixelTail` computes the
    convolution, the PReLU and the tail band by band (64 MB each, plus the 2 rows of context each band needs),
@@ -18,19 +18,17 @@ one against the plain model, and `python -m srgan bench` reports the largest dif
    padding applies only at the image's real top and bottom. At a 128x128 input the whole tensor is one band.
 4. **Freed memory kept for reuse** (`keep_freed_memory`, CPU, glibc): every layer allocates its output
    (4 to 64 MB); by default glibc may hand such blocks back to the OS when they are freed, and the next layer
-   then pays a page fault per 4 KB page to get them again, which is slow on virtual machines. The whole
-   network at 128x128 on the development machine: 194 ms with glibc's defaults, 162 ms with the setting
-   (`benchmarks/fastnet_ablation.py`).
+   then pays a page fault per 4 KB page to get them again, which is slow on virtual machines
+   (`benchmarks/fastnet_ablation.py` measures it).
 5. **Winograd convolutions, with what follows them fused** (`winograd.Conv3x3`, `FusedResidualBlock`,
    `winograd.Conv5x5`): every 3x3 convolution (the residual blocks, the body's last one, both upsampling ones)
    computed by Winograd's F(4x4, 3x3), 4x fewer multiplies, in one pass with its bias and PReLU, the residual
    block's skip addition, and the first upsampling block's PixelShuffle; the 5x5 tail as four such 3x3s
-   (CPU, fp32; see `srgan/engine/winograd.py`). The whole network at 128x128 in fresh processes: 377 ms with
-   `SRGAN_WINOGRAD=0`, 158 ms with the kernel (`benchmarks/fastnet_ablation.py`).
+   (CPU, fp32; see `srgan/engine/winograd.py`).
 
 Lessons: [PixelShuffle](../../lessons/en/07_pixel_shuffle.md) ("Backwards") explains rewrite 2,
 [the generator](../../lessons/en/02_generator_discriminator.md) ("Fewer multiplies") rewrite 5;
-docs/benchmarks.md has the measurements and the profile, layer by layer.
+docs/benchmarks.md has the measurements of each rewrite and the profile, layer by layer, per machine.
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ import torch
 from torch import nn
 
 from ..models import Generator, ResidualBlock
-from .winograd import Conv3x3, Conv5x5, prelu_slopes
+from .winograd import Conv3x3, Conv5x5, per_channel_slopes
 
 _BAND_BYTES = 64 * 2**20  # one band of the 4C-channel intermediate (smaller bands ran slower: fastnet_ablation.py)
 
@@ -98,7 +96,7 @@ class SubPixelTail(nn.Module):
         r = block.shuffle.upscale_factor
         # PReLU after PixelShuffle on channel c == PReLU before it on channels c·r² ... c·r² + r² − 1.
         prelu = nn.PReLU(block.conv.out_channels)
-        prelu.weight = nn.Parameter(prelu_slopes(block.prelu, block.conv.out_channels // (r * r)).repeat_interleave(r * r))
+        prelu.weight = nn.Parameter(per_channel_slopes(block.prelu, block.conv.out_channels // (r * r)).repeat_interleave(r * r))
         self.conv = Conv3x3(block.conv, prelu=prelu)  # (B, C, H, W) -> (B, C r², H, W), with the PReLU
         weight = subpixel_conv_weight(tail.weight.detach(), r)  # (3 r², C r², 5, 5)
         conv = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[-1], padding=weight.shape[-1] // 2)

@@ -60,8 +60,7 @@ class Upscaler:
         dtype: on CUDA, the half type (default fp16; bf16 is faster nowhere here and less exact). On the CPU the default is
             fp32 (with the Winograd kernel where it runs), within 1/255 of the plain model; `torch.bfloat16` is
             an opt-in for CPUs with bf16 dot-product instructions (AVX512-BF16, AMX) that runs oneDNN's direct
-            convolutions in bf16: on the development machine (AVX512-BF16, no AMX) it is no longer faster than
-            the fp32 default, and some pixels differ by up to 6 levels (see docs/benchmarks.md).
+            convolutions in bf16; some pixels then differ by a few levels (docs/benchmarks.md measures both).
 
     Call:
         upscaler(image, progress=None) -> PIL.Image at exactly scale x the input size.
@@ -137,7 +136,7 @@ class Upscaler:
             y = fallback(x.float())
         y = y.float().clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)  # -> [0, 255]
         y = y[0].permute(1, 2, 0).contiguous()  # (rh, rw, 3)
-        if y.is_cuda:  # copy into page-locked memory: pageable copies took 6.8 of 25 ms at 512² on an H100
+        if y.is_cuda:  # copy into page-locked memory: pageable copies cost a quarter of the time (docs/benchmarks.md)
             host = torch.empty(y.shape, dtype=torch.uint8, pin_memory=True)  # from PyTorch's pinned-block cache
             return host.copy_(y).numpy()
         return y.cpu().numpy()

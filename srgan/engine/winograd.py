@@ -140,7 +140,7 @@ class Conv3x3(nn.Module):
         bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(conv.out_channels)
         self.bias = nn.Parameter(bias)
         self.slope = (
-            None if prelu is None else nn.Parameter(prelu_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
+            None if prelu is None else nn.Parameter(per_channel_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
         )
         # The kernel's copies, made once (inference weights do not change): U = G g Gᵀ, and the bias in U's
         # column order (with shuffle, channel c·4 + s is column s·C + c).
@@ -276,7 +276,7 @@ def _same_rows(same: torch.Tensor, k: int, top: int, bottom: int) -> torch.Tenso
     return same[:, :, k - top : same.shape[2] + bottom - k]
 
 
-def prelu_slopes(prelu: nn.PReLU, channels: int) -> torch.Tensor:
+def per_channel_slopes(prelu: nn.PReLU, channels: int) -> torch.Tensor:
     """A PReLU's slopes as one per channel (a PReLU may share one slope among all channels)."""
     slope = prelu.weight.detach().clone()
     return slope.expand(channels).clone() if slope.numel() == 1 else slope
