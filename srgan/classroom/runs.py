@@ -3,7 +3,8 @@
 The loop is `srgan.training.train`, the very code behind `python -m srgan train`; this module only
 decides what goes into it (base model, data, objective) and keeps a live, thread-safe view of it
 for any number of watchers (`RunManager.status()`), so a browser refresh or a second user can
-reattach to the run in progress.
+reattach to the run in progress. The training images come from `srgan.classroom.uploads`; the thread
+body and the held-out preview are `srgan.classroom.job`.
 
 Runs folder (default <repo>/runs/finetune, or $SRGAN_RUNS_DIR), one folder per run, newest
 `KEEP_RUNS` kept:
@@ -21,7 +22,6 @@ ever read.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -30,29 +30,39 @@ import re
 import shutil
 import threading
 import time
-import zipfile
-from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import torch
 from PIL import Image
 
-from ..checkpoints import (
-    CheckpointError,
-    atomic_write,
-    load_discriminator,
-    load_generator,
-    read_metadata,
-    save_checkpoint,
-)
+from ..checkpoints import CheckpointError, load_discriminator, read_metadata
 from ..checkpoints import resolve as resolve_checkpoint
 from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
-from ..data import IMAGE_SUFFIXES, bicubic_downsample, builtin_image_paths, centre_crop, load_rgb, load_training_images
-from ..images import ImageError, open_image, to_rgb8
-from ..training import TrainingError, train
+from ..images import ImageError
+
+# Some of these are not used here but re-exported (noqa: F401): ui/finetune.py, benchmarks/ and tests import
+# them from srgan.classroom.runs, where they were before uploads.py and job.py were split off; ui/ needs no edit.
+from .job import (  # noqa: F401
+    PREVIEW_BOX,
+    PREVIEW_IMAGE,
+    FinetuneJob,
+    _content_loss_for,
+    preview_pair,
+    upscale_preview,
+    write_json,
+)
+from .uploads import (  # noqa: F401
+    MAX_IMAGES,
+    MAX_MEMBER_BYTES,
+    MAX_TOTAL_PIXELS,
+    MAX_ZIP_BYTES,
+    MAX_ZIP_MEMBERS,
+    TrainingData,
+    builtin_data,
+    uploaded_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +87,6 @@ OBJECTIVES: dict[str, str] = {
     "vgg54": "VGG54 content loss (Eq. 5)",
     "srgan": "content + 1e-3 adversarial (Eq. 3), SRGAN",
 }
-
-# The held-out preview: a 128x128 crop of 'chelsea' (her left eye and fur), 32x32 once downsampled.
-PREVIEW_IMAGE = "chelsea"
-PREVIEW_BOX = (112, 40, 240, 168)
-
-# Uploads: everything is read into memory (never extracted to disk), within these limits.
-MAX_IMAGES = 100
-MAX_ZIP_MEMBERS = 500
-MAX_MEMBER_BYTES = 64 * 1024 * 1024
-MAX_ZIP_BYTES = 256 * 1024 * 1024  # uncompressed, all members together
-MAX_TOTAL_PIXELS = 100_000_000  # the dataset keeps every image in memory (~3 bytes per pixel, twice)
 
 
 class RunBusyError(RuntimeError):
@@ -119,7 +118,7 @@ def sanitise_run_name(name: str) -> str:
 
 
 def make_run_name(name: str, *, default: str = "run", now: datetime | None = None) -> str:
-    """"<timestamp>_<sanitised name>": sorts by time, and can never leave the runs folder."""
+    """A run folder's name, "<timestamp>_<sanitised name>": sorts by time, and can never leave the runs folder."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}_{sanitise_run_name(name) or sanitise_run_name(default) or 'run'}"
 
@@ -148,140 +147,6 @@ def run_checkpoint(name: str, *, root: Path | None = None) -> Path:
 def list_runs() -> list[RunInfo]:
     """The runs with a checkpoint, newest first (shortcut for `get_manager().list_runs()`)."""
     return get_manager().list_runs()
-
-
-# ----------------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass
-class TrainingData:
-    """HR training images and where they came from."""
-
-    images: list[Image.Image]  # RGB
-    names: list[str]
-    label: str  # recorded in the checkpoint: "builtin" or "upload: 3 images"
-    notes: list[str] = field(default_factory=list)  # what was skipped, and why
-
-
-@functools.lru_cache(maxsize=1)
-def builtin_data() -> TrainingData:
-    """The built-in training photos (the held-out ones stay out); loaded once per process, never modified."""
-    images, names = load_training_images("builtin")
-    return TrainingData(images, names, "builtin")
-
-
-def uploaded_data(paths: list[str | Path] | None) -> TrainingData:
-    """Images uploaded by a user: image files and zip files of images.
-
-    A zip is read member by member in memory (nothing is written to disk, so a "../" name can do
-    no harm; it is skipped all the same). Members that are not images, hidden, unsafe, encrypted or
-    too large are skipped with a note; an image file uploaded directly that cannot be read is an error.
-
-    Raises:
-        ValueError: nothing usable, too many images or pixels (the message says which and why).
-        ImageError: an uploaded image file that cannot be read.
-    """
-    paths = [Path(p) for p in (paths or []) if p]
-    if not paths:
-        raise ValueError("no images: upload a few photos (or a zip of them), or choose the built-in images")
-    images: list[Image.Image] = []
-    names: list[str] = []
-    notes: list[str] = []
-    for path in paths:
-        if path.suffix.lower() == ".zip":
-            _read_zip(path, images, names, notes)
-        else:
-            images.append(to_rgb8(open_image(path)))
-            names.append(path.name)
-        if len(images) > MAX_IMAGES:
-            raise ValueError(f"more than {MAX_IMAGES} images: a fine-tune needs a few, use fewer")
-    if not images:
-        raise ValueError("no usable images in the upload" + (": " + "; ".join(notes) if notes else ""))
-    pixels = sum(im.width * im.height for im in images)
-    if pixels > MAX_TOTAL_PIXELS:
-        raise ValueError(f"the images hold {pixels / 1e6:.0f} megapixels in all, more than "
-                         f"{MAX_TOTAL_PIXELS / 1e6:.0f}; use fewer or smaller images")  # fmt: skip
-    return TrainingData(images, names, f"upload: {len(images)} image{'s' * (len(images) != 1)}", notes)
-
-
-def _zip_member_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why a zip member is skipped (None: read it). Hidden files and folders are skipped silently ("")."""
-    name = info.filename
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name):
-        return "unsafe path"
-    if info.is_dir() or any(p.startswith(".") or p == "__MACOSX" for p in parts):
-        return ""
-    if (info.external_attr >> 16) & 0o170000 == 0o120000:
-        return "a symbolic link"
-    if info.flag_bits & 0x1:
-        return "encrypted"
-    if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
-        return "not an image"
-    if info.file_size > MAX_MEMBER_BYTES:
-        return f"larger than {MAX_MEMBER_BYTES // 2**20} MB"
-    return None
-
-
-def _read_zip(path: Path, images: list, names: list, notes: list) -> None:
-    """Append the images of a zip to `images`/`names`, and a note for every member skipped."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ValueError(f"{path.name} is not a readable zip file ({e})") from None
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise ValueError(f"{path.name} holds {len(members)} files, more than {MAX_ZIP_MEMBERS}")
-        budget = MAX_ZIP_BYTES
-        for info in members:
-            problem = _zip_member_problem(info)
-            if problem is None and info.file_size > budget:
-                problem = f"over the {MAX_ZIP_BYTES // 2**20} MB limit for a whole zip"
-            if problem is not None:
-                if problem:
-                    notes.append(f"{info.filename} skipped ({problem})")
-                continue
-            try:
-                with archive.open(info) as member:
-                    data = member.read(MAX_MEMBER_BYTES + 1)  # never trust the declared size alone
-                if len(data) > MAX_MEMBER_BYTES:
-                    raise ImageError(f"larger than {MAX_MEMBER_BYTES // 2**20} MB")
-                budget -= len(data)
-                images.append(to_rgb8(open_image(data)))
-                names.append(PurePosixPath(info.filename).name)
-            except (ImageError, zipfile.BadZipFile, OSError, RuntimeError, ValueError) as e:
-                notes.append(f"{info.filename} skipped ({str(e).replace('the upload', 'it')})")
-
-
-# ----------------------------------------------------------------------------------------------
-# The held-out preview
-
-
-def preview_pair(scale: int = 4) -> tuple[Image.Image, Image.Image]:
-    """(LR, HR): the held-out 'chelsea' crop, 128x128 HR and its bicubic downsample (32x32 at x4)."""
-    paths = builtin_image_paths(split="heldout")
-    if PREVIEW_IMAGE in paths:
-        hr = load_rgb(paths[PREVIEW_IMAGE]).crop(PREVIEW_BOX)
-    elif paths:  # another held-out photo, centre crop
-        hr = centre_crop(load_rgb(next(iter(paths.values()))), 128, square=True, multiple=scale)
-    else:
-        raise ValueError("no held-out built-in image for the preview: install scikit-image or matplotlib")
-    return bicubic_downsample(hr, scale), hr
-
-
-@torch.no_grad()
-def upscale_preview(generator: Any, lr_image: Image.Image) -> Image.Image:
-    """The generator's x`scale` of a small LR image, on the CPU (the preview is tiny)."""
-    from ..data import pil_to_tensor, tensor_to_pil
-
-    generator = generator.cpu().eval()
-    return tensor_to_pil(generator(pil_to_tensor(lr_image)[None])[0], value_range=(-1, 1))
-
-
-# ----------------------------------------------------------------------------------------------
-# Runs
 
 
 @dataclass(frozen=True)
@@ -428,33 +293,32 @@ class RunManager:
             ValueError: bad settings or data (CheckpointError and ImageError are ValueErrors too).
         """
         self._raise_if_busy()
-        steps, batch_size, hr_patch, seed = _as_int(steps, "steps"), _as_int(batch_size, "batch size"), \
-            _as_int(hr_patch, "patch size"), _as_int(seed, "seed")  # fmt: skip
-        if not 1 <= steps <= MAX_STEPS:
-            raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
-        try:
-            learning_rate = float(learning_rate)
-        except (TypeError, ValueError):
-            raise ValueError(f"the learning rate must be a number, got {learning_rate!r}") from None
-        if not (math.isfinite(learning_rate) and 0 < learning_rate < 1):
-            raise ValueError(f"the learning rate must be between 0 and 1 (1e-4 is the paper's), got {learning_rate:g}")
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            raise ValueError(f"the batch size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
-        if not 0 <= seed < 2**31:
-            raise ValueError(f"the seed must be between 0 and {2**31 - 1}, got {seed}")
+        numbers = _checked_numbers(steps, learning_rate, batch_size, hr_patch, seed)
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+        plan = self._plan(base, data, objective, numbers, discriminator, checkpoint_every, device)
+        run_name = self._launch(plan, name)
+        self._prune(keep_also={run_name, plan.base_label})  # the new run and its base are never deleted
+        return run_name
+
+    def _plan(
+        self,
+        base: str | Path,
+        data: TrainingData | None,
+        objective: str,
+        numbers: _Numbers,
+        discriminator: str | Path | None,
+        checkpoint_every: int | None,
+        device: str | None,
+    ) -> _RunPlan:
+        """Step 2 of `start`: resolve the base, the data and the device; build train()'s config.
+
+        Everything that can fail on the request fails here, before any folder is made.
+        """
         base_label, base_path = self._resolve_base(base)
         generator_config = GeneratorConfig(**read_metadata(base_path).get("config") or {})
-        scale = generator_config.scale
-        if not (PATCH_RANGE[0] <= hr_patch <= PATCH_RANGE[1] and hr_patch % scale == 0):
-            raise ValueError(f"the patch size must be a multiple of {scale} between {PATCH_RANGE[0]} and "
-                             f"{PATCH_RANGE[1]} pixels, got {hr_patch}")  # fmt: skip
         data = data if data is not None else builtin_data()
-        for image, image_name in zip(data.images, data.names, strict=True):
-            if min(image.size) < hr_patch:
-                raise ImageError(f"{image_name} is {image.width}x{image.height}, smaller than the {hr_patch}px "
-                                 "patch: choose a smaller patch size or a larger image")  # fmt: skip
+        _check_patch(numbers.hr_patch, generator_config.scale, data)
 
         from ..device import pick_device
 
@@ -463,44 +327,64 @@ class RunManager:
         notes = list(data.notes)
         content_loss, note = _content_loss_for(objective)
         notes += [note] if note else []
-        preset = TrainConfig.preset_srgan if objective == "srgan" else TrainConfig.preset_srresnet
-        config = preset(steps=steps, batch_size=batch_size, hr_patch=hr_patch, learning_rate=learning_rate, seed=seed,
-                        checkpoint_every=checkpoint_every, eval_every=checkpoint_every, init_from=str(base_path),
-                        generator=generator_config, content_loss=content_loss)  # fmt: skip
+        config = _train_config(objective, numbers, checkpoint_every, base_path, generator_config, content_loss)
         discriminator_path, note = self._discriminator_for(objective, base, discriminator)
         notes += [note] if note else []
         if discriminator_path is not None:
             d_config = DiscriminatorConfig(**read_metadata(discriminator_path).get("config") or {})
             config = replace(config, discriminator=d_config)
-        lr_image, hr_image = preview_pair(scale)
+        return _RunPlan(
+            base_label=base_label,
+            base_path=base_path,
+            data=data,
+            objective=objective,
+            content_loss=content_loss,
+            numbers=numbers,
+            checkpoint_every=checkpoint_every,
+            device=device,
+            discriminator_path=discriminator_path,
+            notes=notes,
+            config=config,
+            preview=preview_pair(generator_config.scale),
+        )
 
+    def _launch(self, plan: _RunPlan, name: str) -> str:
+        """Step 3 of `start`: under the lock, make the run's folder and run.json and start its thread."""
         with self._lock:  # check again: another request may have started while the data loaded
             if self._status.active:
                 raise RunBusyError(self._busy_message(self._status))
             self.root.mkdir(parents=True, exist_ok=True)
-            short_base = re.sub(r"^\d{8}-\d{6}_", "", base_label)  # a run's name without its timestamp
-            run_name = self._unique_name(make_run_name(name, default=f"{short_base}-{objective}"))
+            short_base = re.sub(r"^\d{8}-\d{6}_", "", plan.base_label)  # a run's name without its timestamp
+            run_name = self._unique_name(make_run_name(name, default=f"{short_base}-{plan.objective}"))
             out_dir = self.root / run_name
             out_dir.mkdir()
-            settings = {
-                "name": run_name, "base": base_label, "base_path": str(base_path), "data": data.label,
-                "data_names": data.names, "objective": objective, "objective_label": OBJECTIVES[objective],
-                "content_loss": content_loss, "steps": steps, "learning_rate": learning_rate,
-                "batch_size": batch_size, "hr_patch": hr_patch, "seed": seed,
-                "checkpoint_every": checkpoint_every, "device": device,
-                "discriminator_init": str(discriminator_path) if discriminator_path else None,
-                "created": time.time(), "state": "running", "steps_done": 0, "notes": notes,
-            }  # fmt: skip
-            _write_json(out_dir / "run.json", settings)
+            settings = plan.settings(run_name)
+            write_json(out_dir / "run.json", settings)
             self._stop = threading.Event()
-            self._status = RunStatus(name=run_name, state="running", total=steps, notes=tuple(notes),
-                                     settings=settings, device=device, preview_lr=lr_image,
-                                     preview_hr=hr_image)  # fmt: skip
-            job = _Job(self, out_dir, config, data, base_path, discriminator_path, (lr_image, hr_image), device,
-                       self._stop)  # fmt: skip
+            lr_image, hr_image = plan.preview
+            self._status = RunStatus(
+                name=run_name,
+                state="running",
+                total=plan.numbers.steps,
+                notes=tuple(plan.notes),
+                settings=settings,
+                device=plan.device,
+                preview_lr=lr_image,
+                preview_hr=hr_image,
+            )
+            job = FinetuneJob(
+                self,
+                out_dir,
+                plan.config,
+                plan.data,
+                plan.base_path,
+                plan.discriminator_path,
+                plan.preview,
+                plan.device,
+                self._stop,
+            )
             self._thread = threading.Thread(target=job.run, name=f"finetune-{run_name}", daemon=True)
             self._thread.start()
-        self._prune(keep_also={run_name, base_label})  # the new run and its base are never deleted
         return run_name
 
     def stop(self) -> bool:
@@ -532,9 +416,10 @@ class RunManager:
 
     @staticmethod
     def _busy_message(s: RunStatus) -> str:
-        return (f"a fine-tuning run is already in progress on this server: {s.name} (step {s.step} of {s.total}, "
-                f"{s.settings.get('objective_label', '')}). One run at a time: watch it, or start yours when it "
-                "ends.")  # fmt: skip
+        return (
+            f"a fine-tuning run is already in progress on this server: {s.name} (step {s.step} of {s.total}, "
+            f"{s.settings.get('objective_label', '')}). One run at a time: watch it, or start yours when it ends."
+        )
 
     def _resolve_base(self, base: str | Path) -> tuple[str, Path]:
         """("srresnet" | run name | file name, checkpoint path). Strings are names, never paths."""
@@ -547,8 +432,9 @@ class RunManager:
             return base, self.checkpoint(base)
         raise CheckpointError(f"unknown base model {base!r}: choose {', '.join(BUNDLED_BASES)} or an earlier run")
 
-    def _discriminator_for(self, objective: str, base: str | Path, choice: str | Path | None
-                           ) -> tuple[Path | None, str]:  # fmt: skip
+    def _discriminator_for(
+        self, objective: str, base: str | Path, choice: str | Path | None
+    ) -> tuple[Path | None, str]:
         """Where the SRGAN objective's discriminator starts, and a sentence for the user."""
         if objective != "srgan":
             return None, ""
@@ -623,12 +509,21 @@ class RunManager:
                 pass  # another process removed it, or it is not ours to remove
 
     def _update(self, **changes: Any) -> None:
+        """Replace fields of the status (the job's reports)."""
         with self._lock:
             self._status = replace(self._status, **changes)
 
+    def _record_step(self, entry: dict, **changes: Any) -> None:
+        """Append a log.jsonl entry to the status and replace fields, in one locked update (the job's per step)."""
+        with self._lock:
+            s = self._status
+            s.log.append(entry)  # the list is ours; snapshots copy it
+            self._status = replace(s, **changes)
 
-def schedule_cleanup(every_s: float = CLEANUP_EVERY_S, *, max_age_s: float | None = RUN_MAX_AGE_S,
-                     also: Any = None) -> threading.Event:  # fmt: skip
+
+def schedule_cleanup(
+    every_s: float = CLEANUP_EVERY_S, *, max_age_s: float | None = RUN_MAX_AGE_S, also: Any = None
+) -> threading.Event:
     """Run `get_manager().cleanup()` (and `also()`, if given) every `every_s` seconds in a daemon thread.
 
     Args:
@@ -655,120 +550,116 @@ def schedule_cleanup(every_s: float = CLEANUP_EVERY_S, *, max_age_s: float | Non
     return stop
 
 
-class _Job:
-    """One run's thread body: preview of the base, train(), then the final metadata."""
-
-    def __init__(self, manager: RunManager, out_dir: Path, config: TrainConfig, data: TrainingData, base_path: Path,
-                 discriminator_path: Path | None, preview: tuple[Image.Image, Image.Image], device: str,
-                 stop: threading.Event) -> None:  # fmt: skip
-        self.manager, self.out_dir, self.config, self.data = manager, out_dir, config, data
-        self.base_path, self.discriminator_path, self.preview, self.device, self.stop = \
-            base_path, discriminator_path, preview, device, stop  # fmt: skip
-        self.checkpoint = out_dir / "generator.safetensors"
-        self.checkpoint_seen: tuple[int, int] = (0, 0)  # (inode, mtime) of the checkpoint the preview shows
-        self.times: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step): steps/s over the last steps
-        self.last_eval: float | None = None
-
-    def run(self) -> None:
-        state, error = "done", ""
-        try:
-            self._preview_base()
-            self.times.append((time.perf_counter(), 0))
-            train(self.config, images=self.data.images, image_names=self.data.names, out_dir=self.out_dir,
-                  initial_discriminator=self.discriminator_path, callback=self._on_step, stop=self.stop, device=self.device,
-                  eval_pairs=[self.preview], progress=False, data_label=self.data.label,
-                  save_state=False)  # fmt: skip
-            if self.stop.is_set() and self.manager.status().step < self.config.steps:
-                state = "stopped"
-        except Exception as e:  # TrainingError (NaN), bad data, out of memory...: the message is the user's
-            state = "failed"
-            error = str(e) if isinstance(e, (TrainingError, ValueError)) else f"{type(e).__name__}: {e}"
-            if not isinstance(e, (TrainingError, ValueError)):
-                log.exception("fine-tuning run %s failed", self.out_dir.name)
-        finally:
-            self._finish(state, error)
-
-    def _preview_base(self) -> None:
-        """The base model's result on the preview crop: the "before" picture and PSNR."""
-        from ..metrics import psnr_y
-
-        generator, _ = load_generator(self.base_path)
-        before = upscale_preview(generator, self.preview[0])
-        psnr = psnr_y(before, self.preview[1], border=generator.scale)
-        self.manager._update(preview_before=before, preview_now=before, base_psnr_y=psnr)
-
-    def _on_step(self, entry: Any) -> None:
-        """train()'s callback (in this thread): record the step, refresh the preview after each checkpoint."""
-        now = time.perf_counter()
-        self.times.append((now, entry.step))
-        (t0, s0), (t1, s1) = self.times[0], self.times[-1]
-        rate = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else entry.steps_per_second
-        if entry.eval_psnr_y is not None:
-            self.last_eval = entry.eval_psnr_y
-        with self.manager._lock:
-            s = self.manager._status
-            s.log.append(json.loads(entry.to_json()))  # the list is ours; snapshots copy it
-            self.manager._status = replace(s, step=entry.step, steps_per_second=rate, eval_psnr_y=self.last_eval,
-                                           eta_seconds=(entry.total_steps - entry.step) / rate if rate else None)
-        self._refresh_preview()
-
-    def _refresh_preview(self) -> None:
-        """Upscale the preview with the last checkpoint train() saved, if it is new."""
-        try:
-            stat = self.checkpoint.stat()
-        except FileNotFoundError:
-            return
-        seen = (stat.st_ino, stat.st_mtime_ns)  # atomic_write replaces the file: a new inode each save
-        if seen == self.checkpoint_seen:
-            return
-        self.checkpoint_seen = seen
-        generator, meta = load_generator(self.checkpoint)
-        steps_done = int(meta.get("recipe", {}).get("steps_done", 0))
-        self.manager._update(preview_now=upscale_preview(generator, self.preview[0]), preview_step=steps_done,
-                             checkpoint=self.checkpoint)  # fmt: skip
-        self._write_run_json(state=self.manager.status().state, steps_done=steps_done)
-
-    def _finish(self, state: str, error: str) -> None:
-        """Final preview and metadata, the run's state, and no training state left behind."""
-        try:
-            if self.checkpoint.is_file():
-                self._refresh_preview()
-                self._finalise_checkpoint(state)
-        except Exception as e:
-            log.exception("finishing run %s", self.out_dir.name)
-            if state != "failed":  # a failed run keeps its own message, which matters more
-                state, error = "failed", f"the run ended but its checkpoint could not be finalised: {e}"
-        # state.pt only serves to resume, which the app does not do; it is 3x the weights (~300 MB for SRGAN).
-        (self.out_dir / "state.pt").unlink(missing_ok=True)
-        status = self.manager.status()
-        checkpoint = self.checkpoint if self.checkpoint.is_file() else None
-        self._write_run_json(state=state, error=error, steps_done=status.preview_step if checkpoint else 0,
-                             eval_psnr_y=status.eval_psnr_y, base_psnr_y=status.base_psnr_y,
-                             finished=time.time())  # fmt: skip
-        self.manager._update(state=state, error=error, checkpoint=checkpoint, eta_seconds=None,
-                             elapsed_seconds=time.time() - status.settings["created"])  # fmt: skip
-
-    def _finalise_checkpoint(self, state: str) -> None:
-        """Rewrite the last checkpoint's metadata with the fine-tune's own fields (base, objective, metrics)."""
-        generator, meta = load_generator(self.checkpoint)
-        s = self.manager.status()
-        recipe = {**meta.get("recipe", {}), "run_name": self.out_dir.name, "base": s.settings["base"],
-                  "objective": s.settings["objective"], "objective_label": s.settings["objective_label"],
-                  "discriminator_init": s.settings["discriminator_init"], "finetune_state": state}  # fmt: skip
-        metrics = {**meta.get("metrics", {}), "preview_psnr_y": s.eval_psnr_y, "preview_psnr_y_base": s.base_psnr_y,
-                   "preview": f"{PREVIEW_IMAGE} {PREVIEW_BOX}"}  # fmt: skip
-        save_checkpoint(generator, self.checkpoint, recipe=recipe, metrics=metrics)
-        stat = self.checkpoint.stat()
-        self.checkpoint_seen = (stat.st_ino, stat.st_mtime_ns)
-
-    def _write_run_json(self, **changes: Any) -> None:
-        path = self.out_dir / "run.json"
-        meta = json.loads(path.read_text()) | changes
-        _write_json(path, meta)
+# ----------------------------------------------------------------------------------------------
+# The steps of RunManager.start
 
 
-def _write_json(path: Path, data: dict) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1)))
+@dataclass(frozen=True)
+class _Numbers:
+    """A request's numeric settings, converted from form fields and range-checked (`_checked_numbers`)."""
+
+    steps: int
+    learning_rate: float
+    batch_size: int
+    hr_patch: int  # checked against the base's scale later (`_check_patch`)
+    seed: int
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """Everything `RunManager.start` decided before making the run's folder (`RunManager._plan`)."""
+
+    base_label: str  # "srresnet", "srgan", a run name or a file's stem
+    base_path: Path
+    data: TrainingData
+    objective: str
+    content_loss: str
+    numbers: _Numbers
+    checkpoint_every: int
+    device: str
+    discriminator_path: Path | None
+    notes: list[str]  # for the user: what was skipped, what replaces what
+    config: TrainConfig
+    preview: tuple[Image.Image, Image.Image]  # (LR, HR), `preview_pair`
+
+    def settings(self, run_name: str) -> dict:
+        """The run's run.json (and `RunStatus.settings`) as it starts."""
+        n = self.numbers
+        return {
+            "name": run_name,
+            "base": self.base_label,
+            "base_path": str(self.base_path),
+            "data": self.data.label,
+            "data_names": self.data.names,
+            "objective": self.objective,
+            "objective_label": OBJECTIVES[self.objective],
+            "content_loss": self.content_loss,
+            "steps": n.steps,
+            "learning_rate": n.learning_rate,
+            "batch_size": n.batch_size,
+            "hr_patch": n.hr_patch,
+            "seed": n.seed,
+            "checkpoint_every": self.checkpoint_every,
+            "device": self.device,
+            "discriminator_init": str(self.discriminator_path) if self.discriminator_path else None,
+            "created": time.time(),
+            "state": "running",
+            "steps_done": 0,
+            "notes": self.notes,
+        }
+
+
+def _checked_numbers(steps: Any, learning_rate: Any, batch_size: Any, hr_patch: Any, seed: Any) -> _Numbers:
+    """Step 1 of `start`: the numeric settings as numbers, each within its range (a clear ValueError if not)."""
+    steps, batch_size = _as_int(steps, "steps"), _as_int(batch_size, "batch size")
+    hr_patch, seed = _as_int(hr_patch, "patch size"), _as_int(seed, "seed")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    try:
+        learning_rate = float(learning_rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"the learning rate must be a number, got {learning_rate!r}") from None
+    if not (math.isfinite(learning_rate) and 0 < learning_rate < 1):
+        raise ValueError(f"the learning rate must be between 0 and 1 (1e-4 is the paper's), got {learning_rate:g}")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"the batch size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
+    if not 0 <= seed < 2**31:
+        raise ValueError(f"the seed must be between 0 and {2**31 - 1}, got {seed}")
+    return _Numbers(steps, learning_rate, batch_size, hr_patch, seed)
+
+
+def _check_patch(hr_patch: int, scale: int, data: TrainingData) -> None:
+    """The patch size fits the base's scale and every training image (ValueError, ImageError if not)."""
+    if not (PATCH_RANGE[0] <= hr_patch <= PATCH_RANGE[1] and hr_patch % scale == 0):
+        raise ValueError(
+            f"the patch size must be a multiple of {scale} between {PATCH_RANGE[0]} and "
+            f"{PATCH_RANGE[1]} pixels, got {hr_patch}"
+        )
+    for image, image_name in zip(data.images, data.names, strict=True):
+        if min(image.size) < hr_patch:
+            raise ImageError(
+                f"{image_name} is {image.width}x{image.height}, smaller than the {hr_patch}px "
+                "patch: choose a smaller patch size or a larger image"
+            )
+
+
+def _train_config(
+    objective: str, n: _Numbers, checkpoint_every: int, base_path: Path, generator: GeneratorConfig, content_loss: str
+) -> TrainConfig:
+    """train()'s config: the objective's preset (§3.2) with the request's settings, starting from the base."""
+    preset = TrainConfig.preset_srgan if objective == "srgan" else TrainConfig.preset_srresnet
+    return preset(
+        steps=n.steps,
+        batch_size=n.batch_size,
+        hr_patch=n.hr_patch,
+        learning_rate=n.learning_rate,
+        seed=n.seed,
+        checkpoint_every=checkpoint_every,
+        eval_every=checkpoint_every,
+        init_from=str(base_path),
+        generator=generator,
+        content_loss=content_loss,
+    )
 
 
 def _as_int(value: Any, what: str) -> int:
@@ -780,24 +671,6 @@ def _as_int(value: Any, what: str) -> int:
     if not number.is_integer():
         raise ValueError(f"the {what} must be a whole number, got {value!r}")
     return int(number)
-
-
-def _content_loss_for(objective: str) -> tuple[str, str]:
-    """The content loss of an objective, and a note when the ImageNet VGG19 is not on this server."""
-    if objective == "mse":
-        return "mse", ""
-    from ..vgg import resolve_vgg19_weights
-
-    pretrained = resolve_vgg19_weights(download=False).pretrained  # local files only: never wait for a download
-    if objective == "srgan":
-        if pretrained:
-            return "vgg54", ""
-        return "mse", ("no ImageNet VGG19 weights on this server (set SRGAN_VGG19_WEIGHTS): the content term is "
-                       "MSE, the paper's SRGAN-MSE variant")  # fmt: skip
-    if pretrained:
-        return "vgg54", ""
-    return "vgg54", ("no ImageNet VGG19 weights on this server (set SRGAN_VGG19_WEIGHTS): VGG54 is measured on a "
-                     "randomly initialised VGG19, an experiment rather than the paper's loss")  # fmt: skip
 
 
 _manager: RunManager | None = None

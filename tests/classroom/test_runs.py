@@ -1,4 +1,5 @@
-"""Fine-tuning runs (srgan/classroom/runs.py): start, watch, stop, fail cleanly, bad inputs, the runs folder.
+"""Fine-tuning runs (srgan/classroom/runs.py, uploads.py, job.py): start, watch, stop, fail cleanly, bad inputs,
+the runs folder.
 
 Every run here trains a tiny generator (1 residual block, 8 channels) on 32x32 patches, so a step
 takes milliseconds on the CPU.
@@ -16,18 +17,11 @@ import torch
 from PIL import Image
 
 from srgan.checkpoints import CheckpointError, load_checkpoint, load_generator, read_metadata, save_checkpoint
+from srgan.classroom.runs import RunBusyError, RunManager, make_run_name, run_checkpoint, sanitise_run_name
+from srgan.classroom.uploads import TrainingData, uploaded_data
 from srgan.config import GeneratorConfig
 from srgan.images import ImageError
 from srgan.models import Discriminator, Generator
-from srgan.classroom.runs import (
-    RunBusyError,
-    RunManager,
-    TrainingData,
-    make_run_name,
-    run_checkpoint,
-    sanitise_run_name,
-    uploaded_data,
-)
 
 TINY = GeneratorConfig(scale=4, num_residual_blocks=1, channels=8)
 FAST = {"hr_patch": 32, "batch_size": 2, "device": "cpu"}
@@ -123,8 +117,15 @@ def test_srgan_objective_starts_from_the_given_discriminator(manager, tiny_base,
     torch.manual_seed(1)
     seed = Discriminator(channels=4, dense_features=8)
     save_checkpoint(seed, tmp_path / "d.safetensors", recipe={"steps_done": 1})
-    name = manager.start(base=tiny_base, data=data, objective="srgan", steps=1, learning_rate=1e-9,
-                         discriminator=tmp_path / "d.safetensors", **FAST)  # fmt: skip
+    name = manager.start(
+        base=tiny_base,
+        data=data,
+        objective="srgan",
+        steps=1,
+        learning_rate=1e-9,
+        discriminator=tmp_path / "d.safetensors",
+        **FAST,
+    )
     status = manager.wait(60)
     assert status.state == "done", status.error
     assert any("discriminator starts from" in n for n in status.notes)
@@ -226,8 +227,7 @@ def test_the_runs_folder_keeps_the_last_n(tmp_path, tiny_base, data, monkeypatch
     manager = RunManager(keep=3)
     name = manager.start(base=tiny_base, data=data, steps=1, **FAST)
     manager.wait(60)
-    assert sorted(p.name for p in root.iterdir()) == ["20200102-000000_old", "20200103-000000_old", name,
-                                                      "not-a-run"]  # fmt: skip
+    assert sorted(p.name for p in root.iterdir()) == ["20200102-000000_old", "20200103-000000_old", name, "not-a-run"]
 
 
 def test_a_finished_run_is_selectable_in_the_other_tabs(manager, tiny_base, data, photo):
