@@ -14,6 +14,10 @@ threads, and Gradio runs handlers in a thread pool.
 Ballot stuffing: a UNIQUE constraint on (session, voter, crop) makes a second vote on the same crop by the
 same voter a no-op. The *first* rating counts and `MosStore.vote` returns False for the repeat: a student
 who double-clicks, or replays a request, cannot add weight, and nobody can overwrite a rating afterwards.
+
+This module is the store (`MosStore`: sessions, codes, votes, results, CSV export; `get_store`). The
+statistics are `srgan.classroom.mos_stats` (`summarise`, `MethodStats`, the paper's Table 2), the deck of
+crops `srgan.classroom.mos_deck` (`make_deck`, `region_versions`, the methods rated).
 """
 
 from __future__ import annotations
@@ -22,121 +26,43 @@ import csv
 import hashlib
 import io
 import json
-import math
 import random
 import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from ..cache import LRUCache
-from ..config import SCALE
-from ..data import bicubic_downsample, builtin_image_paths, load_rgb, mod_crop
+
+# Some of these are not used here but re-exported (noqa: F401): ui/mos.py and the tests import them from
+# srgan.classroom.mos, where they were before mos_stats.py and mos_deck.py were split off; ui/ needs no edit.
+from .mos_deck import (  # noqa: F401
+    CONTEXT,
+    CROP_SIZE,
+    METHODS,
+    REGIONS,
+    Crop,
+    Upscale,
+    make_deck,
+    region_versions,
+)
+from .mos_stats import PAPER_MOS, PAPER_SETS, MethodStats, summarise, t_quantile_975  # noqa: F401
 from .runs import runs_dir
 
-METHODS: tuple[str, ...] = ("bicubic", "srresnet", "srgan", "hr")
 DB_NAME = "mos.sqlite3"
 CROP_FOLDER = "mos"
-CROP_SIZE = 128  # HR pixels: big enough to judge texture, small enough for a phone screen (32 px LR)
-REGIONS = 6  # regions per session: 6 x 4 methods = 24 ratings per student, about three minutes
-CONTEXT = 8  # LR pixels of context around a region when upscaling, so no method is judged on border effects
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY"  # no B/8, I/L/1, O/0, S/5, Z/2: easy to read off a projector
 CODE_LENGTH = 4
 SCORES = (1, 2, 3, 4, 5)
 
-# Ledig et al. 2017, Table 2: MOS on (Set5, Set14, BSD100), 26 raters, 1 (bad) to 5 (excellent).
-# The paper's "SRResNet" row is its MSE-trained SRResNet and "SRGAN" its final SRGAN-VGG54 (§3.4); the
-# app's bundled SRGAN is a small demo model trained with an MSE content loss, so the class is rating a
-# cousin of the paper's network, not the same one.
-PAPER_MOS: dict[str, tuple[float, float, float]] = {
-    "bicubic": (1.97, 1.80, 1.47),
-    "srresnet": (3.37, 2.98, 2.29),
-    "srgan": (3.58, 3.72, 3.56),
-    "hr": (4.32, 4.32, 4.46),
-}
-PAPER_SETS: tuple[str, ...] = ("Set5", "Set14", "BSD100")
-
-# Student t quantile t_{0.975, df} for df = 1..30 (4 decimals, as printed in statistics tables).
-_T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281, 2.2010, 2.1788, 2.1604,
-         2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555,
-         2.0518, 2.0484, 2.0452, 2.0423)  # fmt: skip
-_Z975 = 1.959963984540054  # the normal quantile the t quantile tends to
-
 
 class UnknownSession(ValueError):
     """No MOS session has this code (a ValueError: the app shows its message to the user)."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Statistics
-
-
-def t_quantile_975(df: int) -> float:
-    """t_{0.975, df}, the Student t quantile of a two-sided 95 % interval (no scipy needed).
-
-    Args:
-        df: degrees of freedom, >= 1.
-
-    Returns:
-        The table value for df <= 30; beyond it the Cornish-Fisher expansion in 1/df around the normal
-        quantile (Abramowitz & Stegun 26.7.5), which is within 1e-5 of the exact value there.
-    """
-    if df < 1:
-        raise ValueError(f"the t quantile needs df >= 1, got {df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = _Z975
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
-
-
-@dataclass(frozen=True)
-class MethodStats:
-    """The scores one method received: count, mean and its 95 % interval (None where undefined)."""
-
-    n: int
-    mean: float | None = None
-    sd: float | None = None  # sample standard deviation (n - 1), None for n < 2
-    half_width: float | None = None  # t_{0.975, n-1} * sd / sqrt(n), None for n < 2
-
-    @property
-    def low(self) -> float | None:
-        return None if self.half_width is None else self.mean - self.half_width
-
-    @property
-    def high(self) -> float | None:
-        return None if self.half_width is None else self.mean + self.half_width
-
-
-def summarise(scores: Iterable[float]) -> MethodStats:
-    """Mean and 95 % interval, mean ± t_{0.975, n-1} · s / √n, of a method's scores.
-
-    Args:
-        scores: the ratings (1..5).
-
-    Returns:
-        `MethodStats`; with no score everything but n is None, with one score there is no interval.
-    """
-    values = [float(s) for s in scores]
-    n = len(values)
-    if n == 0:
-        return MethodStats(0)
-    mean = sum(values) / n
-    if n == 1:
-        return MethodStats(1, mean)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return MethodStats(n, mean, sd, t_quantile_975(n - 1) * sd / math.sqrt(n))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,15 +76,6 @@ class Session:
     revealed: bool
     labels: dict[str, str]  # method -> blind letter "A".."D", shuffled per session
     n_crops: int
-
-
-@dataclass(frozen=True)
-class Crop:
-    crop_id: str  # "01".."24", numbered after shuffling: says nothing about the method
-    method: str
-    path: Path
-    source: str  # the held-out photo
-    box: tuple[int, int, int, int]  # its HR region (left, top, right, bottom)
 
 
 @dataclass(frozen=True)
@@ -199,8 +116,6 @@ CREATE TABLE IF NOT EXISTS votes (
     FOREIGN KEY (session_code, crop_id) REFERENCES crops(session_code, crop_id) ON DELETE CASCADE
 );
 """
-
-Upscale = Callable[[Image.Image], Image.Image]
 
 
 def normalise_code(code: str) -> str:
@@ -251,8 +166,9 @@ class MosStore:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def open_session(self, *, regions: int = REGIONS, seed: int | None = None,
-                     upscalers: dict[str, Upscale] | None = None) -> Session:  # fmt: skip
+    def open_session(
+        self, *, regions: int = REGIONS, seed: int | None = None, upscalers: dict[str, Upscale] | None = None
+    ) -> Session:
         """A new session: a fresh code and its deck of blind crops (made now, cached as PNG files).
 
         Args:
@@ -272,9 +188,18 @@ class MosStore:
             with self._connect(write=True) as db:
                 db.executemany(
                     "INSERT INTO crops (session_code, crop_id, method, image, source, box) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(code, c.crop_id, c.method, c.path.relative_to(self.root).as_posix(), c.source,
-                      json.dumps(c.box)) for c in deck],
-                )  # fmt: skip
+                    [
+                        (
+                            code,
+                            c.crop_id,
+                            c.method,
+                            c.path.relative_to(self.root).as_posix(),
+                            c.source,
+                            json.dumps(c.box),
+                        )
+                        for c in deck
+                    ],
+                )
         except BaseException:
             with self._connect(write=True) as db:
                 db.execute("DELETE FROM sessions WHERE code = ?", (code,))
@@ -290,8 +215,10 @@ class MosStore:
         for _ in range(1000):
             code = "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             with self._connect(write=True) as db:
-                inserted = db.execute("INSERT OR IGNORE INTO sessions (code, created, labels) VALUES (?, ?, ?)",
-                                      (code, time.time(), labels)).rowcount  # fmt: skip
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO sessions (code, created, labels) VALUES (?, ?, ?)",
+                    (code, time.time(), labels),
+                ).rowcount
             if inserted:
                 return code
         raise RuntimeError("no free session code left")
@@ -314,8 +241,9 @@ class MosStore:
         """The session's deck, by crop id."""
         code = self.session(code).code
         with self._connect() as db:
-            rows = db.execute("SELECT crop_id, method, image, source, box FROM crops WHERE session_code = ? "
-                              "ORDER BY crop_id", (code,)).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT crop_id, method, image, source, box FROM crops WHERE session_code = ? ORDER BY crop_id", (code,)
+            ).fetchall()
         return [Crop(r[0], r[1], self.root / r[2], r[3], tuple(json.loads(r[4]))) for r in rows]
 
     def crop(self, code: str, crop_id: str) -> Crop:
@@ -375,8 +303,10 @@ class MosStore:
     def rated(self, code: str, voter_id: str) -> dict[str, int]:
         """crop id -> score of the crops this voter has rated in this session."""
         with self._connect() as db:
-            rows = db.execute("SELECT crop_id, score FROM votes WHERE session_code = ? AND voter_id = ?",
-                              (normalise_code(code), str(voter_id))).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT crop_id, score FROM votes WHERE session_code = ? AND voter_id = ?",
+                (normalise_code(code), str(voter_id)),
+            ).fetchall()
         return dict(rows)
 
     def next_crop(self, code: str, voter_id: str) -> Crop | None:
@@ -394,28 +324,42 @@ class MosStore:
         """Per-method n, mean and 95 % interval of the session's votes, pooled over crops and voters."""
         session = self.session(code)
         with self._connect() as db:
-            rows = db.execute("SELECT c.method, v.score, v.voter_id FROM votes v JOIN crops c "
-                              "ON c.session_code = v.session_code AND c.crop_id = v.crop_id "
-                              "WHERE v.session_code = ?", (session.code,)).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT c.method, v.score, v.voter_id FROM votes v JOIN crops c "
+                "ON c.session_code = v.session_code AND c.crop_id = v.crop_id "
+                "WHERE v.session_code = ?",
+                (session.code,),
+            ).fetchall()
         stats = {m: summarise(score for method, score, _ in rows if method == m) for m in METHODS}
-        return Results(session.code, session.revealed, session.labels, stats, len(rows),
-                       len({voter for _, _, voter in rows}), session.n_crops)  # fmt: skip
+        return Results(
+            code=session.code,
+            revealed=session.revealed,
+            labels=session.labels,
+            stats=stats,
+            votes=len(rows),
+            voters=len({voter for _, _, voter in rows}),
+            n_crops=session.n_crops,
+        )
 
     def export_csv(self, code: str) -> str:
         """Every vote of the session as CSV: one row per vote, with the method unblinded, oldest first."""
         session = self.session(code)
         with self._connect() as db:
-            rows = db.execute("SELECT v.created, v.voter_id, v.crop_id, c.method, v.score, c.source, c.box "
-                              "FROM votes v JOIN crops c ON c.session_code = v.session_code AND c.crop_id = v.crop_id "
-                              "WHERE v.session_code = ? ORDER BY v.id", (session.code,)).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT v.created, v.voter_id, v.crop_id, c.method, v.score, c.source, c.box "
+                "FROM votes v JOIN crops c ON c.session_code = v.session_code AND c.crop_id = v.crop_id "
+                "WHERE v.session_code = ? ORDER BY v.id",
+                (session.code,),
+            ).fetchall()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["session", "time_utc", "voter", "crop_id", "method", "blind_label", "score", "source",
-                         "box"])  # fmt: skip
+        writer.writerow(["session", "time_utc", "voter", "crop_id", "method", "blind_label", "score", "source", "box"])
         for created, voter, crop_id, method, score, source, box in rows:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
-            writer.writerow([session.code, stamp, voter, crop_id, method, session.labels[method], score, source,
-                             " ".join(map(str, json.loads(box)))])  # fmt: skip
+            box_text = " ".join(map(str, json.loads(box)))
+            writer.writerow(
+                [session.code, stamp, voter, crop_id, method, session.labels[method], score, source, box_text]
+            )
         return out.getvalue()
 
 
@@ -427,91 +371,6 @@ def _score(score: float | str) -> int:
     if not value.is_integer() or int(value) not in SCORES:
         raise ValueError(f"a rating is a whole number from 1 to 5, got {score!r}")
     return int(value)
-
-
-# ----------------------------------------------------------------------------------------------
-# The deck of crops
-
-
-def _default_upscalers() -> dict[str, Upscale]:
-    from ..engine.inference import upscaler_for
-
-    return {m: upscaler_for(m) for m in ("bicubic", "srresnet", "srgan")}
-
-
-def _pick_region(image: Image.Image, rng: random.Random, tries: int = 8) -> tuple[int, int, int, int]:
-    """A CROP_SIZE box on the LR grid, the most textured of a few random ones.
-
-    Flat sky or background looks the same in every version, and ratings of it say nothing about the methods.
-    """
-    best, best_score = None, -1.0
-    for _ in range(tries):
-        x = rng.randrange(0, (image.width - CROP_SIZE) // SCALE + 1) * SCALE
-        y = rng.randrange(0, (image.height - CROP_SIZE) // SCALE + 1) * SCALE
-        box = (x, y, x + CROP_SIZE, y + CROP_SIZE)
-        grey = np.asarray(image.crop(box).convert("L"), dtype=np.float32)
-        score = float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean())
-        if score > best_score:
-            best, best_score = box, score
-    return best
-
-
-def region_versions(hr: Image.Image, box: tuple[int, int, int, int], upscalers: dict[str, Upscale]
-                    ) -> dict[str, Image.Image]:  # fmt: skip
-    """The four versions of one HR region: HR itself, and each method's x4 of the bicubic-downsampled photo.
-
-    Each method upscales the LR region with `CONTEXT` pixels around it and the centre is kept, as if the
-    whole photo had been upscaled. The window keeps one size (shifted inward at the photo's edges), which
-    also lets the CPU convolution kernels reuse their setup from one region to the next.
-    """
-    lr = bicubic_downsample(hr, SCALE)
-    x0, y0, x1, y1 = (v // SCALE for v in box)
-    wx0 = min(max(0, x0 - CONTEXT), max(0, lr.width - (x1 - x0) - 2 * CONTEXT))
-    wy0 = min(max(0, y0 - CONTEXT), max(0, lr.height - (y1 - y0) - 2 * CONTEXT))
-    wx1, wy1 = min(lr.width, x1 - x0 + wx0 + 2 * CONTEXT), min(lr.height, y1 - y0 + wy0 + 2 * CONTEXT)
-    window = lr.crop((wx0, wy0, wx1, wy1))
-    inner = ((x0 - wx0) * SCALE, (y0 - wy0) * SCALE, (x1 - wx0) * SCALE, (y1 - wy0) * SCALE)
-    versions = {m: upscalers[m](window).convert("RGB").crop(inner) for m in METHODS if m != "hr"}
-    versions["hr"] = hr.crop(box)
-    return versions
-
-
-def make_deck(folder: Path, *, regions: int = REGIONS, rng: random.Random | None = None,
-              upscalers: dict[str, Upscale] | None = None) -> list[Crop]:  # fmt: skip
-    """Make a session's crops: `regions` regions of the held-out photos x the four methods, as PNG files.
-
-    Args:
-        folder: where the PNGs go (created).
-        regions: number of regions, spread over the held-out photos in turn.
-        rng: picks the regions and the shuffled numbering.
-        upscalers: see `MosStore.open_session`.
-
-    Returns:
-        The crops, numbered "01".. in shuffled order (the number says nothing about the method).
-    """
-    rng = rng or random.Random()
-    photos = builtin_image_paths(split="heldout")
-    if not photos:
-        raise ValueError("no held-out built-in photo for the MOS crops: install scikit-image or matplotlib")
-    upscalers = upscalers or _default_upscalers()
-    names = list(photos)
-    rng.shuffle(names)
-    hr_images = {n: mod_crop(load_rgb(photos[n]), SCALE) for n in names[:regions]}
-    pieces = []
-    for k in range(regions):
-        name = names[k % len(names)]
-        box = _pick_region(hr_images[name], rng)
-        for method, image in region_versions(hr_images[name], box, upscalers).items():
-            pieces.append((method, image, name, box))
-    rng.shuffle(pieces)
-    folder.mkdir(parents=True, exist_ok=True)
-    deck = []
-    for k, (method, image, name, box) in enumerate(pieces, start=1):
-        crop_id = f"{k:02d}"
-        path = folder / f"{crop_id}.png"
-        image.save(path, format="PNG")
-        deck.append(Crop(crop_id, method, path, name, box))
-    return deck
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The MOS test's data side (srgan.classroom.mos): statistics, sessions, one vote per crop, persistence, concurrency."""
+"""The MOS test's data side (srgan.classroom.mos, mos_stats, mos_deck).
+
+Statistics, sessions, one vote per crop, persistence, concurrency.
+"""
 
 import csv
 import io
@@ -10,17 +13,10 @@ import threading
 import pytest
 from PIL import Image
 
+from srgan.classroom.mos import CODE_ALPHABET, CODE_LENGTH, MosStore, UnknownSession
+from srgan.classroom.mos_deck import METHODS
+from srgan.classroom.mos_stats import PAPER_MOS, summarise, t_quantile_975
 from srgan.data import bicubic_downsample, bicubic_upscale, builtin_image_paths, load_rgb, mod_crop
-from srgan.classroom.mos import (
-    CODE_ALPHABET,
-    CODE_LENGTH,
-    METHODS,
-    PAPER_MOS,
-    MosStore,
-    UnknownSession,
-    summarise,
-    t_quantile_975,
-)
 
 # Cheap stand-ins for the networks: the store and the statistics do not care what made a crop.
 CHEAP = {m: (lambda im: bicubic_upscale(im, 4)) for m in ("bicubic", "srresnet", "srgan")}
@@ -46,8 +42,21 @@ def _by_method(store, code):
 # -- statistics ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (29, 2.045),
-                                          (30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980), (10**6, 1.960)])  # fmt: skip
+@pytest.mark.parametrize(
+    "df, expected",
+    [
+        (1, 12.706),
+        (2, 4.303),
+        (5, 2.571),
+        (10, 2.228),
+        (29, 2.045),
+        (30, 2.042),
+        (40, 2.021),
+        (60, 2.000),
+        (120, 1.980),
+        (10**6, 1.960),
+    ],
+)
 def test_t_quantile_matches_the_printed_tables(df, expected):
     assert t_quantile_975(df) == pytest.approx(expected, abs=6e-4)
 
