@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import platform
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,8 +37,9 @@ def _median_seconds(fn, repeats: int, device: torch.device = torch.device("cpu")
     return sorted(times)[len(times) // 2]
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 3, *, device: torch.device = torch.device("cpu"),
-                       dtype: torch.dtype = torch.float32) -> float:  # fmt: skip
+def matmul_peak_gflops(
+    n: int = 2048, repeats: int = 3, *, device: torch.device = torch.device("cpu"), dtype: torch.dtype = torch.float32
+) -> float:
     """GFLOP/s of an n x n matmul: the ceiling for a direct convolution in that precision on that device."""
     g = torch.Generator(device="cpu").manual_seed(0)
     a = torch.rand(n, n, generator=g).to(device, dtype)  # random data: zeros run faster than real data
@@ -56,83 +58,151 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
     levels and the fraction of the measured bf16 tensor-core matmul peak.
     """
     dev = torch.device(device)
-    if model is None:  # the bundled SRGAN: its activations, not random ones, decide the rounding differences
-        from .checkpoints import CheckpointError, load_pretrained
-
-        try:
-            model = copy.deepcopy(load_pretrained("srgan")).eval()
-        except (CheckpointError, FileNotFoundError):
-            torch.manual_seed(0)
-            model = Generator().eval()  # same cost
+    model = _bench_model(model)
     # Every conv is stride-1 "same", so the cost grows with H x W: count it once at 16x16.
     flop_per_pixel = conv_flops(model, torch.zeros(1, 3, 16, 16)) / 256
     model = model.to(dev)
     cuda = dev.type == "cuda"
     peak = matmul_peak_gflops(8192 if cuda else 2048, device=dev)
-    images, inputs, plain_ms, references = {}, {}, {}, {}
-    for size in sizes:  # the plain forward first, in the process state a user's script would have
-        g = torch.Generator(device="cpu").manual_seed(size)
-        x = torch.rand(1, 3, size, size, generator=g)
-        images[size] = Image.fromarray((x[0].permute(1, 2, 0).numpy() * 255).astype("uint8"))
-        x = inputs[size] = (torch.from_numpy(np.array(images[size])).permute(2, 0, 1)[None].float() / 255).to(dev)
-
-        def plain(x: torch.Tensor = x) -> torch.Tensor:
-            with torch.no_grad():
-                return model(x)
-
-        plain_ms[size] = _median_seconds(plain, repeats, dev) * 1e3
-        references[size] = plain()[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).cpu().numpy()
+    plain = [_plain_forward(model, size, repeats, dev) for size in sizes]  # before Upscaler: a user's script's state
     # Upscaler changes process-wide settings (glibc keeps freed memory: `fastnet.keep_freed_memory`), which
     # also speed up the plain model; timing that again afterwards says how much of the gap they make.
     upscaler = Upscaler(model, device=str(dev))
     half_peak = matmul_peak_gflops(8192, repeats=10, device=dev, dtype=upscaler.dtype) if cuda else None
-    rows = []
-    for size in sizes:
-        image, x, reference = images[size], inputs[size], references[size]
-        t_plain = plain_ms[size] / 1e3
-        t_fast = _median_seconds(lambda image=image: upscaler(image), max(repeats, 10) if cuda else repeats, dev)
-        with torch.no_grad():
-            t_plain_after = _median_seconds(lambda x=x: model(x), repeats, dev)
-        diff = np.abs(np.asarray(upscaler(image)).astype(np.float64) - reference)
-        gflop = flop_per_pixel * size * size / 1e9
-        bf16 = {}
-        if not cuda and cpu_has_fast_bf16():  # the opt-in: faster, but not within one level everywhere
-            upscaler_bf16 = Upscaler(model, device="cpu", dtype=torch.bfloat16)
-            t_bf16 = _median_seconds(lambda u=upscaler_bf16, image=image: u(image), repeats)
-            diff_bf16 = np.abs(np.asarray(upscaler_bf16(image)).astype(np.float64) - reference)
-            bf16 = {"bf16_ms": round(t_bf16 * 1e3, 2), "bf16_speedup": round(t_plain / t_bf16, 2),
-                    "bf16_max_diff_levels": float(diff_bf16.max()),
-                    "bf16_pixels_off_by_more_than_1": float((diff_bf16 > 1).mean())}  # fmt: skip
-        row = {"size": size, "gflop": round(gflop, 2), "plain_ms": round(t_plain * 1e3, 2),
-               "upscaler_ms": round(t_fast * 1e3, 2), "speedup": round(t_plain / t_fast, 2),
-               "plain_ms_same_allocator": round(t_plain_after * 1e3, 2),
-               "speedup_same_allocator": round(t_plain_after / t_fast, 2),
-               "upscaler_gflops": round(gflop / t_fast, 1),
-               "fraction_of_matmul_peak": round(gflop / t_fast / (half_peak or peak), 3),
-               "max_diff_levels": float(diff.max()), "pixels_off_by_more_than_1": float((diff > 1).mean()), **bf16}  # fmt: skip
-        rows.append(row)
+    rows = [_bench_row(model, upscaler, p, flop_per_pixel, half_peak or peak, repeats, dev) for p in plain]
     name = torch.cuda.get_device_name(dev) if cuda else (platform.processor() or platform.machine())
     precision = str(upscaler.dtype).replace("torch.", "")
-    head = (f"machine: {name}, torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s"
-            + (f", {precision} matmul peak {half_peak:.0f} GFLOP/s; Upscaler in {precision}" if cuda
-               else f", {torch.get_num_threads()} threads; {kernel_status()}"))  # fmt: skip
-    lines = [head, f"{'LR size':>8}{'GFLOP':>8}{'plain ms':>10}{'Upscaler ms':>13}{'speed-up':>10}{'GFLOP/s':>10}"
-                   f"{'of peak':>9}{'max diff':>10}{'plain ms, same allocator':>26}{'speed-up':>10}"]  # fmt: skip
+    head = f"machine: {name}, torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s" + (
+        f", {precision} matmul peak {half_peak:.0f} GFLOP/s; Upscaler in {precision}"
+        if cuda
+        else f", {torch.get_num_threads()} threads; {kernel_status()}"
+    )
+    return {
+        "device": name,
+        "torch": torch.__version__,
+        "matmul_peak_gflops": round(peak, 1),
+        "half_matmul_peak_gflops": round(half_peak, 1) if half_peak else None,
+        "threads": torch.get_num_threads(),
+        "rows": rows,
+        "table": _bench_table(head, rows, winograd_note=not cuda and kernel_enabled()),
+    }
+
+
+def _bench_model(model: Generator | None) -> Generator:
+    """The model to time: the one given, else the bundled SRGAN (its activations, not random ones, decide the
+    rounding differences), else a random `Generator` of the same cost."""
+    if model is not None:
+        return model
+    from .checkpoints import CheckpointError, load_pretrained
+
+    try:
+        return copy.deepcopy(load_pretrained("srgan")).eval()
+    except (CheckpointError, FileNotFoundError):
+        torch.manual_seed(0)
+        return Generator().eval()  # same cost
+
+
+@dataclass
+class _PlainRun:
+    """One size's input and the plain eager forward on it, measured before `Upscaler` exists."""
+
+    size: int
+    image: Image.Image  # the random LR input, 8-bit
+    x: torch.Tensor  # the same, as the model's input
+    ms: float  # median time of the plain forward
+    reference: np.ndarray  # its output in 8-bit levels (H, W, 3), what `Upscaler` is compared with
+
+
+def _plain_forward(model: Generator, size: int, repeats: int, dev: torch.device) -> _PlainRun:
+    """Time the plain forward on a random `size` x `size` input, and keep its 8-bit output."""
+    g = torch.Generator(device="cpu").manual_seed(size)
+    x = torch.rand(1, 3, size, size, generator=g)
+    image = Image.fromarray((x[0].permute(1, 2, 0).numpy() * 255).astype("uint8"))
+    x = (torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255).to(dev)
+
+    def plain() -> torch.Tensor:
+        with torch.no_grad():
+            return model(x)
+
+    ms = _median_seconds(plain, repeats, dev) * 1e3
+    reference = plain()[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).cpu().numpy()
+    return _PlainRun(size, image, x, ms, reference)
+
+
+def _bench_row(
+    model: Generator,
+    upscaler: Upscaler,
+    p: _PlainRun,
+    flop_per_pixel: float,
+    peak: float,
+    repeats: int,
+    dev: torch.device,
+) -> dict:
+    """One size's row: `Upscaler` against the plain forward (before and after `Upscaler`'s settings), bf16 too."""
+    cuda = dev.type == "cuda"
+    t_plain = p.ms / 1e3
+    t_fast = _median_seconds(lambda: upscaler(p.image), max(repeats, 10) if cuda else repeats, dev)
+    with torch.no_grad():
+        t_plain_after = _median_seconds(lambda: model(p.x), repeats, dev)
+    diff = np.abs(np.asarray(upscaler(p.image)).astype(np.float64) - p.reference)
+    gflop = flop_per_pixel * p.size * p.size / 1e9
+    bf16 = {}
+    if not cuda and cpu_has_fast_bf16():  # the opt-in: faster, but not within one level everywhere
+        upscaler_bf16 = Upscaler(model, device="cpu", dtype=torch.bfloat16)
+        t_bf16 = _median_seconds(lambda: upscaler_bf16(p.image), repeats)
+        diff_bf16 = np.abs(np.asarray(upscaler_bf16(p.image)).astype(np.float64) - p.reference)
+        bf16 = {
+            "bf16_ms": round(t_bf16 * 1e3, 2),
+            "bf16_speedup": round(t_plain / t_bf16, 2),
+            "bf16_max_diff_levels": float(diff_bf16.max()),
+            "bf16_pixels_off_by_more_than_1": float((diff_bf16 > 1).mean()),
+        }
+    return {
+        "size": p.size,
+        "gflop": round(gflop, 2),
+        "plain_ms": round(t_plain * 1e3, 2),
+        "upscaler_ms": round(t_fast * 1e3, 2),
+        "speedup": round(t_plain / t_fast, 2),
+        "plain_ms_same_allocator": round(t_plain_after * 1e3, 2),
+        "speedup_same_allocator": round(t_plain_after / t_fast, 2),
+        "upscaler_gflops": round(gflop / t_fast, 1),
+        "fraction_of_matmul_peak": round(gflop / t_fast / peak, 3),
+        "max_diff_levels": float(diff.max()),
+        "pixels_off_by_more_than_1": float((diff > 1).mean()),
+        **bf16,
+    }
+
+
+def _bench_table(head: str, rows: list[dict], *, winograd_note: bool) -> str:
+    """The rows as the text table `python -m srgan bench` prints (a second table for the opt-in bf16)."""
+    lines = [
+        head,
+        f"{'LR size':>8}{'GFLOP':>8}{'plain ms':>10}{'Upscaler ms':>13}{'speed-up':>10}{'GFLOP/s':>10}"
+        f"{'of peak':>9}{'max diff':>10}{'plain ms, same allocator':>26}{'speed-up':>10}",
+    ]
     for r in rows:
-        lines.append(f"{r['size']:>8}{r['gflop']:>8}{r['plain_ms']:>10}{r['upscaler_ms']:>13}{r['speedup']:>10}"
-                     f"{r['upscaler_gflops']:>10}{r['fraction_of_matmul_peak']:>9.0%}{r['max_diff_levels']:>10.0f}"
-                     f"{r['plain_ms_same_allocator']:>26}{r['speedup_same_allocator']:>10}")  # fmt: skip
-    if not cuda and kernel_enabled():
-        lines.append("GFLOP/s is nominal (the plain model's multiply-adds x 2): the Winograd 3x3 convolutions multiply "
-                     "4x less, so it can pass the matmul peak")  # fmt: skip
+        lines.append(
+            f"{r['size']:>8}{r['gflop']:>8}{r['plain_ms']:>10}{r['upscaler_ms']:>13}{r['speedup']:>10}"
+            f"{r['upscaler_gflops']:>10}{r['fraction_of_matmul_peak']:>9.0%}{r['max_diff_levels']:>10.0f}"
+            f"{r['plain_ms_same_allocator']:>26}{r['speedup_same_allocator']:>10}"
+        )
+    if winograd_note:
+        lines.append(
+            "GFLOP/s is nominal (the plain model's multiply-adds x 2): the Winograd 3x3 convolutions multiply "
+            "4x less, so it can pass the matmul peak"
+        )
     if any("bf16_ms" in r for r in rows):
-        lines += ["opt-in bf16 on this CPU (Upscaler(dtype=torch.bfloat16)):",
-                  f"{'LR size':>8}{'bf16 ms':>10}{'speed-up':>10}{'max diff':>10}{'pixels > 1 level':>18}"]  # fmt: skip
-        lines += [f"{r['size']:>8}{r['bf16_ms']:>10}{r['bf16_speedup']:>10}{r['bf16_max_diff_levels']:>10.0f}"
-                  f"{r['bf16_pixels_off_by_more_than_1']:>18.4%}" for r in rows if "bf16_ms" in r]  # fmt: skip
-    return {"device": name, "torch": torch.__version__, "matmul_peak_gflops": round(peak, 1),
-            "half_matmul_peak_gflops": round(half_peak, 1) if half_peak else None,
-            "threads": torch.get_num_threads(), "rows": rows, "table": "\n".join(lines)}  # fmt: skip
+        lines += [
+            "opt-in bf16 on this CPU (Upscaler(dtype=torch.bfloat16)):",
+            f"{'LR size':>8}{'bf16 ms':>10}{'speed-up':>10}{'max diff':>10}{'pixels > 1 level':>18}",
+        ]
+        lines += [
+            f"{r['size']:>8}{r['bf16_ms']:>10}{r['bf16_speedup']:>10}{r['bf16_max_diff_levels']:>10.0f}"
+            f"{r['bf16_pixels_off_by_more_than_1']:>18.4%}"
+            for r in rows
+            if "bf16_ms" in r
+        ]
+    return "\n".join(lines)
 
 
 def peak_rss_of_upscale(side: int, *, model: str = "srgan") -> dict:
@@ -146,7 +216,8 @@ def peak_rss_of_upscale(side: int, *, model: str = "srgan") -> dict:
     import sys
 
     code = (
-        "import json, resource, time, numpy as np; from PIL import Image; from srgan.engine.inference import upscaler_for\n"
+        "import json, resource, time, numpy as np; from PIL import Image\n"
+        "from srgan.engine.inference import upscaler_for\n"
         f"up = upscaler_for({model!r}, device='cpu')\n"
         f"image = Image.fromarray(np.random.default_rng(0).integers(0, 256, ({side}, {side}, 3), dtype=np.uint8))\n"
         "t = time.perf_counter(); out = up(image); seconds = time.perf_counter() - t\n"
@@ -169,10 +240,14 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
 
     fast = prepare_for_inference(model).to(memory_format=torch.channels_last)
     last = fast.upsample[1]  # SubPixelTail: its two convolutions, timed apart (one band at this size)
-    parts = {"head (9x9, 3->64)": fast.head, "16 residual blocks (3x3, 64->64)": fast.residual_blocks,
-             "body tail (3x3)": fast.body_tail, "upsample 1 (3x3, 64->256, x2)": fast.upsample[0],
-             "upsample 2 (3x3, 64->256)": last.conv,
-             "tail (5x5 sub-pixel, 256->12, x2)": nn.Sequential(last.tail, last.shuffle)}  # fmt: skip
+    parts = {
+        "head (9x9, 3->64)": fast.head,
+        "16 residual blocks (3x3, 64->64)": fast.residual_blocks,
+        "body tail (3x3)": fast.body_tail,
+        "upsample 1 (3x3, 64->256, x2)": fast.upsample[0],
+        "upsample 2 (3x3, 64->256)": last.conv,
+        "tail (5x5 sub-pixel, 256->12, x2)": nn.Sequential(last.tail, last.shuffle),
+    }
     x = torch.rand(1, 3, size, size).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         inputs, y = {}, x
@@ -188,8 +263,8 @@ def layer_profile(model: Generator, size: int, repeats: int = 3) -> list[dict]:
         for name, part in parts.items():
             gflop = conv_flops(part, inputs[name]) / 1e9
             seconds = _median_seconds(lambda part=part, name=name: part(inputs[name]), repeats)
-            rows.append({"part": name, "ms": round(seconds * 1e3, 1), "gflop": round(gflop, 2),
-                         "gflops": round(gflop / seconds, 1)})  # fmt: skip
+            ms, gflops = round(seconds * 1e3, 1), round(gflop / seconds, 1)
+            rows.append({"part": name, "ms": ms, "gflop": round(gflop, 2), "gflops": gflops})
     return rows
 
 
@@ -212,8 +287,11 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
             kernel_flops[0] += conv.direct_flops(out)
 
     nested = {id(m.blocks) for m in module.modules() if isinstance(m, Conv5x5)}  # counted as their 5x5
-    hooks = [m.register_forward_hook(count, with_kwargs=True) for m in module.modules()
-             if isinstance(m, (Conv3x3, Conv5x5)) and id(m) not in nested]  # fmt: skip
+    hooks = [
+        m.register_forward_hook(count, with_kwargs=True)
+        for m in module.modules()
+        if isinstance(m, (Conv3x3, Conv5x5)) and id(m) not in nested
+    ]
     counter = FlopCounterMode(display=False)
     try:
         with counter, torch.no_grad():
@@ -224,8 +302,9 @@ def conv_flops(module: nn.Module, x: torch.Tensor) -> float:
     return float(counter.get_total_flops()) + kernel_flops[0]
 
 
-def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patch: int = 96,
-                                preset: str = "srresnet") -> float:  # fmt: skip
+def training_samples_per_second(
+    *, steps: int = 6, batch_size: int = 16, hr_patch: int = 96, preset: str = "srresnet"
+) -> float:
     """HR patches per second of the training loop on the CPU (random built-in crops, after one warm-up step)."""
     import tempfile
 
@@ -244,7 +323,13 @@ def training_samples_per_second(*, steps: int = 6, batch_size: int = 16, hr_patc
         last[0] = now
 
     with tempfile.TemporaryDirectory() as out:
-        config = make(steps=steps, batch_size=batch_size, hr_patch=hr_patch, content_loss="mse",
-                      checkpoint_every=10**6, eval_every=10**6)  # fmt: skip
+        config = make(
+            steps=steps,
+            batch_size=batch_size,
+            hr_patch=hr_patch,
+            content_loss="mse",
+            checkpoint_every=10**6,
+            eval_every=10**6,
+        )
         train(config, images=images, image_names=names, out_dir=out, progress=False, device="cpu", callback=tick)
     return batch_size / (sum(times[1:]) / len(times[1:]))

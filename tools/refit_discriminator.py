@@ -112,8 +112,16 @@ class RefitConfig:
 
     def bank_key(self) -> str:
         """A short digest of everything the bank depends on (a changed recipe rebuilds it)."""
-        parts = [self.scales, self.blurs, self.jpeg_qualities, self.max_side, self.validation, self.data,
-                 str(resolve(self.generator).resolve()), resolve(self.generator).stat().st_size]  # fmt: skip
+        parts = [
+            self.scales,
+            self.blurs,
+            self.jpeg_qualities,
+            self.max_side,
+            self.validation,
+            self.data,
+            str(resolve(self.generator).resolve()),
+            resolve(self.generator).stat().st_size,
+        ]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
@@ -221,8 +229,15 @@ def build_bank(config: RefitConfig, *, log: bool = True) -> Bank:
         val_hr.append(patches(_uint8(image), config.patch))
         val_sr.append(patches(_uint8(upscale(bicubic_downsample(image, SCALE))), config.patch))
     empty = torch.empty(0, 3, config.patch, config.patch, dtype=torch.uint8)
-    return Bank(hr, sr, photo_index, train_names, torch.cat(val_hr) if val_hr else empty,
-                torch.cat(val_sr) if val_sr else empty, description)  # fmt: skip
+    return Bank(
+        hr=hr,
+        sr=sr,
+        photo=photo_index,
+        names=train_names,
+        val_hr=torch.cat(val_hr) if val_hr else empty,
+        val_sr=torch.cat(val_sr) if val_sr else empty,
+        description=description,
+    )
 
 
 def load_or_build_bank(config: RefitConfig, out_dir: Path) -> Bank:
@@ -283,8 +298,12 @@ def validate(discriminator: Discriminator, bank: Bank) -> dict[str, float]:
     d_hr = torch.sigmoid(discriminator(bank.val_hr.float() / 127.5 - 1))  # (N,)
     d_sr = torch.sigmoid(discriminator(bank.val_sr.float() / 127.5 - 1))  # (N,)
     discriminator.train(was_training)
-    return {"val_accuracy": round(float((d_hr > d_sr).float().mean()), 4), "val_d_hr": round(float(d_hr.mean()), 4),
-            "val_d_sr": round(float(d_sr.mean()), 4), "val_pairs": len(d_hr)}  # fmt: skip
+    return {
+        "val_accuracy": round(float((d_hr > d_sr).float().mean()), 4),
+        "val_d_hr": round(float(d_hr.mean()), 4),
+        "val_d_sr": round(float(d_sr.mean()), 4),
+        "val_pairs": len(d_hr),
+    }
 
 
 def initial_discriminator(config: RefitConfig) -> tuple[Discriminator, str]:
@@ -305,10 +324,34 @@ def initial_discriminator(config: RefitConfig) -> tuple[Discriminator, str]:
         return model, ""
     state, meta = load_checkpoint(resolve("srgan_discriminator" if config.init == "bundled" else config.init))
     if config.init == "bundled" and str(meta.get("recipe", {}).get("stage", "")).startswith("3"):
-        raise ValueError("the bundled discriminator is already a stage-3 refit; pass --init with the stage-2 "
-                         "discriminator (e.g. train_runs/srgan_x4/discriminator.safetensors)")  # fmt: skip
+        raise ValueError(
+            "the bundled discriminator is already a stage-3 refit; pass --init with the stage-2 "
+            "discriminator (e.g. train_runs/srgan_x4/discriminator.safetensors)"
+        )
     model.load_state_dict(state)
     return model, meta.get("sha256", "")
+
+
+@dataclass
+class RefitState:
+    """What `state.pt` holds between processes: D, Adam, the step, the validation so far, the time spent.
+
+    Attributes:
+        discriminator, optimiser: the model in train mode and its Adam.
+        step: updates done.
+        last_val: the last `validate` figures ({} before the first).
+        best: {"val_accuracy", "step"} of the best validation so far.
+        elapsed: training seconds before this process (a resumed run's log continues its clock).
+        init_sha256: the sha256 of the weights the run started from ("" when fresh).
+    """
+
+    discriminator: Discriminator
+    optimiser: torch.optim.Optimizer
+    step: int = 0
+    last_val: dict = field(default_factory=dict)
+    best: dict = field(default_factory=lambda: {"val_accuracy": -1.0, "step": 0})
+    elapsed: float = 0.0
+    init_sha256: str = ""
 
 
 def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True) -> Path:
@@ -330,80 +373,134 @@ def refit(config: RefitConfig, out_dir: str | Path, *, resume: bool = False, pro
     out_dir.mkdir(parents=True, exist_ok=True)
     bank = load_or_build_bank(config, out_dir)
     state_path, log_path = out_dir / "state.pt", out_dir / "log.jsonl"
+    run = start_or_resume(config, state_path, log_path, resume=resume)
+    recipe = _recipe(config, bank, run.init_sha256)
+    t0, start = time.perf_counter(), run.step
+
+    def save() -> None:
+        _save(run, config, out_dir, recipe, seconds=run.elapsed + time.perf_counter() - t0)
+
+    with open(log_path, "a") as log:
+        while run.step < config.steps:
+            entry = train_step(run, bank, config)
+            entry["seconds"] = round(run.elapsed + time.perf_counter() - t0, 1)
+            if run.step % config.eval_every == 0 or run.step == config.steps:
+                run.last_val = validate(run.discriminator, bank)
+                entry |= run.last_val
+                if run.last_val and run.last_val["val_accuracy"] > run.best["val_accuracy"]:
+                    run.best = {"val_accuracy": run.last_val["val_accuracy"], "step": run.step}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            if progress and (run.step % 10 == 0 or run.step == config.steps):
+                rate = (run.step - start) / max(time.perf_counter() - t0, 1e-9)
+                print(
+                    f"step {run.step}/{config.steps} loss {entry['loss']:.4f} D(HR) {entry['d_hr']:.3f} "
+                    f"D(SR) {entry['d_sr']:.3f} {rate:.2f} steps/s {run.last_val}",
+                    flush=True,
+                )
+            if run.step % config.checkpoint_every == 0 or run.step == config.steps:
+                save()
+    if not state_path.is_file() or int(torch.load(state_path, weights_only=True)["step"]) != run.step:
+        save()
+    return out_dir / "discriminator.safetensors"
+
+
+def start_or_resume(config: RefitConfig, state_path: Path, log_path: Path, *, resume: bool) -> RefitState:
+    """The run's starting point: fresh from `config.init`, or (with `resume` and a `state.pt`) where it stopped.
+
+    A fresh run deletes an old `log.jsonl`; a resumed one keeps the log's lines up to its step.
+
+    Raises:
+        ValueError: `state.pt` was written by another recipe (only steps, eval_every, checkpoint_every may change).
+    """
     resuming = resume and state_path.is_file()
     if resuming:  # the weights come from the state below
-        discriminator, init_sha256 = (
-            Discriminator.from_config(DiscriminatorConfig(config.channels, config.dense_features)),
-            "",
-        )
+        discriminator = Discriminator.from_config(DiscriminatorConfig(config.channels, config.dense_features))
+        init_sha256 = ""
     else:
         discriminator, init_sha256 = initial_discriminator(config)
     discriminator.train()
     optimiser = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=(config.beta1, 0.999))
-    step, last_val, best, elapsed = 0, {}, {"val_accuracy": -1.0, "step": 0}, 0.0
+    run = RefitState(discriminator, optimiser, init_sha256=init_sha256)
     if resuming:
-        state = torch.load(state_path, weights_only=True)
-        run_only = ("steps", "eval_every", "checkpoint_every")  # may change between the run and its resumption
-        if {k: v for k, v in json.loads(state["config"]).items() if k not in run_only} != {
-            k: v for k, v in asdict(config).items() if k not in run_only
-        }:
-            raise ValueError(f"{state_path} was written by another recipe; use another --out or drop --resume")
-        discriminator.load_state_dict(state["discriminator"])
-        optimiser.load_state_dict(state["optimiser"])
-        step, last_val, best = int(state["step"]), json.loads(state["last_val"]), json.loads(state["best"])
-        elapsed = float(state["seconds"])  # training time before this process
-        init_sha256 = state.get("init_sha256", "")
+        _load_state(run, config, state_path)
         lines = log_path.read_text().splitlines() if log_path.is_file() else []
-        kept = "".join(line + "\n" for line in lines if line and json.loads(line)["step"] <= step)
+        kept = "".join(line + "\n" for line in lines if line and json.loads(line)["step"] <= run.step)
         atomic_write(log_path, lambda tmp: Path(tmp).write_text(kept))
     elif log_path.exists():
         log_path.unlink()
+    return run
 
-    recipe = {"stage": "3: discriminator refit against the frozen generator (tools/refit_discriminator.py)",
-              **asdict(config), "bank_pairs": len(bank.hr), "bank_photos": bank.names,
-              "generator_sha256": load_checkpoint(resolve(config.generator))[1].get("sha256", ""),
-              "init_sha256": init_sha256}  # fmt: skip
 
-    def save(done: int) -> None:
-        payload = {"discriminator": discriminator.state_dict(), "optimiser": optimiser.state_dict(), "step": done,
-                   "config": json.dumps(asdict(config)), "last_val": json.dumps(last_val), "best": json.dumps(best),
-                   "seconds": elapsed + time.perf_counter() - t0, "init_sha256": init_sha256}  # fmt: skip
-        atomic_write(state_path, lambda tmp: torch.save(payload, tmp))
-        save_checkpoint(discriminator, out_dir / "discriminator.safetensors",
-                        recipe={**recipe, "steps_done": done}, metrics={"validation": last_val})  # fmt: skip
+def _load_state(run: RefitState, config: RefitConfig, state_path: Path) -> None:
+    """Load `state.pt` into `run`, after checking it was written by the same recipe."""
+    state = torch.load(state_path, weights_only=True)
+    run_only = ("steps", "eval_every", "checkpoint_every")  # may change between the run and its resumption
+    written = {k: v for k, v in json.loads(state["config"]).items() if k not in run_only}
+    if written != {k: v for k, v in asdict(config).items() if k not in run_only}:
+        raise ValueError(f"{state_path} was written by another recipe; use another --out or drop --resume")
+    run.discriminator.load_state_dict(state["discriminator"])
+    run.optimiser.load_state_dict(state["optimiser"])
+    run.step, run.last_val, run.best = int(state["step"]), json.loads(state["last_val"]), json.loads(state["best"])
+    run.elapsed = float(state["seconds"])  # training time before this process
+    run.init_sha256 = state.get("init_sha256", "")
 
-    t0, start = time.perf_counter(), step
-    with open(log_path, "a") as log:
-        while step < config.steps:
-            hr, sr = batch_at(bank, step, config)
-            logits = discriminator(torch.cat([hr, sr]))  # one pass: HR and SR share the BatchNorm statistics
-            real, fake = logits[: len(hr)], logits[len(hr) :]
-            loss = losses.discriminator_loss(real, fake)  # Eq. 2
-            if not math.isfinite(float(loss.detach())):
-                raise RuntimeError(f"the loss is not a number at step {step + 1}; lower --learning-rate")
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            step += 1
-            entry = {"step": step, "loss": round(float(loss.detach()), 5), "d_hr": round(float(torch.sigmoid(real.detach()).mean()), 4),
-                     "d_sr": round(float(torch.sigmoid(fake.detach()).mean()), 4),
-                     "seconds": round(elapsed + time.perf_counter() - t0, 1)}  # fmt: skip
-            if step % config.eval_every == 0 or step == config.steps:
-                last_val = validate(discriminator, bank)
-                entry |= last_val
-                if last_val and last_val["val_accuracy"] > best["val_accuracy"]:
-                    best = {"val_accuracy": last_val["val_accuracy"], "step": step}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            if progress and (step % 10 == 0 or step == config.steps):
-                rate = (step - start) / max(time.perf_counter() - t0, 1e-9)
-                print(f"step {step}/{config.steps} loss {entry['loss']:.4f} D(HR) {entry['d_hr']:.3f} "
-                      f"D(SR) {entry['d_sr']:.3f} {rate:.2f} steps/s {last_val}", flush=True)  # fmt: skip
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save(step)
-    if not state_path.is_file() or int(torch.load(state_path, weights_only=True)["step"]) != step:
-        save(step)
-    return out_dir / "discriminator.safetensors"
+
+def _recipe(config: RefitConfig, bank: Bank, init_sha256: str) -> dict:
+    """The checkpoint's recipe: the config, the bank, and the weights the run depends on."""
+    return {
+        "stage": "3: discriminator refit against the frozen generator (tools/refit_discriminator.py)",
+        **asdict(config),
+        "bank_pairs": len(bank.hr),
+        "bank_photos": bank.names,
+        "generator_sha256": load_checkpoint(resolve(config.generator))[1].get("sha256", ""),
+        "init_sha256": init_sha256,
+    }
+
+
+def train_step(run: RefitState, bank: Bank, config: RefitConfig) -> dict:
+    """One update of D on the mini-batch of `run.step` (Eq. 2); returns the log entry's step, loss, D(HR), D(SR).
+
+    Raises:
+        RuntimeError: the loss is NaN or infinite (D is left as it was).
+    """
+    hr, sr = batch_at(bank, run.step, config)
+    logits = run.discriminator(torch.cat([hr, sr]))  # one pass: HR and SR share the BatchNorm statistics
+    real, fake = logits[: len(hr)], logits[len(hr) :]
+    loss = losses.discriminator_loss(real, fake)  # Eq. 2
+    if not math.isfinite(float(loss.detach())):
+        raise RuntimeError(f"the loss is not a number at step {run.step + 1}; lower --learning-rate")
+    run.optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimiser.step()
+    run.step += 1
+    return {
+        "step": run.step,
+        "loss": round(float(loss.detach()), 5),
+        "d_hr": round(float(torch.sigmoid(real.detach()).mean()), 4),
+        "d_sr": round(float(torch.sigmoid(fake.detach()).mean()), 4),
+    }
+
+
+def _save(run: RefitState, config: RefitConfig, out_dir: Path, recipe: dict, *, seconds: float) -> None:
+    """Checkpoint atomically: `state.pt` (to resume) and `discriminator.safetensors` (the weights, with the recipe)."""
+    payload = {
+        "discriminator": run.discriminator.state_dict(),
+        "optimiser": run.optimiser.state_dict(),
+        "step": run.step,
+        "config": json.dumps(asdict(config)),
+        "last_val": json.dumps(run.last_val),
+        "best": json.dumps(run.best),
+        "seconds": seconds,
+        "init_sha256": run.init_sha256,
+    }
+    atomic_write(out_dir / "state.pt", lambda tmp: torch.save(payload, tmp))
+    save_checkpoint(
+        run.discriminator,
+        out_dir / "discriminator.safetensors",
+        recipe={**recipe, "steps_done": run.step},
+        metrics={"validation": run.last_val},
+    )
 
 
 @torch.inference_mode()
@@ -426,10 +523,14 @@ def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = Non
         recipe["wall_time_s"] = round(wall_time_s)
     save_checkpoint(model, dest, recipe=recipe, half=True)
     model, _ = load_discriminator(dest)  # the fp16-rounded weights
-    metrics = {"heldout": discriminator_pair_accuracy(model, "heldout"), "train": discriminator_pair_accuracy(model, "train"),
-               "heldout_images": list(HELD_OUT), "validation": meta.get("metrics", {}).get("validation", {}),
-               "protocol": "benchmarks/discriminator_check.py: non-overlapping 96x96 patches of 480-px centre "
-                           "crops; accuracy = share of (HR, SR) patch pairs with D(HR) > D(SR)"}  # fmt: skip
+    metrics = {
+        "heldout": discriminator_pair_accuracy(model, "heldout"),
+        "train": discriminator_pair_accuracy(model, "train"),
+        "heldout_images": list(HELD_OUT),
+        "validation": meta.get("metrics", {}).get("validation", {}),
+        "protocol": "benchmarks/discriminator_check.py: non-overlapping 96x96 patches of 480-px centre "
+        "crops; accuracy = share of (HR, SR) patch pairs with D(HR) > D(SR)",
+    }
     save_checkpoint(model, dest, recipe=recipe, metrics=metrics, half=True)
     return metrics
 
@@ -450,8 +551,10 @@ def plot_curves(out_dir: str | Path, dest: str | Path) -> None:
     steps = [e["step"] for e in log]
 
     def smooth(key: str, k: int = 20) -> list[float]:  # the trailing mean over k steps
-        return [sum(e[key] for e in log[max(0, i - k + 1) : i + 1]) / len(log[max(0, i - k + 1) : i + 1])
-                for i in range(len(log))]  # fmt: skip
+        return [
+            sum(e[key] for e in log[max(0, i - k + 1) : i + 1]) / len(log[max(0, i - k + 1) : i + 1])
+            for i in range(len(log))
+        ]
 
     val = [e for e in log if "val_accuracy" in e]
     fig, (ax_loss, ax_d, ax_val) = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -493,7 +596,33 @@ def _ints(text: str) -> list[int]:
 
 def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namespace]:
     """The command line -> (RefitConfig, the other options). Bad values exit 2 with one line."""
-    d = RefitConfig()
+    ap = _parser(RefitConfig())
+    a = ap.parse_args(argv)
+    validation = _checked_args(ap, a)
+    config = RefitConfig(
+        steps=a.steps,
+        batch_size=a.batch_size,
+        patch=a.patch,
+        learning_rate=a.learning_rate,
+        scales=a.scales,
+        blurs=a.blurs,
+        jpeg_qualities=a.jpeg,
+        max_side=a.max_side,
+        validation=validation,
+        init=a.init,
+        generator=a.generator,
+        channels=a.channels,
+        dense_features=a.dense_features,
+        seed=a.seed,
+        data=a.data,
+        eval_every=a.eval_every,
+        checkpoint_every=a.checkpoint_every,
+    )
+    return config, a
+
+
+def _parser(d: RefitConfig) -> argparse.ArgumentParser:
+    """The command line's options, with `d`'s values as defaults."""
     ap = OneLineParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=d.steps)
     ap.add_argument("--batch-size", type=int, default=d.batch_size, help="HR crops per step (as many SR)")
@@ -520,17 +649,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namesp
     ap.add_argument("--plot", default="", help="then draw the curves to this PNG")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--quiet", action="store_true")
-    a = ap.parse_args(argv)
-    for name in (
-        "steps",
-        "batch_size",
-        "patch",
-        "max_side",
-        "channels",
-        "dense_features",
-        "eval_every",
-        "checkpoint_every",
-    ):
+    return ap
+
+
+_POSITIVE = ("steps", "batch_size", "patch", "max_side", "channels", "dense_features", "eval_every", "checkpoint_every")
+
+
+def _checked_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> list[str]:
+    """Check the parsed values (`ap.error`, exit 2, on the first bad one); returns the validation photos."""
+    for name in _POSITIVE:
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(a, name)}")
     if not (0 < a.learning_rate < 1):
@@ -554,12 +681,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namesp
         resolve(a.generator)
     except ValueError as e:
         ap.error(str(e))
-    config = RefitConfig(steps=a.steps, batch_size=a.batch_size, patch=a.patch, learning_rate=a.learning_rate,
-                         scales=a.scales, blurs=a.blurs, jpeg_qualities=a.jpeg, max_side=a.max_side,
-                         validation=validation, init=a.init, generator=a.generator, channels=a.channels,
-                         dense_features=a.dense_features, seed=a.seed, data=a.data, eval_every=a.eval_every,
-                         checkpoint_every=a.checkpoint_every)  # fmt: skip
-    return config, a
+    return validation
 
 
 def main(argv: Sequence[str] | None = None) -> int:
