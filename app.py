@@ -1,7 +1,7 @@
 """SRGAN Studio: the Gradio teaching app. It only assembles the tabs (one module each in ui/).
 
-    python app.py                 # http://127.0.0.1:7860, bundled weights
-    python app.py --lang es       # Spanish by default (also: http://127.0.0.1:7860/?lang=es)
+python app.py                 # http://127.0.0.1:7860, bundled weights
+python app.py --lang es       # Spanish by default (also: http://127.0.0.1:7860/?lang=es)
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 import gradio as gr
 
 from ui import compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
-from ui.context import AppSettings, TabContext
-from ui.i18n import LANG_CHOICES, Relabel, normalise_lang, register, t
+from ui.context import AppSettings, Tab, TabContext
+from ui.i18n import LANG_CHOICES, Relabel, Strings, normalise_lang
 from ui.launch import (
     DELETE_CACHE,
     exposure_warning,
@@ -25,36 +25,21 @@ from ui.launch import (
 )
 from ui.lessons import SOURCE_ROOT
 
-register({
+STRINGS = Strings({
     "app_title": ("SRGAN Studio", "SRGAN Studio"),
     "app_subtitle": (
-        "Super-resolution x4 with SRGAN (Ledig et al. 2017, arXiv 1609.04802): compare bicubic, the MSE-trained "
-        "SRResNet and SRGAN, and open every piece of the paper.",
-        "Superresolución x4 con SRGAN (Ledig et al. 2017, arXiv 1609.04802): compara bicúbica, SRResNet entrenada "
-        "con MSE y SRGAN, y explora cada pieza del artículo.",
+        ("Super-resolution x4 with SRGAN (Ledig et al. 2017, arXiv 1609.04802): compare bicubic, the MSE-trained "
+        "SRResNet and SRGAN, and open every piece of the paper."),
+        ("Superresolución x4 con SRGAN (Ledig et al. 2017, arXiv 1609.04802): compara bicúbica, SRResNet entrenada "
+        "con MSE y SRGAN, y explora cada pieza del artículo."),
     ),
     "language": ("Language", "Idioma"),
     "presenter": ("Presenter mode (large type)", "Modo presentación (letra grande)"),
-    "tab_compare": ("Compare", "Comparar"),
-    "tab_pixel_shuffle": ("PixelShuffle", "PixelShuffle"),
-    "tab_prelu": ("PReLU", "PReLU"),
-    "tab_feature_maps": ("Feature maps", "Mapas de activación"),
-    "tab_loss_lab": ("Loss lab", "Laboratorio de pérdidas"),
-    "tab_realism": ("Realism dial", "Dial de realismo"),
-    "tab_mos": ("MOS test", "Test MOS"),
 })  # fmt: skip
+t = STRINGS.t
 
-TABS = (
-    ("tab_compare", compare),
-    ("tab_pixel_shuffle", pixel_shuffle),
-    ("tab_prelu", prelu),
-    ("tab_feature_maps", feature_maps),
-    ("tab_loss_lab", loss_lab),
-    ("tab_realism", realism),
-    ("tab_finetune", finetune),
-    ("tab_mos", mos),
-    ("tab_lessons", lessons),
-)
+# The tabs, in the order they appear; each module's KEY is its gr.Tab id and its title's key.
+TABS: tuple[Tab, ...] = (compare, pixel_shuffle, prelu, feature_maps, loss_lab, realism, finetune, mos, lessons)
 CSS = """
 .gradio-container { max-width: 1800px !important; }
 .srgan-header h1 { margin-bottom: 0; }
@@ -78,41 +63,47 @@ body.srgan-presenter .srgan-result { height: 560px !important; }
 PRESENTER_JS = "(on) => { document.body.classList.toggle('srgan-presenter', on === true); return []; }"
 
 
+def header_markdown(lang: str) -> str:
+    return f"# {t('app_title', lang)}\n{t('app_subtitle', lang)}"
+
+
 def build_app(settings: AppSettings | None = None) -> gr.Blocks:
     """Build the Blocks app (not launched)."""
     settings = settings or AppSettings()
     lang0 = settings.default_lang
-    tr = Relabel()
+    page = TabContext(lang=None, tr=Relabel(), settings=settings, strings=STRINGS)  # the header's own strings
     with gr.Blocks(title="SRGAN Studio", delete_cache=DELETE_CACHE) as demo:  # uploads don't pile up
         with gr.Row(equal_height=True):
             with gr.Column(scale=5, elem_classes="srgan-header"):
-                header = gr.Markdown(f"# {t('app_title', lang0)}\n{t('app_subtitle', lang0)}")
-            lang = gr.Radio(LANG_CHOICES, value=lang0, label=t("language", lang0), scale=1, min_width=200)
-            presenter = gr.Checkbox(False, label=t("presenter", lang0), scale=1, min_width=160,
-                                    elem_id="srgan-presenter-toggle")  # fmt: skip
-        tr.add(header, lambda lg: f"# {t('app_title', lg)}\n{t('app_subtitle', lg)}", "value")
-        tr.add(lang, "language")
-        tr.add(presenter, "presenter")
-        ctx = TabContext(lang=lang, tr=tr, settings=settings)
+                page.relabel(gr.Markdown(header_markdown(lang0)), header_markdown, "value")
+            lang = page.widget(gr.Radio, "language", LANG_CHOICES, value=lang0, scale=1, min_width=200)
+            presenter = page.widget(
+                gr.Checkbox, "presenter", False, scale=1, min_width=160, elem_id="srgan-presenter-toggle"
+            )
+        ctx = dataclasses.replace(page, lang=lang, strings=None)
         with gr.Tabs():
-            for key, module in TABS:
-                with gr.Tab(t(key, lang0), id=key) as tab:
+            for module in TABS:
+                with gr.Tab(module.STRINGS.t(module.KEY, lang0), id=module.KEY) as tab:
                     module.build(dataclasses.replace(ctx, tab=tab))
-                tr.add(tab, key)
-        lang.change(tr.updates, lang, tr.components, api_visibility="private", queue=False)
-
-        def lang_from_url(request: gr.Request) -> str:
-            return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
-
-        demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
-
-        # Presenter mode: ?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body>.
-        def presenter_from_url(request: gr.Request) -> bool:
-            return bool(request) and request.query_params.get("presenter", "").lower() in ("1", "true", "yes", "on")
-
-        demo.load(presenter_from_url, None, presenter, api_visibility="private", queue=False)
-        presenter.change(None, presenter, None, js=PRESENTER_JS, api_visibility="private", queue=False)
+                ctx.tr.add(tab, module.STRINGS.producer(module.KEY))
+        lang.change(ctx.tr.updates, lang, ctx.tr.components, api_visibility="private", queue=False)
+        _wire_url_options(demo, lang, presenter, lang0)
     return demo
+
+
+def _wire_url_options(demo: gr.Blocks, lang: gr.Radio, presenter: gr.Checkbox, lang0: str) -> None:
+    """?lang=es picks the language; ?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body>."""
+
+    def lang_from_url(request: gr.Request) -> str:
+        return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
+
+    demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
+
+    def presenter_from_url(request: gr.Request) -> bool:
+        return bool(request) and request.query_params.get("presenter", "").lower() in ("1", "true", "yes", "on")
+
+    demo.load(presenter_from_url, None, presenter, api_visibility="private", queue=False)
+    presenter.change(None, presenter, None, js=PRESENTER_JS, api_visibility="private", queue=False)
 
 
 def main(argv: list[str] | None = None) -> int:

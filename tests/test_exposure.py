@@ -157,7 +157,9 @@ def test_no_train_shows_a_notice_and_greys_out_the_buttons():
 
     from ui import finetune
     from ui.context import AppSettings, TabContext
-    from ui.i18n import LANG_CHOICES, Relabel, t
+    from ui.i18n import LANG_CHOICES, Relabel
+
+    t = finetune.STRINGS.t
 
     def build(allow: bool) -> gr.Blocks:
         with gr.Blocks() as demo:

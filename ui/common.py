@@ -1,9 +1,12 @@
-"""Small pieces shared by the tabs: model lists, error translation, figures to images."""
+"""Small pieces shared by the tabs: model lists, example photos, error translation, figures to images.
+
+Free of Gradio imports at module level (the handlers, benchmarks and tests use it without building a page).
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,10 +14,16 @@ from PIL import Image
 
 from srgan.checkpoints import CheckpointError
 from srgan.images import ImageError
+from srgan.resources import examples_dir
 
 # The three methods of every comparison, in the order the class reads them.
 METHODS = ("bicubic", "srresnet", "srgan")
 METHOD_LABELS = {"bicubic": "Bicubic", "srresnet": "SRResNet (MSE)", "srgan": "SRGAN", "hr": "HR"}
+
+
+def example_paths() -> list[str]:
+    """The example images shipped in assets/examples (held-out photos, public domain / CC0), sorted."""
+    return sorted(str(p) for p in examples_dir().glob("*.png"))
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -45,6 +54,21 @@ def user_errors_gen(fn: Callable) -> Callable:
             raise gr.Error(str(e)) from None
 
     return wrapper
+
+
+def output_list(result_type: type, widgets: Mapping[str, Any]) -> list[Any]:
+    """The widgets showing a handler's NamedTuple result, in the order of its fields.
+
+    The one adapter between a handler's named result and the positional outputs of a Gradio event: the
+    wiring names each widget after the field it shows, so two outputs cannot be swapped by position.
+
+    Raises:
+        KeyError: a field with no widget of that name.
+    """
+    missing = [name for name in result_type._fields if name not in widgets]
+    if missing:
+        raise KeyError(f"no widget for the field(s) {missing} of {result_type.__name__}")
+    return [widgets[name] for name in result_type._fields]
 
 
 def retitled_table(value: Any, headers: list[str]) -> Any:

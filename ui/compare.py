@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -25,14 +26,14 @@ from srgan.data import bicubic_downsample, mod_crop
 from srgan.engine.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.images import ImageError, split_image
 from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
-from srgan.resources import examples_dir
 
-from .common import METHOD_LABELS, METHODS, as_pil, fig_to_pil, new_figure
-from .i18n import register, t
+from .common import METHOD_LABELS, METHODS, as_pil, example_paths, fig_to_pil, new_figure
+from .context import TabContext
+from .i18n import Strings
 
-EXAMPLES_DIR = examples_dir()
-
-register({
+KEY = "tab_compare"
+STRINGS = Strings({
+    "tab_compare": ("Compare", "Comparar"),
     "cmp_input": ("Your image", "Tu imagen"),
     "cmp_mode": ("Mode", "Modo"),
     "cmp_mode_upscale": ("Upscale my image (it is the low-resolution input)",
@@ -40,9 +41,6 @@ register({
     "cmp_mode_gt": ("Ground truth (my image is HR: downsample x4 first, then score each method)",
                     "Verdad de referencia (mi imagen es HR: se reduce x4 y se evalúa cada método)"),
     "cmp_run": ("Upscale x4", "Ampliar x4"),
-    "cmp_gan_model": ("Generator of the SRGAN column (bundled, or a fine-tuned run)",
-                      "Generador de la columna SRGAN (incluido, o un ajuste fino)"),
-    "cmp_examples": ("Examples (held out from training)", "Ejemplos (no usados en el entrenamiento)"),
     "cmp_results": ("Results", "Resultados"),
     "cmp_metrics": ("Scores against HR", "Métricas frente a HR"),
     "cmp_zoom": ("Synced zoom: the same region of every result", "Zoom sincronizado: la misma región en cada resultado"),
@@ -66,12 +64,12 @@ register({
                  "{w}x{h} → {W}x{H} en {seconds:.1f} s ({tiles} tesela(s) por red)."),
     "cmp_gt_note": (" Your {W0}x{H0} image was used as HR and downsampled to {w}x{h}.",
                     " Tu imagen de {W0}x{H0} se usó como HR y se redujo a {w}x{h}."),
-    "cmp_too_big": ("The image is {w}x{h} = {px:,} pixels; this server upscales at most {max:,} ({side}x{side}). "
+    "cmp_too_big": (("The image is {w}x{h} = {px:,} pixels; this server upscales at most {max:,} ({side}x{side}). "
                     "Crop or resize it, choose Ground truth mode (which downsamples x4 first), "
-                    "or use the command line: python -m srgan upscale (no limit).",
-                    "La imagen es de {w}x{h} = {px:,} píxeles; este servidor amplía como máximo {max:,} ({side}x{side}). "
+                    "or use the command line: python -m srgan upscale (no limit)."),
+                    ("La imagen es de {w}x{h} = {px:,} píxeles; este servidor amplía como máximo {max:,} ({side}x{side}). "
                     "Recórtala o redúcela, elige el modo Verdad de referencia (que primero reduce x4) "
-                    "o usa la línea de órdenes: python -m srgan upscale (sin límite)."),
+                    "o usa la línea de órdenes: python -m srgan upscale (sin límite).")),
     "cmp_alpha_note": (" Transparency (alpha) is kept in the downloaded PNGs (upscaled with bicubic).",
                        " La transparencia (alfa) se conserva en los PNG descargados (ampliada con bicúbica)."),
     "cmp_too_small": ("In Ground truth mode the image must be at least {min}x{min} pixels.",
@@ -85,6 +83,7 @@ register({
     "cmp_spec_note": ("MSE (SRResNet) falls below HR at high frequencies: it averages away the fine texture.",
                       "MSE (SRResNet) cae por debajo de HR en altas frecuencias: promedia la textura fina."),
 })  # fmt: skip
+t = STRINGS.t
 
 
 @dataclass
@@ -100,8 +99,9 @@ class CompareResult:
     files: dict[str, str] = field(default_factory=dict)  # the PNG of each image, once `save_downloads` wrote it
 
 
-def prepare_input(image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
-                  ) -> tuple[Image.Image, Image.Image | None, str]:  # fmt: skip
+def prepare_input(
+    image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
+) -> tuple[Image.Image, Image.Image | None, str]:
     """Turn the upload into (LR RGB, HR RGB or None, note), enforcing the pixel limit with a helpful message."""
     split = split_image(as_pil(image))
     rgb, note = split.rgb, split.note
@@ -116,13 +116,21 @@ def prepare_input(image: Image.Image | np.ndarray, mode: str, *, max_input_pixel
         hr, lr = None, rgb
     if lr.width * lr.height > max_input_pixels:
         side = int(max_input_pixels**0.5)
-        raise ImageError(t("cmp_too_big", lang, w=lr.width, h=lr.height, px=lr.width * lr.height,
-                           max=max_input_pixels, side=side))  # fmt: skip
+        raise ImageError(
+            t("cmp_too_big", lang, w=lr.width, h=lr.height, px=lr.width * lr.height, max=max_input_pixels, side=side)
+        )
     return lr, hr, note
 
 
-def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang: str = "en",
-                max_input_pixels: int = 512 * 512, gan_model: str = "srgan", progress=None) -> CompareResult:  # fmt: skip
+def run_compare(
+    image: Image.Image | np.ndarray,
+    mode: str = "upscale",
+    *,
+    lang: str = "en",
+    max_input_pixels: int = 512 * 512,
+    gan_model: str = "srgan",
+    progress=None,
+) -> CompareResult:
     """Upscale with every method (and score against HR in ground-truth mode).
 
     `gan_model` picks the generator of the third column: the bundled SRGAN or a fine-tuned run.
@@ -138,6 +146,7 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
     start = time.perf_counter()
     images: dict[str, Image.Image] = {}
     for k, method in enumerate(METHODS):
+
         def report(fraction: float, desc: str, k: int = k, method: str = method) -> None:
             if progress is not None:
                 progress((k + fraction) / len(METHODS), desc=f"{METHOD_LABELS[method]}: {desc}")
@@ -154,8 +163,19 @@ def run_compare(image: Image.Image | np.ndarray, mode: str = "upscale", *, lang:
 def status_text(result: CompareResult, lang: str = "en") -> str:
     out = result.images["bicubic"]
     tiles = tiles_needed(result.lr_image.width, result.lr_image.height, upscaler_for("srresnet").tile_size)
-    return t("cmp_done", lang, w=result.lr_image.width, h=result.lr_image.height, W=out.width, H=out.height,
-             seconds=result.seconds, tiles=tiles) + result.note  # fmt: skip
+    return (
+        t(
+            "cmp_done",
+            lang,
+            w=result.lr_image.width,
+            h=result.lr_image.height,
+            W=out.width,
+            H=out.height,
+            seconds=result.seconds,
+            tiles=tiles,
+        )
+        + result.note
+    )
 
 
 def metrics_table(result: CompareResult, lang: str = "en") -> list[list]:
@@ -173,8 +193,9 @@ def metrics_headers(lang: str = "en") -> list[str]:
     return [t("cmp_method", lang), t("cmp_psnr", lang), t("cmp_ssim", lang), t("cmp_grad", lang)]
 
 
-def zoom_panel(result: CompareResult, cx: float = 0.5, cy: float = 0.5, size: float = 0.2, *, lang: str = "en",
-               tile: int = 320) -> Image.Image:  # fmt: skip
+def zoom_panel(
+    result: CompareResult, cx: float = 0.5, cy: float = 0.5, size: float = 0.2, *, lang: str = "en", tile: int = 320
+) -> Image.Image:
     """The same region of every result, enlarged with nearest neighbour (pixels stay visible), labelled."""
     names = list(result.images)
     w, h = result.images["bicubic"].size
@@ -224,8 +245,12 @@ def spectrum_figure(result: CompareResult, *, lang: str = "en") -> Image.Image:
     """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies."""
     fig = new_figure(8, 4.8)
     ax = fig.subplots()
-    styles = {"bicubic": ("tab:gray", "--"), "srresnet": ("tab:blue", "-"), "srgan": ("tab:orange", "-"),
-              "hr": ("black", ":")}  # fmt: skip
+    styles = {
+        "bicubic": ("tab:gray", "--"),
+        "srresnet": ("tab:blue", "-"),
+        "srgan": ("tab:orange", "-"),
+        "hr": ("black", ":"),
+    }
     for name, image in result.images.items():
         freqs, power = radial_power_spectrum(rgb_to_y(image))
         color, style = styles[name]
@@ -282,122 +307,202 @@ def save_downloads(result: CompareResult) -> dict[str, str]:
     return dict(result.files)
 
 
-def example_paths() -> list[str]:
-    """The example images shipped in assets/examples (held-out photos, public domain / CC0)."""
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.png"))
+class UpscaleOutputs(NamedTuple):
+    """What the `/upscale` event shows, one field per output widget (in the API's order)."""
+
+    bicubic: Image.Image | str  # the result panels get the PNG written for download (a path), else the image
+    srresnet: Image.Image | str
+    srgan: Image.Image | str
+    hr: Image.Image | str | None  # ground-truth mode only
+    metrics: list[list]  # rows of `metrics_table`
+    zoom: Image.Image
+    slider: tuple[Image.Image | str, ...]  # the before/after pair
+    differences: Image.Image
+    spectrum: Image.Image
+    downloads: list[str]  # the PNG files
+    status: str
+    result: CompareResult  # kept in a gr.State for the zoom, the slider and the language switch
 
 
-def upscale(image, mode: str = "upscale", zoom_x: float = 0.5, zoom_y: float = 0.5, zoom_size: float = 0.2,
-            slider_a: str = "bicubic", slider_b: str = "srgan", lang: str = "en", gan_model: str = "srgan", *,
-            max_input_pixels: int = 512 * 512, progress=None) -> tuple:  # fmt: skip
+def upscale(
+    image,
+    mode: str = "upscale",
+    zoom_x: float = 0.5,
+    zoom_y: float = 0.5,
+    zoom_size: float = 0.2,
+    slider_a: str = "bicubic",
+    slider_b: str = "srgan",
+    lang: str = "en",
+    gan_model: str = "srgan",
+    *,
+    max_input_pixels: int = 512 * 512,
+    progress=None,
+) -> UpscaleOutputs:
     """The `/upscale` event: every output of the tab from one upload (plain function, no Gradio).
 
     The result panels and the slider get the PNG files written for download (paths), the figures images.
     """
-    result = run_compare(image, mode, lang=lang, max_input_pixels=max_input_pixels, gan_model=gan_model,
-                         progress=progress)  # fmt: skip
+    result = run_compare(
+        image, mode, lang=lang, max_input_pixels=max_input_pixels, gan_model=gan_model, progress=progress
+    )
     downloads = list(save_downloads(result).values())
-    return (
-        shown_image(result, "bicubic"), shown_image(result, "srresnet"), shown_image(result, "srgan"),
-        shown_image(result, "hr") if "hr" in result.images else None,
-        metrics_table(result, lang), zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
-        slider_pair(result, slider_a, slider_b), difference_maps(result, lang=lang),
-        spectrum_figure(result, lang=lang), downloads, status_text(result, lang), result,
-    )  # fmt: skip
+    return UpscaleOutputs(
+        bicubic=shown_image(result, "bicubic"),
+        srresnet=shown_image(result, "srresnet"),
+        srgan=shown_image(result, "srgan"),
+        hr=shown_image(result, "hr") if "hr" in result.images else None,
+        metrics=metrics_table(result, lang),
+        zoom=zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
+        slider=slider_pair(result, slider_a, slider_b),
+        differences=difference_maps(result, lang=lang),
+        spectrum=spectrum_figure(result, lang=lang),
+        downloads=downloads,
+        status=status_text(result, lang),
+        result=result,
+    )
 
 
-def build(ctx) -> None:
+def mode_choices(lang: str = "en") -> list[tuple[str, str]]:
+    return [(t("cmp_mode_upscale", lang), "upscale"), (t("cmp_mode_gt", lang), "ground_truth")]
+
+
+def build(ctx: TabContext) -> None:
     """Widgets and wiring of the Compare tab."""
     import gradio as gr
 
-    from .common import user_errors
+    ctx = ctx.with_strings(STRINGS)
+    with gr.Row(elem_classes="srgan-compare-row"):  # presenter mode (app.py CSS) stacks the two columns
+        with gr.Column(scale=1, min_width=320):
+            inputs = _inputs(ctx)
+        with gr.Column(scale=3, elem_classes="srgan-compare-results"):
+            outputs = _results(ctx)
+    _wire_events(ctx, inputs, outputs)
+
+
+def _inputs(ctx: TabContext) -> dict[str, Any]:
+    """The left column: upload, mode, generator, run button, examples, status and the lesson."""
+    import gradio as gr
+
     from .components import example_photos, generator_dropdown, upload_image
     from .lessons import lesson_panel
 
-    lang0, tr = ctx.default_lang, ctx.tr
+    w: dict[str, Any] = {}
+    w["image"] = ctx.widget(
+        upload_image, "cmp_input", prop="label", height=300, image_mode=None, sources=["upload", "clipboard"]
+    )
+    w["mode"] = ctx.widget(gr.Radio, "cmp_mode", mode_choices(ctx.default_lang), value="upscale")
+    ctx.relabel(w["mode"], mode_choices, "choices")
+    w["gan_model"] = generator_dropdown(ctx)
+    w["run"] = ctx.widget(gr.Button, "cmp_run", variant="primary")
+    example_photos(ctx, example_paths(), w["image"])
+    w["status"] = ctx.widget(gr.Textbox, "cmp_status", interactive=False, lines=2)
+    lesson_panel(ctx, "01_srgan_fig3")
+    return w
+
+
+def _results(ctx: TabContext) -> dict[str, Any]:
+    """The right column: the result panels, scores, zoom, slider, figures and downloads (named as UpscaleOutputs)."""
+    import gradio as gr
+
     choices = [(METHOD_LABELS[m], m) for m in (*METHODS, "hr")]
-    with gr.Row(elem_classes="srgan-compare-row"):  # presenter mode (app.py CSS) stacks the two columns
-        with gr.Column(scale=1, min_width=320):
-            image = tr.add(upload_image(label=t("cmp_input", lang0), height=300, image_mode=None,
-                                       sources=["upload", "clipboard"]), "cmp_input")  # fmt: skip
-            mode = gr.Radio([(t("cmp_mode_upscale", lang0), "upscale"), (t("cmp_mode_gt", lang0), "ground_truth")],
-                            value="upscale", label=t("cmp_mode", lang0))  # fmt: skip
-            tr.add(mode, "cmp_mode")
-            tr.add(mode, lambda lg: [(t("cmp_mode_upscale", lg), "upscale"), (t("cmp_mode_gt", lg), "ground_truth")],
-                   "choices")  # fmt: skip
-            gan_model = generator_dropdown(ctx)
-            run = tr.add(gr.Button(t("cmp_run", lang0), variant="primary"), "cmp_run", "value")
-            example_photos(ctx, example_paths(), image)
-            status = tr.add(gr.Textbox(label=t("cmp_status", lang0), interactive=False, lines=2), "cmp_status")
-            lesson_panel("01_srgan_fig3", tr, lang0)
-        with gr.Column(scale=3, elem_classes="srgan-compare-results"):
-            with gr.Row():
-                shown = {"interactive": False, "height": 300, "elem_classes": "srgan-result"}  # taller in presenter mode
-                out_bic = gr.Image(type="pil", format="png", label=METHOD_LABELS["bicubic"], **shown)
-                out_res = gr.Image(type="pil", format="png", label=METHOD_LABELS["srresnet"], **shown)
-                out_gan = gr.Image(type="pil", format="png", label=METHOD_LABELS["srgan"], **shown)
-                out_hr = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], visible=False, **shown)  # GT mode
-            table = gr.Dataframe(headers=metrics_headers(lang0), label=t("cmp_metrics", lang0), interactive=False,
-                                 wrap=True, column_widths=["34%", "22%", "22%", "22%"])  # headers wrap by words
-            tr.add(table, "cmp_metrics")
-            with gr.Row():
-                zoom_x = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("cmp_zoom_x", lang0)), "cmp_zoom_x")
-                zoom_y = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("cmp_zoom_y", lang0)), "cmp_zoom_y")
-                zoom_size = tr.add(gr.Slider(0.05, 1, 0.2, step=0.01, label=t("cmp_zoom_size", lang0)), "cmp_zoom_size")
-            zoom = tr.add(gr.Image(type="pil", format="png", label=t("cmp_zoom", lang0), interactive=False), "cmp_zoom")
-            with gr.Row():
-                slider_a = tr.add(gr.Dropdown(choices, value="bicubic", label=t("cmp_slider_a", lang0)), "cmp_slider_a")
-                slider_b = tr.add(gr.Dropdown(choices, value="srgan", label=t("cmp_slider_b", lang0)), "cmp_slider_b")
-            slider = tr.add(gr.ImageSlider(type="pil", format="png", label=t("cmp_slider", lang0)), "cmp_slider")
-            with gr.Row():
-                diff = tr.add(gr.Image(type="pil", format="png", label=t("cmp_diff", lang0), interactive=False,
-                                       show_label=False), "cmp_diff")  # the figure carries its own title
-                spectrum = tr.add(gr.Image(type="pil", format="png", label=t("cmp_spectrum", lang0),
-                                           interactive=False, show_label=False), "cmp_spectrum")  # fmt: skip
-            files = tr.add(gr.File(label=t("cmp_downloads", lang0), file_count="multiple", interactive=False),
-                           "cmp_downloads")  # fmt: skip
-    state = gr.State(None)
-    settings = ctx.settings
+    w: dict[str, Any] = {}
+    with gr.Row():
+        shown = {"interactive": False, "height": 300, "elem_classes": "srgan-result"}  # taller in presenter mode
+        for name in METHODS:
+            w[name] = gr.Image(type="pil", format="png", label=METHOD_LABELS[name], **shown)
+        w["hr"] = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], visible=False, **shown)  # GT mode
+    w["metrics"] = ctx.widget(
+        gr.Dataframe,
+        "cmp_metrics",
+        headers=metrics_headers(ctx.default_lang),
+        interactive=False,
+        wrap=True,
+        column_widths=["34%", "22%", "22%", "22%"],
+    )  # headers wrap by words
+    with gr.Row():
+        w["zoom_x"] = ctx.widget(gr.Slider, "cmp_zoom_x", 0, 1, 0.5, step=0.01)
+        w["zoom_y"] = ctx.widget(gr.Slider, "cmp_zoom_y", 0, 1, 0.5, step=0.01)
+        w["zoom_size"] = ctx.widget(gr.Slider, "cmp_zoom_size", 0.05, 1, 0.2, step=0.01)
+    w["zoom"] = ctx.widget(gr.Image, "cmp_zoom", type="pil", format="png", interactive=False)
+    with gr.Row():
+        w["slider_a"] = ctx.widget(gr.Dropdown, "cmp_slider_a", choices, value="bicubic")
+        w["slider_b"] = ctx.widget(gr.Dropdown, "cmp_slider_b", choices, value="srgan")
+    w["slider"] = ctx.widget(gr.ImageSlider, "cmp_slider", type="pil", format="png")
+    with gr.Row():  # the figures carry their own titles
+        w["differences"] = ctx.widget(
+            gr.Image, "cmp_diff", type="pil", format="png", interactive=False, show_label=False
+        )
+        w["spectrum"] = ctx.widget(
+            gr.Image, "cmp_spectrum", type="pil", format="png", interactive=False, show_label=False
+        )
+    w["downloads"] = ctx.widget(gr.File, "cmp_downloads", file_count="multiple", interactive=False)
+    w["result"] = gr.State(None)
+    return w
 
-    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, progress=gr.Progress()):
-        return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=settings.max_input_pixels,
-                       progress=progress)  # fmt: skip
 
-    outputs = [out_bic, out_res, out_gan, out_hr, table, zoom, slider, diff, spectrum, files, status, state]
-    inputs = [image, mode, zoom_x, zoom_y, zoom_size, slider_a, slider_b, ctx.lang, gan_model]
-    run.click(user_errors(on_upscale), inputs, outputs, api_name="upscale", concurrency_limit=2)
+def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """`/upscale`, and the private events: HR panel visibility, zoom, click-to-zoom, slider pair, language."""
+    import gradio as gr
+
+    from .common import output_list, user_errors
+
+    w = {**inputs, **outputs}
+    state, zoom = w["result"], w["zoom"]
+    zoom_inputs = [w["zoom_x"], w["zoom_y"], w["zoom_size"]]
+    max_input_pixels = ctx.settings.max_input_pixels
+
+    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
+        return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=max_input_pixels, progress=progress)
+
+    event_inputs = [w["image"], w["mode"], *zoom_inputs, w["slider_a"], w["slider_b"], ctx.lang, w["gan_model"]]
+    w["run"].click(
+        user_errors(on_upscale), event_inputs, output_list(UpscaleOutputs, w), api_name="upscale", concurrency_limit=2
+    )
 
     # The HR panel only shows in ground-truth mode (no empty panel otherwise).
-    mode.change(lambda m: gr.update(visible=m == "ground_truth"), mode, out_hr, api_visibility="private", queue=False)
+    w["mode"].change(
+        lambda m: gr.update(visible=m == "ground_truth"), w["mode"], w["hr"], api_visibility="private", queue=False
+    )
 
     def on_zoom(result, zx, zy, zs, lang):
         return None if result is None else zoom_panel(result, zx, zy, zs, lang=lang)
 
-    for s in (zoom_x, zoom_y, zoom_size):
-        s.release(on_zoom, [state, zoom_x, zoom_y, zoom_size, ctx.lang], zoom, api_visibility="private")
+    for s in zoom_inputs:
+        s.release(on_zoom, [state, *zoom_inputs, ctx.lang], zoom, api_visibility="private")
 
     def on_select(result, zs, lang, evt: gr.SelectData = None):
         if result is None or evt is None or evt.index is None:
             return gr.update(), gr.update(), gr.update()
-        w, h = result.images["bicubic"].size
-        zx, zy = evt.index[0] / w, evt.index[1] / h
+        width, height = result.images["bicubic"].size
+        zx, zy = evt.index[0] / width, evt.index[1] / height
         return round(zx, 3), round(zy, 3), zoom_panel(result, zx, zy, zs, lang=lang)
 
-    for out in (out_bic, out_res, out_gan, out_hr):
-        out.select(on_select, [state, zoom_size, ctx.lang], [zoom_x, zoom_y, zoom], api_visibility="private")
+    for name in (*METHODS, "hr"):
+        w[name].select(
+            on_select, [state, w["zoom_size"], ctx.lang], [w["zoom_x"], w["zoom_y"], zoom], api_visibility="private"
+        )
 
     def on_pair(result, a, b):
         return None if result is None else slider_pair(result, a, b)
 
-    for dd in (slider_a, slider_b):
-        dd.change(on_pair, [state, slider_a, slider_b], slider, api_visibility="private")
+    for dd in (w["slider_a"], w["slider_b"]):
+        dd.change(on_pair, [state, w["slider_a"], w["slider_b"]], w["slider"], api_visibility="private")
 
     def on_lang(result, lang):
         headers = gr.update(headers=metrics_headers(lang))
         if result is None:
             return headers, gr.update(), gr.update(), gr.update(), gr.update()
-        return (gr.update(value=metrics_table(result, lang), headers=metrics_headers(lang)),
-                difference_maps(result, lang=lang), spectrum_figure(result, lang=lang), status_text(result, lang),
-                zoom_panel(result, 0.5, 0.5, 0.2, lang=lang))  # fmt: skip
+        return (
+            gr.update(value=metrics_table(result, lang), headers=metrics_headers(lang)),
+            difference_maps(result, lang=lang),
+            spectrum_figure(result, lang=lang),
+            status_text(result, lang),
+            zoom_panel(result, 0.5, 0.5, 0.2, lang=lang),
+        )
 
-    ctx.lang.change(on_lang, [state, ctx.lang], [table, diff, spectrum, status, zoom], api_visibility="private")
+    ctx.lang.change(
+        on_lang,
+        [state, ctx.lang],
+        [w["metrics"], w["differences"], w["spectrum"], w["status"], zoom],
+        api_visibility="private",
+    )

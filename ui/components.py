@@ -9,6 +9,16 @@ import gradio as gr
 
 from srgan.images import ImageError, open_image
 
+from .common import example_paths, generator_choices
+from .context import TabContext
+from .i18n import Strings
+
+STRINGS = Strings({
+    "gan_model": ("Generator of the SRGAN column (bundled, or a fine-tuned run)",
+                  "Generador de la columna SRGAN (incluido, o un ajuste fino)"),
+    "examples": ("Examples (held out from training)", "Ejemplos (no usados en el entrenamiento)"),
+})  # fmt: skip
+
 
 class UploadImage(gr.Image):
     """`gr.Image` whose uploads are opened by `srgan.images.open_image`.
@@ -27,16 +37,16 @@ class UploadImage(gr.Image):
             return None if path is None else open_image(path)
         except ImageError as e:
             raise gr.Error(f"{e} / No se pudo leer la imagen.") from None
-        except Exception as e:  # PIL's UnidentifiedImageError, DecompressionBombError, truncated files
+        except Exception as e:  # noqa: BLE001 (PIL's UnidentifiedImageError, DecompressionBombError, truncated files)
             name = getattr(payload, "orig_name", None) or "the upload"
             path = getattr(payload, "path", None)
             if path:  # Gradio's own open failed: ours names the problem (a bomb, a truncated file...)
                 try:
                     open_image(path)
                 except ImageError as precise:
-                    raise gr.Error(f"{str(precise).replace(Path(path).name, name)} / No se pudo leer la imagen."
-                                   ) from None  # fmt: skip
-                except Exception:
+                    message = str(precise).replace(Path(path).name, name)
+                    raise gr.Error(f"{message} / No se pudo leer la imagen.") from None
+                except Exception:  # noqa: BLE001, S110 (then the general message below)
                     pass
             raise gr.Error(
                 f"{name} is not an image this app can read ({type(e).__name__}). "
@@ -49,38 +59,29 @@ def upload_image(**kwargs: Any) -> UploadImage:
     return UploadImage(type="filepath", format="png", **kwargs)
 
 
-def generator_dropdown(ctx: Any) -> gr.Dropdown:
+def generator_dropdown(ctx: TabContext) -> gr.Dropdown:
     """The "generator of the SRGAN column" picker shared by Compare, Feature maps and Loss lab.
 
     Lists the bundled SRGAN/SRResNet and every fine-tuned run; the list is refreshed whenever the tab is
     opened, and typed names are accepted (the handler validates them through `resolve_generator`).
     """
-    from .common import generator_choices
-    from .i18n import t
-
-    dropdown = ctx.tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
-                                      label=t("cmp_gan_model", ctx.default_lang)), "cmp_gan_model")  # fmt: skip
+    dropdown = ctx.with_strings(STRINGS).widget(
+        gr.Dropdown, "gan_model", generator_choices(), value="srgan", allow_custom_value=True
+    )
     ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, dropdown, api_visibility="private")
     return dropdown
 
 
-def example_photos(ctx: Any, paths: list[str], inputs: Any) -> Any:
+def example_photos(ctx: TabContext, paths: list[str], inputs: Any) -> gr.Examples:
     """The held-out example photos under an upload, labelled in the app's language (and relabelled with it)."""
-    import gradio as gr
-
-    from .i18n import t
-
-    block = gr.Examples(paths, inputs=inputs, label=t("cmp_examples", ctx.default_lang))
-    ctx.tr.add(block.dataset, "cmp_examples")  # the Examples' label lives on its Dataset
+    ours = ctx.with_strings(STRINGS)
+    block = gr.Examples(paths, inputs=inputs, label=ours.text("examples"))
+    ours.relabel(block.dataset, "examples")  # the Examples' label lives on its Dataset
     return block
 
 
-def example_upload(ctx: Any, label_key: str) -> tuple[UploadImage, list[str]]:
-    """An upload pre-filled with the first held-out example, and the example paths (for gr.Examples)."""
-    from .compare import example_paths
-    from .i18n import t
-
+def example_upload(ctx: TabContext, label_key: str) -> tuple[UploadImage, list[str]]:
+    """An upload pre-filled with the first held-out example (labelled with the tab's `label_key`), and the paths."""
     examples = example_paths()
-    image = ctx.tr.add(upload_image(value=examples[0] if examples else None, label=t(label_key, ctx.default_lang),
-                                    height=260), label_key)  # fmt: skip
+    image = ctx.widget(upload_image, label_key, prop="label", value=examples[0] if examples else None, height=260)
     return image, examples

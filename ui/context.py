@@ -1,11 +1,15 @@
-"""What every tab's `build()` receives: the language switch, the relabeller and the app's settings."""
+"""What every tab's `build()` receives (`TabContext`), and what app.py needs of a tab module (`Tab`)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from .i18n import Relabel
+from .i18n import Relabel, Strings
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -18,13 +22,73 @@ class AppSettings:
     allow_training: bool = True  # False (--no-train): the Fine-tune tab only explains, its events refuse
 
 
+def _text_prop(cls: type) -> str:
+    """The property a widget shows its text in: a Button's or a Markdown's value, every other's label."""
+    import gradio as gr
+
+    return "value" if issubclass(cls, (gr.Button, gr.Markdown)) else "label"
+
+
 @dataclass
 class TabContext:
     lang: Any  # the gr.Radio holding "en" or "es"; pass it as an input to every handler that returns text
     tr: Relabel
     settings: AppSettings
     tab: Any = None  # the gr.Tab being built (its .select event lets a tab compute when first opened)
+    strings: Strings | None = None  # the table `widget`/`text`/`relabel` look keys up in (`with_strings`)
 
     @property
     def default_lang(self) -> str:
         return self.settings.default_lang
+
+    def with_strings(self, strings: Strings) -> TabContext:
+        """The same context, looking keys up in `strings` (each tab's build() starts with its own STRINGS)."""
+        return dataclasses.replace(self, strings=strings)
+
+    def _table(self) -> Strings:
+        if self.strings is None:
+            raise RuntimeError("no strings table: call ctx.with_strings(STRINGS) first")
+        return self.strings
+
+    def text(self, key: str, **fmt: Any) -> str:
+        """The string `key` in the page's starting language."""
+        return self._table().t(key, self.default_lang, **fmt)
+
+    def widget(
+        self,
+        cls: Callable[..., C],
+        key: str,
+        *args: Any,
+        prop: str | None = None,
+        fmt: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> C:
+        """`cls(*args, <prop>=text of key, **kwargs)`, relabelled at every language switch.
+
+        Args:
+            cls: the component class (or a function making one, then give `prop`).
+            key: its text's key in this context's strings.
+            prop: the property holding the text: by default "value" for a Button or a Markdown, else "label".
+            fmt: values for the placeholders of the text.
+        """
+        prop = prop or _text_prop(cls)  # type: ignore[arg-type]
+        fmt = fmt or {}
+        component = cls(*args, **{prop: self.text(key, **fmt)}, **kwargs)
+        self.tr.add(component, self._table().producer(key, **fmt), prop)
+        return component
+
+    def relabel(self, component: C, key: str | Callable[[str], Any], prop: str = "label", **fmt: Any) -> C:
+        """Translate a widget made elsewhere: `prop` becomes the text of `key` (or `key(lang)`, a function)."""
+        self.tr.add(component, key if callable(key) else self._table().producer(key, **fmt), prop)
+        return component
+
+
+@runtime_checkable
+class Tab(Protocol):
+    """A tab module, as app.py uses it (tests/ui/test_tabs.py checks every module in app.TABS)."""
+
+    KEY: str  # the gr.Tab's id, and the key of its title in STRINGS
+    STRINGS: Strings  # every string the tab shows
+
+    def build(self, ctx: TabContext) -> None:
+        """Make the tab's widgets (inside the gr.Tab being built) and wire their events."""

@@ -12,6 +12,8 @@ Two networks can be explored:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from PIL import Image
@@ -21,13 +23,16 @@ from srgan.vgg import PAPER_NAMES, RELU_LAYERS, cached_weights_source, vgg_featu
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
 from .compare import run_compare
-from .i18n import register, t
+from .context import TabContext
+from .i18n import Strings
 
 CROP = 192  # HR side analysed (VGG19 up to relu5_4 on 4 images stays around a second on 2 cores)
 DISC_LAYERS = [f"D{k}" for k in range(1, 9)]
 ORDER = ("hr", "bicubic", "srresnet", "srgan")
 
-register({
+KEY = "tab_feature_maps"
+STRINGS = Strings({
+    "tab_feature_maps": ("Feature maps", "Mapas de activación"),
     "fm_image": ("HR image (a centre crop of 192x192 is analysed)", "Imagen HR (se analiza un recorte central de 192x192)"),
     "fm_layer": ("Layer φ_i,j", "Capa φ_i,j"),
     "fm_channels": ("Channels shown (strongest on HR)", "Canales mostrados (los más activos en HR)"),
@@ -35,14 +40,14 @@ register({
     "fm_maps": ("Feature maps", "Mapas de activación"),
     "fm_losses": ("Feature-space loss against HR", "Pérdida en el espacio de activaciones frente a HR"),
     "fm_vgg_pretrained": ("✅ **VGG19 with ImageNet weights** — {source}", "✅ **VGG19 con pesos de ImageNet** — {source}"),
-    "fm_vgg_random": ("⚠️ **This VGG19 is randomly initialised, not ImageNet-trained** (no weights offline). "
+    "fm_vgg_random": (("⚠️ **This VGG19 is randomly initialised, not ImageNet-trained** (no weights offline). "
                       "Its maps show what random filters respond to; they are *not* the paper's VGG54. "
                       "Set `SRGAN_VGG19_WEIGHTS` to `vgg19-dcbb9e9d.pth` for the real ones, or pick a "
-                      "discriminator layer (D1…D8), which we trained.",
-                      "⚠️ **Esta VGG19 tiene pesos aleatorios, no entrenados en ImageNet** (sin pesos sin conexión). "
+                      "discriminator layer (D1…D8), which we trained."),
+                      ("⚠️ **Esta VGG19 tiene pesos aleatorios, no entrenados en ImageNet** (sin pesos sin conexión). "
                       "Sus mapas muestran a qué responden filtros aleatorios; *no* son la VGG54 del artículo. "
                       "Define `SRGAN_VGG19_WEIGHTS` con `vgg19-dcbb9e9d.pth` para usar los reales, o elige "
-                      "una capa del discriminador (D1…D8), que sí entrenamos."),
+                      "una capa del discriminador (D1…D8), que sí entrenamos.")),
     "fm_disc": ("🧠 **Trained SRGAN discriminator**, block {k} of 8 (after its LeakyReLU).",
                 "🧠 **Discriminador de SRGAN entrenado**, bloque {k} de 8 (tras su LeakyReLU)."),
     "fm_title": ("{layer}: channels {channels}", "{layer}: canales {channels}"),
@@ -50,6 +55,15 @@ register({
     "fm_loss_value": ("mean squared feature difference (Eq. 5)", "diferencia cuadrática media de activaciones (Ec. 5)"),
     "fm_loss_rescaled": ("× (1/12.75)² (paper's rescale)", "× (1/12,75)² (reescalado del artículo)"),
 })  # fmt: skip
+t = STRINGS.t
+
+
+class FeatureMapsOutputs(NamedTuple):
+    """What the `/feature_maps` event shows."""
+
+    grid: Image.Image  # the strongest channels of the layer, one row per image
+    losses: list[list]  # rows [image, feature-space MSE, rescaled]
+    banner: str  # Markdown: which network, pretrained or not
 
 
 def layer_choices() -> list[tuple[str, str]]:
@@ -86,9 +100,10 @@ def network_banner(layer: str, lang: str = "en") -> str:
     return t("fm_vgg_pretrained", lang, source=weights.description) if weights.pretrained else t("fm_vgg_random", lang)
 
 
-def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "en", gan_model: str = "srgan"
-                 ) -> tuple[Image.Image, list[list], str]:  # fmt: skip
-    """The `/feature_maps` event: (grid figure, loss table rows, banner Markdown).
+def feature_maps(
+    image, layer: str = "relu2_2", channels: int = 6, lang: str = "en", gan_model: str = "srgan"
+) -> FeatureMapsOutputs:
+    """The `/feature_maps` event: the grid figure, the loss table's rows and the banner.
 
     `gan_model` is the generator of the SRGAN row: the bundled one or a fine-tuned run.
     """
@@ -120,39 +135,50 @@ def feature_maps(image, layer: str = "relu2_2", channels: int = 6, lang: str = "
     for name in ORDER:
         loss = float(torch.mean((acts[name] - acts["hr"]) ** 2))
         rows.append([METHOD_LABELS[name], f"{loss:.4g}", f"{loss / 12.75**2:.4g}"])
-    return fig_to_pil(fig), rows, network_banner(layer, lang)
+    return FeatureMapsOutputs(grid=fig_to_pil(fig), losses=rows, banner=network_banner(layer, lang))
 
 
 def loss_headers(lang: str = "en") -> list[str]:
     return [t("fm_loss_name", lang), t("fm_loss_value", lang), t("fm_loss_rescaled", lang)]
 
 
-def build(ctx) -> None:
+def build(ctx: TabContext) -> None:
+    """The Feature maps tab: upload, layer and channels on the left; the grid, the losses and the banner."""
     import gradio as gr
 
-    from .common import retitled_table, user_errors
+    from .common import output_list, retitled_table, user_errors
     from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
-    lang0, tr = ctx.default_lang, ctx.tr
+    ctx = ctx.with_strings(STRINGS)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             image, examples = example_upload(ctx, "fm_image")
-            layer = tr.add(gr.Dropdown(layer_choices(), value="relu2_2", label=t("fm_layer", lang0)), "fm_layer")
-            channels = tr.add(gr.Slider(1, 12, 6, step=1, label=t("fm_channels", lang0)), "fm_channels")
+            layer = ctx.widget(gr.Dropdown, "fm_layer", layer_choices(), value="relu2_2")
+            channels = ctx.widget(gr.Slider, "fm_channels", 1, 12, 6, step=1)
             gan_model = generator_dropdown(ctx)
-            run = tr.add(gr.Button(t("fm_run", lang0), variant="primary"), "fm_run", "value")
+            run = ctx.widget(gr.Button, "fm_run", variant="primary")
             example_photos(ctx, examples, image)
-            lesson_panel("04_vgg_loss", tr, lang0)
+            lesson_panel(ctx, "04_vgg_loss")
         with gr.Column(scale=3):
-            banner = gr.Markdown(network_banner("relu2_2", lang0))
-            grid = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("fm_maps", lang0),
-                                   interactive=False), "fm_maps")  # fmt: skip
-            table = tr.add(gr.Dataframe(headers=loss_headers(lang0), label=t("fm_losses", lang0), interactive=False),
-                           "fm_losses")  # fmt: skip
+            out = {"banner": gr.Markdown(network_banner("relu2_2", ctx.default_lang))}
+            out["grid"] = ctx.widget(gr.Image, "fm_maps", type="pil", format="png", show_label=False, interactive=False)
+            out["losses"] = ctx.widget(
+                gr.Dataframe, "fm_losses", headers=loss_headers(ctx.default_lang), interactive=False
+            )
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
-    gr.on([run.click, ctx.tab.select], user_errors(feature_maps), [image, layer, channels, ctx.lang, gan_model],
-          [grid, table, banner], api_name="feature_maps", concurrency_limit=2)  # fmt: skip
-    layer.change(network_banner, [layer, ctx.lang], banner, api_visibility="private", queue=False)
-    ctx.lang.change(lambda lay, lg, rows: (network_banner(lay, lg), retitled_table(rows, loss_headers(lg))),
-                    [layer, ctx.lang, table], [banner, table], api_visibility="private")  # fmt: skip
+    gr.on(
+        [run.click, ctx.tab.select],
+        user_errors(feature_maps),
+        [image, layer, channels, ctx.lang, gan_model],
+        output_list(FeatureMapsOutputs, out),
+        api_name="feature_maps",
+        concurrency_limit=2,
+    )
+    layer.change(network_banner, [layer, ctx.lang], out["banner"], api_visibility="private", queue=False)
+    ctx.lang.change(
+        lambda lay, lg, rows: (network_banner(lay, lg), retitled_table(rows, loss_headers(lg))),
+        [layer, ctx.lang, out["losses"]],
+        [out["banner"], out["losses"]],
+        api_visibility="private",
+    )

@@ -6,7 +6,7 @@ Code: `srgan.classroom.runs.RunManager` (one run at a time, in a background thre
 the same loop as `python -m srgan train`.
 
 The handlers are plain functions: `finetune` and `watch` are generators that poll the run every
-second and yield the tab's six outputs (progress, curves, preview before, preview now, status,
+second and yield the tab's outputs (`RunView`: progress, curves, preview before, preview now, status,
 download); they end when the run ends. The run itself lives on in the server: closing or
 refreshing the page only stops the watching, and opening the tab again reattaches to it.
 """
@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -37,9 +38,11 @@ from srgan.classroom.runs import (
 )
 
 from .common import fig_to_pil, new_figure
-from .i18n import normalise_lang, register, t
+from .context import TabContext
+from .i18n import Strings, normalise_lang
 
-register({
+KEY = "tab_finetune"
+STRINGS = Strings({
     "tab_finetune": ("Fine-tune", "Ajuste fino"),
     "ft_base": ("Base model", "Modelo de partida"),
     "ft_base_srresnet": ("SRResNet (bundled, MSE)", "SRResNet (incluido, MSE)"),
@@ -78,16 +81,16 @@ register({
     "ft_col_psnr": ("Preview PSNR-Y (dB)", "PSNR-Y vista previa (dB)"),
     "ft_col_state": ("State", "Estado"),
     "ft_intro": (
-        "Continue training one of the models on your own images (or the built-in ones) and watch every term of the "
+        ("Continue training one of the models on your own images (or the built-in ones) and watch every term of the "
         "loss move. One run at a time per server: if someone else's run is in progress you can watch it. The run "
-        "goes on if you close the page; come back to this tab to see it again.",
-        "Sigue entrenando uno de los modelos con tus imágenes (o con las incluidas) y observa cómo se mueve cada "
+        "goes on if you close the page; come back to this tab to see it again."),
+        ("Sigue entrenando uno de los modelos con tus imágenes (o con las incluidas) y observa cómo se mueve cada "
         "término de la pérdida. Una ejecución a la vez por servidor: si hay otra en curso, puedes observarla. "
-        "La ejecución continúa aunque cierres la página; vuelve a esta pestaña para verla de nuevo.",
+        "La ejecución continúa aunque cierres la página; vuelve a esta pestaña para verla de nuevo."),
     ),
     "ft_idle": ("No run yet on this server. Pick the settings (the defaults work) and press **Start**.",
-                "Aún no hay ninguna ejecución en este servidor. Elige los ajustes (los predeterminados sirven) y "
-                "pulsa **Empezar**."),
+                ("Aún no hay ninguna ejecución en este servidor. Elige los ajustes (los predeterminados sirven) y "
+                "pulsa **Empezar**.")),
     "ft_state_running": ("running", "en curso"),
     "ft_state_stopping": ("stopping", "parando"),
     "ft_state_done": ("done", "terminada"),
@@ -100,14 +103,14 @@ register({
                       "{rate:.2f} pasos/s · quedan {eta} · {elapsed} transcurridos · en {device}"),
     "ft_line_setup": ("setting up (loading the data and the models) · on {device}",
                       "preparando (cargando los datos y los modelos) · en {device}"),
-    "ft_line_psnr": ("PSNR-Y on the held-out preview ({image}): base **{base:.2f} dB** → step {step}: **{now:.2f} dB** "
-                     "({delta:+.2f} dB)",
-                     "PSNR-Y en la vista previa reservada ({image}): partida **{base:.2f} dB** → paso {step}: "
-                     "**{now:.2f} dB** ({delta:+.2f} dB)"),
-    "ft_line_recipe": ("base {base} · data {data} · {objective} · learning rate {learning_rate:g} · batch "
-                       "{batch_size} · patch {hr_patch} · seed {seed}",
-                       "partida {base} · datos {data} · {objective} · tasa de aprendizaje {learning_rate:g} · lote "
-                       "{batch_size} · parche {hr_patch} · semilla {seed}"),
+    "ft_line_psnr": (("PSNR-Y on the held-out preview ({image}): base **{base:.2f} dB** → step {step}: **{now:.2f} dB** "
+                     "({delta:+.2f} dB)"),
+                     ("PSNR-Y en la vista previa reservada ({image}): partida **{base:.2f} dB** → paso {step}: "
+                     "**{now:.2f} dB** ({delta:+.2f} dB)")),
+    "ft_line_recipe": (("base {base} · data {data} · {objective} · learning rate {learning_rate:g} · batch "
+                       "{batch_size} · patch {hr_patch} · seed {seed}"),
+                       ("partida {base} · datos {data} · {objective} · tasa de aprendizaje {learning_rate:g} · lote "
+                       "{batch_size} · parche {hr_patch} · semilla {seed}")),
     "ft_msg_running": ("Training on {device}; a checkpoint is saved every {every} steps.",
                        "Entrenando en {device}; se guarda un punto de control cada {every} pasos."),
     "ft_msg_stopping": ("Stopping: the current step ends, then its checkpoint is saved.",
@@ -119,10 +122,10 @@ register({
     "ft_msg_failed": ("Failed: {error}", "Fallida: {error}"),
     "ft_msg_failed_kept": ("The last good checkpoint (step {step}) is kept.",
                            "Se conserva el último punto de control bueno (paso {step})."),
-    "ft_busy": ("Another fine-tuning run is in progress on this server: {name} (step {step} of {total}). One run at "
-                "a time: you are watching it; start yours when it ends.",
-                "Hay otra ejecución de ajuste en curso en este servidor: {name} (paso {step} de {total}). Una a la "
-                "vez: la estás observando; empieza la tuya cuando termine."),
+    "ft_busy": (("Another fine-tuning run is in progress on this server: {name} (step {step} of {total}). One run at "
+                "a time: you are watching it; start yours when it ends."),
+                ("Hay otra ejecución de ajuste en curso en este servidor: {name} (paso {step} de {total}). Una a la "
+                "vez: la estás observando; empieza la tuya cuando termine.")),
     "ft_stop_asked": ("Stopping {name}: the current step ends, then its checkpoint is saved.",
                       "Parando {name}: termina el paso en curso y se guarda su punto de control."),
     "ft_nothing_to_stop": ("No run is in progress.", "No hay ninguna ejecución en curso."),
@@ -137,13 +140,14 @@ register({
     "ft_plot_step": ("step", "paso"),
     "ft_plot_base": ("base model", "modelo de partida"),
     "ft_plot_avg": ("{name} (moving average)", "{name} (media móvil)"),
-    "ft_disabled": ("Fine-tuning is turned off on this server (it was started with --no-train): training needs "
+    "ft_disabled": (("Fine-tuning is turned off on this server (it was started with --no-train): training needs "
                     "minutes of the whole machine, so public servers only upscale. Run the app on your own "
-                    "computer (python app.py) to fine-tune.",
-                    "El ajuste fino está desactivado en este servidor (se inició con --no-train): entrenar ocupa "
+                    "computer (python app.py) to fine-tune."),
+                    ("El ajuste fino está desactivado en este servidor (se inició con --no-train): entrenar ocupa "
                     "la máquina entera durante minutos, así que los servidores públicos solo amplían. Ejecuta la "
-                    "aplicación en tu ordenador (python app.py) para hacer ajustes finos."),
+                    "aplicación en tu ordenador (python app.py) para hacer ajustes finos.")),
 })  # fmt: skip
+t = STRINGS.t
 
 POLL_SECONDS = 1.0  # how often a watcher looks at the run (and at most how often it sends an update)
 OBJECTIVE_KEYS = {"mse": "ft_obj_mse", "vgg54": "ft_obj_vgg54", "srgan": "ft_obj_srgan"}
@@ -155,9 +159,19 @@ def base_choices(lang: str = "en") -> list[tuple[str, str]]:
     choices = [(t(f"ft_base_{b}", lang), b) for b in BUNDLED_BASES]
     for run in get_manager().list_runs():
         m = run.metadata
-        choices.append((t("ft_base_run", lang, name=run.name, objective=m.get("objective", "?"),
-                          steps=m.get("steps_done", "?"), state=_state_label(m.get("state", "done"), lang)),
-                        run.name))  # fmt: skip
+        choices.append(
+            (
+                t(
+                    "ft_base_run",
+                    lang,
+                    name=run.name,
+                    objective=m.get("objective", "?"),
+                    steps=m.get("steps_done", "?"),
+                    state=_state_label(m.get("state", "done"), lang),
+                ),
+                run.name,
+            )
+        )
     return choices
 
 
@@ -170,8 +184,10 @@ def data_choices(lang: str = "en") -> list[tuple[str, str]]:
 
 
 def runs_headers(lang: str = "en") -> list[str]:
-    return [t(k, lang) for k in ("ft_col_name", "ft_col_base", "ft_col_objective", "ft_col_steps", "ft_col_psnr",
-                                 "ft_col_state")]  # fmt: skip
+    return [
+        t(k, lang)
+        for k in ("ft_col_name", "ft_col_base", "ft_col_objective", "ft_col_steps", "ft_col_psnr", "ft_col_state")
+    ]
 
 
 def runs_table(lang: str = "en") -> list[list]:
@@ -180,14 +196,25 @@ def runs_table(lang: str = "en") -> list[list]:
     for run in get_manager().list_runs():
         m = run.metadata
         psnr = m.get("eval_psnr_y")
-        rows.append([run.name, m.get("base", ""), m.get("objective", ""), m.get("steps_done", ""),
-                     f"{psnr:.2f}" if isinstance(psnr, float) else "", _state_label(m.get("state", ""), lang)])
+        rows.append(
+            [
+                run.name,
+                m.get("base", ""),
+                m.get("objective", ""),
+                m.get("steps_done", ""),
+                f"{psnr:.2f}" if isinstance(psnr, float) else "",
+                _state_label(m.get("state", ""), lang),
+            ]
+        )
     return rows or [["", "", "", "", "", ""]]
 
 
 def _state_label(state: str, lang: str) -> str:
-    return t(f"ft_state_{state}", lang) if state in ("running", "stopping", "done", "stopped", "failed",
-                                                      "interrupted", "idle") else state  # fmt: skip
+    return (
+        t(f"ft_state_{state}", lang)
+        if state in ("running", "stopping", "done", "stopped", "failed", "interrupted", "idle")
+        else state
+    )
 
 
 def _duration(seconds: float | None) -> str:
@@ -208,22 +235,49 @@ def progress_markdown(s: RunStatus, lang: str = "en") -> str:
         return t("ft_idle", lang)
     fraction = s.step / s.total if s.total else 0.0
     bar = "█" * round(20 * fraction) + "░" * (20 - round(20 * fraction))
-    lines = [f"**{s.name}** · {_state_label(s.state, lang)}",
-             f"`{bar}` " + t("ft_line_step", lang, step=s.step, total=s.total, pct=100 * fraction)]  # fmt: skip
+    lines = [
+        f"**{s.name}** · {_state_label(s.state, lang)}",
+        f"`{bar}` " + t("ft_line_step", lang, step=s.step, total=s.total, pct=100 * fraction),
+    ]
     if s.steps_per_second:
         eta = s.eta_seconds if s.active else 0.0
-        lines.append(t("ft_line_speed", lang, rate=s.steps_per_second, eta=_duration(eta),
-                       elapsed=_duration(s.elapsed_seconds), device=s.device))  # fmt: skip
+        lines.append(
+            t(
+                "ft_line_speed",
+                lang,
+                rate=s.steps_per_second,
+                eta=_duration(eta),
+                elapsed=_duration(s.elapsed_seconds),
+                device=s.device,
+            )
+        )
     elif s.active:
         lines.append(t("ft_line_setup", lang, device=s.device))
     if s.base_psnr_y is not None and s.eval_psnr_y is not None:
-        lines.append(t("ft_line_psnr", lang, image=PREVIEW_IMAGE, base=s.base_psnr_y, now=s.eval_psnr_y,
-                       step=s.preview_step, delta=s.eval_psnr_y - s.base_psnr_y))  # fmt: skip
+        lines.append(
+            t(
+                "ft_line_psnr",
+                lang,
+                image=PREVIEW_IMAGE,
+                base=s.base_psnr_y,
+                now=s.eval_psnr_y,
+                step=s.preview_step,
+                delta=s.eval_psnr_y - s.base_psnr_y,
+            )
+        )
     st = s.settings
     if st:
-        recipe = t("ft_line_recipe", lang, base=st["base"], data=st["data"],
-                   objective=t(OBJECTIVE_KEYS[st["objective"]], lang), learning_rate=st["learning_rate"],
-                   batch_size=st["batch_size"], hr_patch=st["hr_patch"], seed=st["seed"])  # fmt: skip
+        recipe = t(
+            "ft_line_recipe",
+            lang,
+            base=st["base"],
+            data=st["data"],
+            objective=t(OBJECTIVE_KEYS[st["objective"]], lang),
+            learning_rate=st["learning_rate"],
+            batch_size=st["batch_size"],
+            hr_patch=st["hr_patch"],
+            seed=st["seed"],
+        )
         lines.append(f"<small>{recipe}</small>")
     return "\n\n".join(lines)
 
@@ -238,8 +292,10 @@ def status_text(s: RunStatus, lang: str = "en", note: str = "") -> str:
         "stopping": lambda: t("ft_msg_stopping", lang),
         "done": lambda: t("ft_msg_done", lang, name=s.name),
         "stopped": lambda: t("ft_msg_stopped", lang, step=s.preview_step, total=s.total),
-        "failed": lambda: t("ft_msg_failed", lang, error=s.error)
-        + (" " + t("ft_msg_failed_kept", lang, step=s.preview_step) if s.checkpoint else ""),
+        "failed": lambda: (
+            t("ft_msg_failed", lang, error=s.error)
+            + (" " + t("ft_msg_failed_kept", lang, step=s.preview_step) if s.checkpoint else "")
+        ),
     }
     lines = [note] if note else []
     lines.append(messages.get(s.state, lambda: "")())
@@ -298,8 +354,16 @@ def curves_figure(s: RunStatus, lang: str = "en") -> Image.Image | None:
         ax_d.set_ylim(0, 1)
     else:
         for ax in (ax_g, ax_d):
-            ax.text(0.5, 0.5, t("ft_plot_no_d", lang), ha="center", va="center", transform=ax.transAxes,
-                    fontsize=12, color="#777")  # fmt: skip
+            ax.text(
+                0.5,
+                0.5,
+                t("ft_plot_no_d", lang),
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=12,
+                color="#777",
+            )
     ax_g.set_title(t("ft_plot_gan", lang), fontsize=11)
     ax_d.set_title(t("ft_plot_d", lang), fontsize=11)
     x, y = series("eval_psnr_y")
@@ -346,14 +410,32 @@ def download_path(s: RunStatus) -> str | None:
         return _downloads[key]
 
 
-def view(s: RunStatus, lang: str = "en", note: str = "") -> tuple:
-    """The six outputs for a run snapshot: (progress, curves, preview before, preview now, status, download)."""
-    return (progress_markdown(s, lang), curves_figure(s, lang), _enlarge(s.preview_before), _enlarge(s.preview_now),
-            status_text(s, lang, note), download_path(s))  # fmt: skip
+class RunView(NamedTuple):
+    """What the tab shows of a run (every event of `/finetune` and `/finetune_watch`)."""
+
+    progress: str  # Markdown: state, progress bar, speed, PSNR before/now, the recipe
+    curves: Image.Image | None  # every logged term against the step (None before the first step)
+    before: Image.Image | None  # the held-out preview by the base model, enlarged
+    now: Image.Image | None  # the same preview now
+    status: str  # what is happening, in a sentence, and the run's notes
+    download: str | None  # the finished run's generator, to download
 
 
-def watch(lang: str = "en", *, name: str | None = None, note: str = "", poll_seconds: float = POLL_SECONDS
-          ) -> Iterator[tuple]:  # fmt: skip
+def view(s: RunStatus, lang: str = "en", note: str = "") -> RunView:
+    """The tab's outputs for a run snapshot."""
+    return RunView(
+        progress=progress_markdown(s, lang),
+        curves=curves_figure(s, lang),
+        before=_enlarge(s.preview_before),
+        now=_enlarge(s.preview_now),
+        status=status_text(s, lang, note),
+        download=download_path(s),
+    )
+
+
+def watch(
+    lang: str = "en", *, name: str | None = None, note: str = "", poll_seconds: float = POLL_SECONDS
+) -> Iterator[RunView]:
     """Stream the current run (or show the last one) until it ends.
 
     Args:
@@ -363,7 +445,7 @@ def watch(lang: str = "en", *, name: str | None = None, note: str = "", poll_sec
         poll_seconds: how often to look; an update is sent only when something changed.
 
     Yields:
-        `view()` tuples.
+        `view()`s.
     """
     lang = normalise_lang(lang)
     manager = get_manager()
@@ -381,11 +463,23 @@ def watch(lang: str = "en", *, name: str | None = None, note: str = "", poll_sec
         time.sleep(poll_seconds)
 
 
-def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list[str] | None = None,
-             objective: str = "mse", steps: float = 50, learning_rate: float = 1e-4, batch_size: float = 4,
-             hr_patch: float = 96, seed: float = 0, run_name: str = "", lang: str = "en", *,
-             notify: Callable[[str], None] | None = None, poll_seconds: float = POLL_SECONDS,
-             allow_training: bool = True) -> Iterator[tuple]:  # fmt: skip
+def finetune(
+    base: str = "srresnet",
+    data_source: str = "builtin",
+    uploads: list[str] | None = None,
+    objective: str = "mse",
+    steps: float = 50,
+    learning_rate: float = 1e-4,
+    batch_size: float = 4,
+    hr_patch: float = 96,
+    seed: float = 0,
+    run_name: str = "",
+    lang: str = "en",
+    *,
+    notify: Callable[[str], None] | None = None,
+    poll_seconds: float = POLL_SECONDS,
+    allow_training: bool = True,
+) -> Iterator[RunView]:
     """The `/finetune` event: start a run and stream it until it ends (or watch the run already in progress).
 
     Args:
@@ -399,7 +493,7 @@ def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list
         allow_training: False on a server started with --no-train: refuse before anything starts.
 
     Yields:
-        `view()` tuples, about once a second while the run makes progress.
+        `view()`s, about once a second while the run makes progress.
 
     Raises:
         ValueError: bad settings or data (before anything starts), the run failed (e.g. diverged), or
@@ -417,8 +511,17 @@ def finetune(base: str = "srresnet", data_source: str = "builtin", uploads: list
             raise ValueError(t("ft_bad_data", lang, data=data_source))
         data = uploaded_data(uploads) if data_source == "upload" else None
         try:
-            name = manager.start(base=base, data=data, objective=objective, steps=steps, learning_rate=learning_rate,
-                                 batch_size=batch_size, hr_patch=hr_patch, seed=seed, name=run_name or "")  # fmt: skip
+            name = manager.start(
+                base=base,
+                data=data,
+                objective=objective,
+                steps=steps,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                hr_patch=hr_patch,
+                seed=seed,
+                name=run_name or "",
+            )
         except RunBusyError:  # someone started one while the data loaded
             current = manager.status()
         else:
@@ -448,64 +551,87 @@ def stop_run(lang: str = "en", *, allow_training: bool = True) -> str:
     return t("ft_stop_asked", lang, name=name)
 
 
-def build(ctx) -> None:
+def build(ctx: TabContext) -> None:
     """Widgets and wiring of the Fine-tune tab."""
     import gradio as gr
 
-    from .common import user_errors, user_errors_gen
-    from .lessons import lesson_panel
-
-    lang0, tr = ctx.default_lang, ctx.tr
-    allowed = ctx.settings.allow_training
-    tr.add(gr.Markdown(t("ft_intro", lang0)), "ft_intro", "value")
-    if not allowed:
-        tr.add(gr.Markdown(f"> **{t('ft_disabled', lang0)}**", elem_id="ft-disabled"),
-               lambda lg: f"> **{t('ft_disabled', lg)}**", "value")  # fmt: skip
+    ctx = ctx.with_strings(STRINGS)
+    ctx.widget(gr.Markdown, "ft_intro")
+    if not ctx.settings.allow_training:
+        ctx.relabel(
+            gr.Markdown(f"> **{ctx.text('ft_disabled')}**", elem_id="ft-disabled"),
+            lambda lg: f"> **{t('ft_disabled', lg)}**",
+            "value",
+        )
     with gr.Row():
         with gr.Column(scale=1, min_width=340):
-            base = tr.add(gr.Dropdown(base_choices(lang0), value="srresnet", label=t("ft_base", lang0),
-                                      allow_custom_value=True), "ft_base")  # fmt: skip
-            data_source = tr.add(gr.Radio(data_choices(lang0), value="builtin", label=t("ft_data", lang0)), "ft_data")
-            tr.add(data_source, data_choices, "choices")
-            uploads = tr.add(gr.File(file_count="multiple", file_types=["image", ".zip"], type="filepath",
-                                     label=t("ft_uploads", lang0), visible=False), "ft_uploads")  # fmt: skip
-            objective = tr.add(gr.Radio(objective_choices(lang0), value="mse", label=t("ft_objective", lang0)),
-                               "ft_objective")  # fmt: skip
-            tr.add(objective, objective_choices, "choices")
-            with gr.Accordion(t("ft_settings", lang0), open=True) as settings:
-                with gr.Row():
-                    steps = tr.add(gr.Number(50, precision=0, label=t("ft_steps", lang0, max=MAX_STEPS)),
-                                   lambda lg: t("ft_steps", lg, max=MAX_STEPS))  # fmt: skip
-                    learning_rate = tr.add(gr.Number(1e-4, label=t("ft_learning_rate", lang0)), "ft_learning_rate")
-                with gr.Row():
-                    batch_size = tr.add(gr.Slider(1, 32, value=4, step=1, label=t("ft_batch_size", lang0)),
-                                        "ft_batch_size")  # fmt: skip
-                    hr_patch = tr.add(gr.Slider(32, 192, value=96, step=8, label=t("ft_patch", lang0)), "ft_patch")
-                with gr.Row():
-                    seed = tr.add(gr.Number(0, precision=0, label=t("ft_seed", lang0)), "ft_seed")
-                    run_name = tr.add(gr.Textbox("", max_length=80, label=t("ft_name", lang0)), "ft_name")
-            tr.add(settings, "ft_settings")
-            with gr.Row():
-                start = tr.add(gr.Button(t("ft_start", lang0), variant="primary", interactive=allowed), "ft_start",
-                               "value")  # fmt: skip
-                stop = tr.add(gr.Button(t("ft_stop", lang0), variant="stop", interactive=allowed), "ft_stop", "value")
-            status = tr.add(gr.Textbox(label=t("ft_status", lang0), interactive=False, lines=3), "ft_status")
-            download = tr.add(gr.File(label=t("ft_download", lang0), interactive=False), "ft_download")
-            lesson_panel("06_perceptual_loss", tr, lang0)
+            w = _settings_column(ctx)
         with gr.Column(scale=2):
-            progress = tr.add(gr.Markdown(t("ft_idle", lang0), label=t("ft_progress", lang0)), "ft_progress")
-            curves = tr.add(gr.Image(type="pil", format="png", label=t("ft_curves", lang0), interactive=False,
-                                     show_label=False, elem_id="ft-curves"), "ft_curves")  # the figure has titles
-            with gr.Row():
-                before = tr.add(gr.Image(type="pil", format="png", label=t("ft_before", lang0), interactive=False,
-                                         height=280), "ft_before")  # fmt: skip
-                now = tr.add(gr.Image(type="pil", format="png", label=t("ft_now", lang0), interactive=False,
-                                      height=280), "ft_now")  # fmt: skip
-            runs = gr.Dataframe(runs_table(lang0), headers=runs_headers(lang0), label=t("ft_runs", lang0),
-                                interactive=False, wrap=True)  # fmt: skip
-            tr.add(runs, "ft_runs")
+            w.update(_run_column(ctx))
+    _wire_events(ctx, w)
 
-    outputs = [progress, curves, before, now, status, download]
+
+def _settings_column(ctx: TabContext) -> dict[str, Any]:
+    """Base model, data, objective, the training settings, Start/Stop, status, download and the lesson."""
+    import gradio as gr
+
+    from .lessons import lesson_panel
+
+    lang0, allowed = ctx.default_lang, ctx.settings.allow_training
+    w: dict[str, Any] = {}
+    w["base"] = ctx.widget(gr.Dropdown, "ft_base", base_choices(lang0), value="srresnet", allow_custom_value=True)
+    w["data_source"] = ctx.widget(gr.Radio, "ft_data", data_choices(lang0), value="builtin")
+    ctx.relabel(w["data_source"], data_choices, "choices")
+    w["uploads"] = ctx.widget(
+        gr.File, "ft_uploads", file_count="multiple", file_types=["image", ".zip"], type="filepath", visible=False
+    )
+    w["objective"] = ctx.widget(gr.Radio, "ft_objective", objective_choices(lang0), value="mse")
+    ctx.relabel(w["objective"], objective_choices, "choices")
+    with ctx.widget(gr.Accordion, "ft_settings", open=True):
+        with gr.Row():
+            w["steps"] = ctx.widget(gr.Number, "ft_steps", 50, precision=0, fmt={"max": MAX_STEPS})
+            w["learning_rate"] = ctx.widget(gr.Number, "ft_learning_rate", 1e-4)
+        with gr.Row():
+            w["batch_size"] = ctx.widget(gr.Slider, "ft_batch_size", 1, 32, value=4, step=1)
+            w["hr_patch"] = ctx.widget(gr.Slider, "ft_patch", 32, 192, value=96, step=8)
+        with gr.Row():
+            w["seed"] = ctx.widget(gr.Number, "ft_seed", 0, precision=0)
+            w["run_name"] = ctx.widget(gr.Textbox, "ft_name", "", max_length=80)
+    with gr.Row():
+        w["start"] = ctx.widget(gr.Button, "ft_start", variant="primary", interactive=allowed)
+        w["stop"] = ctx.widget(gr.Button, "ft_stop", variant="stop", interactive=allowed)
+    w["status"] = ctx.widget(gr.Textbox, "ft_status", interactive=False, lines=3)
+    w["download"] = ctx.widget(gr.File, "ft_download", interactive=False)
+    lesson_panel(ctx, "06_perceptual_loss")
+    return w
+
+
+def _run_column(ctx: TabContext) -> dict[str, Any]:
+    """Progress, the curves, the two previews and the saved runs."""
+    import gradio as gr
+
+    lang0 = ctx.default_lang
+    picture = {"type": "pil", "format": "png", "interactive": False}
+    w: dict[str, Any] = {}
+    w["progress"] = ctx.widget(gr.Markdown, "ft_progress", t("ft_idle", lang0), prop="label")
+    w["curves"] = ctx.widget(gr.Image, "ft_curves", show_label=False, elem_id="ft-curves", **picture)  # has titles
+    with gr.Row():
+        w["before"] = ctx.widget(gr.Image, "ft_before", height=280, **picture)
+        w["now"] = ctx.widget(gr.Image, "ft_now", height=280, **picture)
+    w["runs"] = ctx.widget(
+        gr.Dataframe, "ft_runs", runs_table(lang0), headers=runs_headers(lang0), interactive=False, wrap=True
+    )
+    return w
+
+
+def _wire_events(ctx: TabContext, w: dict[str, Any]) -> None:
+    """`/finetune`, `/finetune_stop`, `/finetune_watch` (on opening the tab), and the language switch."""
+    import gradio as gr
+
+    from .common import output_list, user_errors, user_errors_gen
+
+    allowed = ctx.settings.allow_training
+    outputs = output_list(RunView, w)
     # The streams only poll and draw: their own concurrency group, so a run being watched never holds up
     # the other tabs' events (the training itself is in the RunManager's thread, not in a Gradio worker).
     stream = {"concurrency_id": "finetune_stream", "concurrency_limit": 16, "show_progress": "hidden"}
@@ -513,19 +639,44 @@ def build(ctx) -> None:
     def refresh_runs(lang):
         return gr.update(choices=base_choices(lang)), gr.update(value=runs_table(lang), headers=runs_headers(lang))
 
-    data_source.change(lambda d: gr.update(visible=d == "upload"), data_source, uploads, api_visibility="private",
-                       queue=False)  # fmt: skip
-    inputs = [base, data_source, uploads, objective, steps, learning_rate, batch_size, hr_patch, seed, run_name,
-              ctx.lang]  # fmt: skip
-    on_finetune = user_errors_gen(functools.partial(finetune, notify=gr.Warning,  # a busy server says so in a toast
-                                                    allow_training=allowed))  # fmt: skip
-    start.click(on_finetune, inputs, outputs, api_name="finetune", **stream).then(
-        refresh_runs, ctx.lang, [base, runs], api_visibility="private")
-    stop.click(user_errors(functools.partial(stop_run, allow_training=allowed)), ctx.lang, status,
-               api_name="finetune_stop", concurrency_limit=None)  # fmt: skip
+    w["data_source"].change(
+        lambda d: gr.update(visible=d == "upload"),
+        w["data_source"],
+        w["uploads"],
+        api_visibility="private",
+        queue=False,
+    )
+    names = (
+        "base",
+        "data_source",
+        "uploads",
+        "objective",
+        "steps",
+        "learning_rate",
+        "batch_size",
+        "hr_patch",
+        "seed",
+        "run_name",
+    )
+    inputs = [*(w[n] for n in names), ctx.lang]
+    # A busy server says so in a toast (notify).
+    on_finetune = user_errors_gen(functools.partial(finetune, notify=gr.Warning, allow_training=allowed))
+    runs = [w["base"], w["runs"]]
+    w["start"].click(on_finetune, inputs, outputs, api_name="finetune", **stream).then(
+        refresh_runs, ctx.lang, runs, api_visibility="private"
+    )
+    w["stop"].click(
+        user_errors(functools.partial(stop_run, allow_training=allowed)),
+        ctx.lang,
+        w["status"],
+        api_name="finetune_stop",
+        concurrency_limit=None,
+    )
     # Reattach on opening the tab: after a refresh, or to watch someone else's run.
     ctx.tab.select(user_errors_gen(watch), ctx.lang, outputs, api_name="finetune_watch", **stream).then(
-        refresh_runs, ctx.lang, [base, runs], api_visibility="private")
-    ctx.lang.change(refresh_runs, ctx.lang, [base, runs], api_visibility="private")
-    ctx.lang.change(lambda lang: view(get_manager().status(), normalise_lang(lang)), ctx.lang, outputs,
-                    api_visibility="private")  # fmt: skip
+        refresh_runs, ctx.lang, runs, api_visibility="private"
+    )
+    ctx.lang.change(refresh_runs, ctx.lang, runs, api_visibility="private")
+    ctx.lang.change(
+        lambda lang: view(get_manager().status(), normalise_lang(lang)), ctx.lang, outputs, api_visibility="private"
+    )

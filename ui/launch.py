@@ -49,24 +49,43 @@ def build_parser() -> argparse.ArgumentParser:
     """The flags of `python app.py`."""
     d = AppSettings()
     p = OneLineParser(prog="python app.py", description="SRGAN Studio, the teaching app")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default: this machine only; 0.0.0.0: every network interface)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: this machine only; 0.0.0.0: every network interface)",
+    )
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--lang", default="en", choices=["en", "es"], help="default language")
-    p.add_argument("--max-input-pixels", type=int, default=d.max_input_pixels,
-                   help=f"largest image the Compare tab upscales, in pixels (default {d.max_input_pixels:,})")
-    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
-                   help=f"largest file a user may upload, in MB (default {d.max_upload_mb:g})")
+    p.add_argument(
+        "--max-input-pixels",
+        type=int,
+        default=d.max_input_pixels,
+        help=f"largest image the Compare tab upscales, in pixels (default {d.max_input_pixels:,})",
+    )
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=d.max_upload_mb,
+        help=f"largest file a user may upload, in MB (default {d.max_upload_mb:g})",
+    )
     p.add_argument("--share", action="store_true", help="also serve on a public *.gradio.live link (needs internet)")
-    p.add_argument("--auth", default=None, metavar="USER:PASSWORD",
-                   help=f"ask for this user and password (or set ${AUTH_ENV}, which keeps it out of `ps`)")
-    p.add_argument("--no-train", dest="allow_training", action="store_false",
-                   help="turn fine-tuning off (for public servers: it takes the whole machine for minutes)")
-    return p  # fmt: skip
+    p.add_argument(
+        "--auth",
+        default=None,
+        metavar="USER:PASSWORD",
+        help=f"ask for this user and password (or set ${AUTH_ENV}, which keeps it out of `ps`)",
+    )
+    p.add_argument(
+        "--no-train",
+        dest="allow_training",
+        action="store_false",
+        help="turn fine-tuning off (for public servers: it takes the whole machine for minutes)",
+    )
+    return p
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """"user:password" -> ("user", "password"); None or "" -> None.
+    """ "user:password" -> ("user", "password"); None or "" -> None.
 
     Raises:
         UsageError: no colon, or an empty user or password.
@@ -106,13 +125,19 @@ def _check_limits(args: argparse.Namespace) -> None:
     if args.max_input_pixels < 1:
         raise UsageError(f"--max-input-pixels must be at least 1, got {args.max_input_pixels}")
     if not 0 < args.max_upload_mb <= MAX_UPLOAD_MB_CAP:
-        raise UsageError(f"--max-upload-mb must be above 0 and at most {MAX_UPLOAD_MB_CAP:g}, got {args.max_upload_mb:g}")
+        raise UsageError(
+            f"--max-upload-mb must be above 0 and at most {MAX_UPLOAD_MB_CAP:g}, got {args.max_upload_mb:g}"
+        )
 
 
 def settings_from_args(args: argparse.Namespace) -> AppSettings:
     """The `AppSettings` every tab receives."""
-    return AppSettings(max_input_pixels=args.max_input_pixels, max_upload_mb=args.max_upload_mb,
-                       default_lang=args.lang, allow_training=args.allow_training)  # fmt: skip
+    return AppSettings(
+        max_input_pixels=args.max_input_pixels,
+        max_upload_mb=args.max_upload_mb,
+        default_lang=args.lang,
+        allow_training=args.allow_training,
+    )
 
 
 def is_local(host: str) -> bool:
@@ -131,18 +156,31 @@ def exposure_warning(args: argparse.Namespace) -> str | None:
         return None
     where = "on a public gradio.live link" if args.share else f"from other machines (bound to {args.host})"
     training = " and --no-train" if args.allow_training else ""
-    return (f"app.py: warning: SRGAN Studio is reachable {where} WITHOUT a password: anyone who finds it can use "
-            f"it; add --auth USER:PASSWORD (or set ${AUTH_ENV}){training} for a public server")  # fmt: skip
+    return (
+        f"app.py: warning: SRGAN Studio is reachable {where} WITHOUT a password: anyone who finds it can use "
+        f"it; add --auth USER:PASSWORD (or set ${AUTH_ENV}){training} for a public server"
+    )
 
 
 def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The arguments of `Blocks.launch` that the flags decide."""
-    return {"server_name": args.host, "server_port": args.port, "share": args.share, "auth": args.auth,
-            "max_file_size": int(args.max_upload_mb * 1024 * 1024), "show_error": True}  # fmt: skip
+    return {
+        "server_name": args.host,
+        "server_port": args.port,
+        "share": args.share,
+        "auth": args.auth,
+        "max_file_size": int(args.max_upload_mb * 1024 * 1024),
+        "show_error": True,
+    }
 
 
-def prune_temp_folders(*, prefixes: tuple[str, ...] = TEMP_PREFIXES, max_age_s: float = TEMP_MAX_AGE_S,
-                       root: str | Path | None = None, now: float | None = None) -> int:  # fmt: skip
+def prune_temp_folders(
+    *,
+    prefixes: tuple[str, ...] = TEMP_PREFIXES,
+    max_age_s: float = TEMP_MAX_AGE_S,
+    root: str | Path | None = None,
+    now: float | None = None,
+) -> int:
     """Delete our temporary folders (Compare downloads, checkpoint copies) older than `max_age_s`.
 
     Gradio copies what a handler returns into its own cache, so these are not needed after the
@@ -231,12 +269,22 @@ def app_subprocess(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "SRGAN_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "SRGAN_RUNS_DIR": str(runs_dir), **(env or {})}  # fmt: skip
+    env = {
+        **os.environ,
+        "SRGAN_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "SRGAN_RUNS_DIR": str(runs_dir),
+        **(env or {}),
+    }
     root = Path(__file__).resolve().parent.parent
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *flags], cwd=root, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port), *flags],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout

@@ -13,6 +13,7 @@ For bicubic, SRResNet, SRGAN and HR itself, against HR:
 from __future__ import annotations
 
 import textwrap
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,32 +23,36 @@ from srgan import losses
 from srgan.data import pil_to_tensor
 from srgan.metrics import psnr_y
 
+from . import compare
 from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
 from .compare import run_compare
+from .context import TabContext
 from .feature_maps import ORDER, square_crop
-from .i18n import register, t
+from .i18n import Strings
 
 PATCH = 96  # the discriminator's training size (Fig. 4)
 
-register({
+KEY = "tab_loss_lab"
+STRINGS = Strings({
+    "tab_loss_lab": ("Loss lab", "Laboratorio de pérdidas"),
     "ll_image": ("HR image (a 192x192 centre crop is used)", "Imagen HR (se usa un recorte central de 192x192)"),
     "ll_run": ("Compute the losses", "Calcular las pérdidas"),
     "ll_table": ("Losses against HR (lower is better, except PSNR)", "Pérdidas frente a HR (menor es mejor, salvo PSNR)"),
     "ll_chart": ("The same numbers as bars", "Los mismos números en barras"),
     "ll_image_col": ("Image", "Imagen"),
-    "ll_note_random": ("⚠️ VGG22/VGG54 use a **randomly initialised** VGG19 here (no ImageNet weights offline): "
-                       "compare them between methods only, not with the paper.",
-                       "⚠️ VGG22/VGG54 usan aquí una VGG19 con **pesos aleatorios** (sin pesos de ImageNet sin conexión): "
-                       "compáralas solo entre métodos, no con el artículo."),
+    "ll_note_random": (("⚠️ VGG22/VGG54 use a **randomly initialised** VGG19 here (no ImageNet weights offline): "
+                       "compare them between methods only, not with the paper."),
+                       ("⚠️ VGG22/VGG54 usan aquí una VGG19 con **pesos aleatorios** (sin pesos de ImageNet sin conexión): "
+                       "compáralas solo entre métodos, no con el artículo.")),
     "ll_note_pretrained": ("VGG22/VGG54 use ImageNet VGG19 weights.", "VGG22/VGG54 usan pesos de ImageNet."),
-    "ll_explain": ("On this image, the lowest MSE (highest PSNR) is {mse}'s; the lowest −log D, the most "
+    "ll_explain": (("On this image, the lowest MSE (highest PSNR) is {mse}'s; the lowest −log D, the most "
                    "'real' for our discriminator, is {adv}'s. Pixel losses reward the average of the plausible "
                    "answers; the adversarial term rewards looking like a photo: the perceptual loss adds "
-                   "10⁻³ · l_Gen to the content loss to ask for both.",
-                   "En esta imagen, el menor MSE (mayor PSNR) es el de {mse}; el menor −log D, lo más «real» "
+                   "10⁻³ · l_Gen to the content loss to ask for both."),
+                   ("En esta imagen, el menor MSE (mayor PSNR) es el de {mse}; el menor −log D, lo más «real» "
                    "para nuestro discriminador, es el de {adv}. Las pérdidas de píxel premian el promedio de las "
                    "respuestas plausibles; el término adversarial premia parecer una foto: la pérdida perceptual "
-                   "suma 10⁻³ · l_Gen a la de contenido para pedir ambas cosas."),
+                   "suma 10⁻³ · l_Gen a la de contenido para pedir ambas cosas.")),
     "ll_fig3": ("Fig. 3, live: many HR patches fit one LR patch", "Fig. 3 en vivo: muchos parches HR encajan en un parche LR"),
     "ll_fig3_run": ("Draw plausible HR patches", "Dibujar parches HR plausibles"),
     "ll_fig3_count": ("How many plausible patches", "Cuántos parches plausibles"),
@@ -59,16 +64,17 @@ register({
     "ll_fig3_average": ("pixel-wise average\n(the MSE optimum)\ngrad ratio {g:.2f}",
                         "promedio píxel a píxel\n(el óptimo de MSE)\nrazón grad. {g:.2f}"),
     "ll_fig3_lr": ("the one LR patch\nthey all downsample to", "el único parche LR\nal que todos se reducen"),
-    "ll_fig3_text": ("All {n} patches downsample to the same LR patch (largest difference {diff:.1e}). "
+    "ll_fig3_text": (("All {n} patches downsample to the same LR patch (largest difference {diff:.1e}). "
                      "Each is sharp (gradient ratio {lo:.2f}–{hi:.2f}); their average, which is what minimising "
                      "MSE converges to when the network cannot know which one is true, has ratio {avg:.2f}: "
-                     "blurry, off the natural-image manifold. A GAN must instead pick one sharp answer.",
-                     "Los {n} parches se reducen al mismo parche LR (diferencia máxima {diff:.1e}). "
+                     "blurry, off the natural-image manifold. A GAN must instead pick one sharp answer."),
+                     ("Los {n} parches se reducen al mismo parche LR (diferencia máxima {diff:.1e}). "
                      "Cada uno es nítido (razón de gradientes {lo:.2f}–{hi:.2f}); su promedio, que es hacia donde "
                      "converge minimizar el MSE cuando la red no puede saber cuál es el verdadero, tiene razón "
                      "{avg:.2f}: borroso, fuera de la variedad de imágenes naturales. Una GAN debe elegir una "
-                     "respuesta nítida."),
+                     "respuesta nítida.")),
 })  # fmt: skip
+t = STRINGS.t
 
 COLUMNS = ("MSE", "PSNR-Y (dB)", "VGG22", "VGG54", "−log D", "l^SR (MSE)", "l^SR (VGG54)")
 
@@ -141,7 +147,6 @@ def losses_chart(table: dict[str, dict[str, float]], *, lang: str = "en") -> Ima
     return fig_to_pil(fig)
 
 
-
 def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
     rows = []
     for name in ORDER:
@@ -150,26 +155,40 @@ def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
     return rows
 
 
-def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> tuple[list[list], Image.Image, str]:
-    """The `/losses` event: (table rows, chart, note on the VGG weights); `gan_model` may be a fine-tuned run."""
+class LossLabOutputs(NamedTuple):
+    """What the `/losses` event shows."""
+
+    table: list[list]  # one row per image of ORDER: its name, then COLUMNS
+    chart: Image.Image
+    note: str  # Markdown: the VGG weights used, and what the table says
+
+
+class Fig3Outputs(NamedTuple):
+    """What the `/fig3` event shows."""
+
+    figure: Image.Image  # the plausible HR patches, their average and the LR patch
+    text: str  # Markdown: what it means, measured
+
+
+def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> LossLabOutputs:
+    """The `/losses` event: table rows, chart, note on the VGG weights; `gan_model` may be a fine-tuned run."""
     hr = square_crop(as_pil(image).convert("RGB"))
     if min(hr.size) < PATCH:
-        raise ValueError(t("cmp_too_small", lang, min=PATCH))
+        raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=PATCH))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)
     table, pretrained = compute_losses(result.images)
     note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + explanation(table, lang)
-    return table_rows(table), losses_chart(table, lang=lang), note
+    return LossLabOutputs(table=table_rows(table), chart=losses_chart(table, lang=lang), note=note)
 
 
-def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int = 0, lang: str = "en"
-              ) -> tuple[Image.Image, str]:  # fmt: skip
+def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int = 0, lang: str = "en") -> Fig3Outputs:
     """The `/fig3` event: plausible HR patches for one LR patch, their average, and what it means."""
     from srgan.teaching import fig3_plausible_patches
 
     src = as_pil(image).convert("RGB")
     side = min(64, min(src.size) // 4 * 4)
     if side < 16:
-        raise ValueError(t("cmp_too_small", lang, min=16))
+        raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=16))
     left = int(np.clip(x * src.width - side / 2, 0, src.width - side))
     top = int(np.clip(y * src.height - side / 2, 0, src.height - side))
     patch = src.crop((left, top, left + side, top + side))
@@ -187,50 +206,105 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
     for ax in axes:
         ax.axis("off")
     ratios = out["gradient_ratio"]["candidates"]
-    text = t("ll_fig3_text", lang, n=n, diff=out["max_lr_difference"], lo=min(ratios), hi=max(ratios),
-             avg=out["gradient_ratio"]["average"])  # fmt: skip
-    return fig_to_pil(fig), text
+    text = t(
+        "ll_fig3_text",
+        lang,
+        n=n,
+        diff=out["max_lr_difference"],
+        lo=min(ratios),
+        hi=max(ratios),
+        avg=out["gradient_ratio"]["average"],
+    )
+    return Fig3Outputs(figure=fig_to_pil(fig), text=text)
 
 
-def build(ctx) -> None:
+def build(ctx: TabContext) -> None:
+    """The Loss lab tab: every loss on one image (top), then Fig. 3 made live (below)."""
     import gradio as gr
 
-    from .common import retitled_table, user_errors
+    from .common import output_list, retitled_table, user_errors
+
+    ctx = ctx.with_strings(STRINGS)
+    image, gan_model, run, out = _losses_section(ctx)
+    fig3_inputs, fig3_run, fig3_out = _fig3_section(ctx)
+    # Also on opening the tab (with the default example), so the class never looks at empty panels.
+    gr.on(
+        [run.click, ctx.tab.select],
+        user_errors(loss_lab),
+        [image, ctx.lang, gan_model],
+        output_list(LossLabOutputs, out),
+        api_name="losses",
+        concurrency_limit=2,
+    )
+    ctx.lang.change(
+        lambda rows, lg: retitled_table(rows, table_headers(lg)),
+        [out["table"], ctx.lang],
+        out["table"],
+        api_visibility="private",
+    )
+    gr.on(
+        [fig3_run.click, ctx.tab.select],
+        user_errors(fig3_live),
+        [image, *fig3_inputs, ctx.lang],
+        output_list(Fig3Outputs, fig3_out),
+        api_name="fig3",
+    )
+
+
+def table_headers(lang: str = "en") -> list[str]:
+    return [t("ll_image_col", lang), *COLUMNS]
+
+
+def _losses_section(ctx: TabContext):
+    """Upload and generator (left); the loss table, its note and the chart (right)."""
+    import gradio as gr
+
     from .components import example_photos, example_upload, generator_dropdown
     from .lessons import lesson_panel
 
-    lang0, tr = ctx.default_lang, ctx.tr
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             image, examples = example_upload(ctx, "ll_image")
             gan_model = generator_dropdown(ctx)
-            run = tr.add(gr.Button(t("ll_run", lang0), variant="primary"), "ll_run", "value")
+            run = ctx.widget(gr.Button, "ll_run", variant="primary")
             example_photos(ctx, examples, image)
-            lesson_panel("06_perceptual_loss", tr, lang0)
-            lesson_panel("05_adversarial_loss", tr, lang0)
+            lesson_panel(ctx, "06_perceptual_loss")
+            lesson_panel(ctx, "05_adversarial_loss")
         with gr.Column(scale=3):
-            table = tr.add(gr.Dataframe(headers=[t("ll_image_col", lang0), *COLUMNS], label=t("ll_table", lang0),
-                                        interactive=False), "ll_table")  # fmt: skip
-            note = gr.Markdown()
-            chart = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("ll_chart", lang0), interactive=False), "ll_chart")
+            out = {
+                "table": ctx.widget(
+                    gr.Dataframe, "ll_table", headers=table_headers(ctx.default_lang), interactive=False
+                )
+            }
+            out["note"] = gr.Markdown()
+            out["chart"] = ctx.widget(
+                gr.Image, "ll_chart", type="pil", format="png", show_label=False, interactive=False
+            )
+    return image, gan_model, run, out
+
+
+def _fig3_section(ctx: TabContext):
+    """Fig. 3's patch position, count and seed (left); the patches and what they mean (right)."""
+    import gradio as gr
+
+    from .lessons import lesson_panel
+
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            fig3_md = gr.Markdown(f"### {t('ll_fig3', lang0)}")
-            tr.add(fig3_md, lambda lg: f"### {t('ll_fig3', lg)}", "value")
-            fx = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("ll_fig3_x", lang0)), "ll_fig3_x")
-            fy = tr.add(gr.Slider(0, 1, 0.5, step=0.01, label=t("ll_fig3_y", lang0)), "ll_fig3_y")
-            count = tr.add(gr.Slider(2, 8, 5, step=1, label=t("ll_fig3_count", lang0)), "ll_fig3_count")
-            seed = tr.add(gr.Number(0, precision=0, label=t("ll_fig3_seed", lang0)), "ll_fig3_seed")
-            fig3_run = tr.add(gr.Button(t("ll_fig3_run", lang0)), "ll_fig3_run", "value")
-            lesson_panel("01_srgan_fig3", tr, lang0)
+            ctx.relabel(gr.Markdown(f"### {ctx.text('ll_fig3')}"), lambda lg: f"### {t('ll_fig3', lg)}", "value")
+            inputs = [
+                ctx.widget(gr.Slider, "ll_fig3_x", 0, 1, 0.5, step=0.01),
+                ctx.widget(gr.Slider, "ll_fig3_y", 0, 1, 0.5, step=0.01),
+                ctx.widget(gr.Slider, "ll_fig3_count", 2, 8, 5, step=1),
+                ctx.widget(gr.Number, "ll_fig3_seed", 0, precision=0),
+            ]
+            run = ctx.widget(gr.Button, "ll_fig3_run")
+            lesson_panel(ctx, "01_srgan_fig3")
         with gr.Column(scale=3):
-            fig3_img = tr.add(gr.Image(type="pil", format="png", show_label=False, label=t("ll_fig3_out", lang0), interactive=False),
-                              "ll_fig3_out")  # fmt: skip
-            fig3_text = gr.Markdown()
-    # Also on opening the tab (with the default example), so the class never looks at empty panels.
-    gr.on([run.click, ctx.tab.select], user_errors(loss_lab), [image, ctx.lang, gan_model], [table, chart, note],
-          api_name="losses", concurrency_limit=2)  # fmt: skip
-    ctx.lang.change(lambda rows, lg: retitled_table(rows, [t("ll_image_col", lg), *COLUMNS]), [table, ctx.lang], table,
-                    api_visibility="private")  # fmt: skip
-    gr.on([fig3_run.click, ctx.tab.select], user_errors(fig3_live), [image, fx, fy, count, seed, ctx.lang], [fig3_img, fig3_text],
-                   api_name="fig3")  # fmt: skip
+            out = {
+                "figure": ctx.widget(
+                    gr.Image, "ll_fig3_out", type="pil", format="png", show_label=False, interactive=False
+                )
+            }
+            out["text"] = gr.Markdown()
+    return inputs, run, out

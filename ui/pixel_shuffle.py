@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,16 +30,19 @@ from srgan.teaching import (
 )
 
 from .common import fig_to_pil, new_figure
-from .i18n import register, t
+from .context import TabContext
+from .i18n import Strings
 
-register({
+KEY = "tab_pixel_shuffle"
+STRINGS = Strings({
+    "tab_pixel_shuffle": ("PixelShuffle", "PixelShuffle"),
     "ps_intro": (
-        "PixelShuffle turns a tensor $(C \\cdot r^2, H, W)$ into $(C, H \\cdot r, W \\cdot r)$ without any "
+        ("PixelShuffle turns a tensor $(C \\cdot r^2, H, W)$ into $(C, H \\cdot r, W \\cdot r)$ without any "
         "arithmetic: every number is moved, none is computed. Each input value is numbered by its position "
-        "(flat index) and coloured by its channel, so you can follow it to its new place.",
-        "PixelShuffle convierte un tensor $(C \\cdot r^2, H, W)$ en $(C, H \\cdot r, W \\cdot r)$ sin hacer "
+        "(flat index) and coloured by its channel, so you can follow it to its new place."),
+        ("PixelShuffle convierte un tensor $(C \\cdot r^2, H, W)$ en $(C, H \\cdot r, W \\cdot r)$ sin hacer "
         "ninguna cuenta: cada número se mueve, ninguno se calcula. Cada valor de entrada lleva su posición "
-        "(índice plano) y el color de su canal, para que puedas seguirlo hasta su nuevo sitio.",
+        "(índice plano) y el color de su canal, para que puedas seguirlo hasta su nuevo sitio."),
     ),
     "ps_C": ("C: output channels", "C: canales de salida"),
     "ps_r": ("r: upscaling factor", "r: factor de escala"),
@@ -55,19 +59,19 @@ register({
     "ps_check_title": ("nn.PixelShuffle vs. reshape → permute → reshape",
                        "nn.PixelShuffle frente a reshape → permute → reshape"),
     "ps_check_result": (
-        "`torch.equal(nn.PixelShuffle({r})(x), pixel_shuffle_by_hand(x, {r}))` → **{equal_random}** on a random "
-        "tensor x of shape (1, {n}, {H}, {W}), and **{equal_index}** on the numbered tensor of the figure.",
-        "`torch.equal(nn.PixelShuffle({r})(x), pixel_shuffle_by_hand(x, {r}))` → **{equal_random}** con un tensor "
-        "aleatorio x de forma (1, {n}, {H}, {W}), y **{equal_index}** con el tensor numerado de la figura.",
+        ("`torch.equal(nn.PixelShuffle({r})(x), pixel_shuffle_by_hand(x, {r}))` → **{equal_random}** on a random "
+        "tensor x of shape (1, {n}, {H}, {W}), and **{equal_index}** on the numbered tensor of the figure."),
+        ("`torch.equal(nn.PixelShuffle({r})(x), pixel_shuffle_by_hand(x, {r}))` → **{equal_random}** con un tensor "
+        "aleatorio x de forma (1, {n}, {H}, {W}), y **{equal_index}** con el tensor numerado de la figura."),
     ),
     "ps_check_formula": ("The formula, for $0 \\le i, j < r$:", "La fórmula, para $0 \\le i, j < r$:"),
     "ps_check_example": (
-        "Example: output channel {c}, row {y} = {h}·{r} + {i}, column {x} = {w}·{r} + {j} comes from input "
+        ("Example: output channel {c}, row {y} = {h}·{r} + {i}, column {x} = {w}·{r} + {j} comes from input "
         "channel {c}·{rr} + {i}·{r} + {j} = **{k}** at (h, w) = ({h}, {w}), whose number is "
-        "{k}·{HW} + {h}·{W} + {w} = **{value}**; the figure shows **{shown}** there {mark}.",
-        "Ejemplo: el canal de salida {c}, fila {y} = {h}·{r} + {i}, columna {x} = {w}·{r} + {j} viene del canal "
+        "{k}·{HW} + {h}·{W} + {w} = **{value}**; the figure shows **{shown}** there {mark}."),
+        ("Ejemplo: el canal de salida {c}, fila {y} = {h}·{r} + {i}, columna {x} = {w}·{r} + {j} viene del canal "
         "de entrada {c}·{rr} + {i}·{r} + {j} = **{k}** en (h, w) = ({h}, {w}), cuyo número es "
-        "{k}·{HW} + {h}·{W} + {w} = **{value}**; la figura muestra **{shown}** ahí {mark}.",
+        "{k}·{HW} + {h}·{W} + {w} = **{value}**; la figura muestra **{shown}** ahí {mark}."),
     ),
     "ps_real_missing": ("The real feature map needs the bundled SRResNet weights: {error}",
                         "El mapa real necesita los pesos de SRResNet incluidos: {error}"),
@@ -78,18 +82,18 @@ register({
     "ps_real_out": ("after PixelShuffle\nchannel {c}, {h}×{w}", "tras PixelShuffle\ncanal {c}, {h}×{w}"),
     "ps_real_zoom": ("zoom: conv channel\nof each pixel", "zoom: canal de la conv\nde cada píxel"),
     "ps_real_text": (
-        "First upsampling block of **SRResNet** on a {h}×{w} crop of *{image}*: the convolution gives "
+        ("First upsampling block of **SRResNet** on a {h}×{w} crop of *{image}*: the convolution gives "
         "({n}, {h}, {w}) at LR size, PixelShuffle(2) turns it into ({C}, {h2}, {w2}). Output channel **{c}** is "
         "made of conv channels {a}–{b}: channel {a} fills the top-left pixel of every 2×2 block, {a1} the "
         "top-right, {a2} the bottom-left and {b} the bottom-right. Same values, same colour scale: nothing is "
         "computed, only moved. Check on the whole tensor: `torch.equal(after, pixel_shuffle_by_hand(before, 2))` "
-        "→ **{equal}**.",
-        "Primer bloque de escalado de **SRResNet** sobre un recorte {h}×{w} de *{image}*: la convolución da "
+        "→ **{equal}**."),
+        ("Primer bloque de escalado de **SRResNet** sobre un recorte {h}×{w} de *{image}*: la convolución da "
         "({n}, {h}, {w}) a tamaño LR y PixelShuffle(2) lo convierte en ({C}, {h2}, {w2}). El canal de salida "
         "**{c}** se forma con los canales {a}–{b} de la convolución: el {a} rellena el píxel superior izquierdo "
         "de cada bloque 2×2, el {a1} el superior derecho, el {a2} el inferior izquierdo y el {b} el inferior "
         "derecho. Mismos valores, misma escala de color: no se calcula nada, solo se mueve. Comprobación con el "
-        "tensor completo: `torch.equal(after, pixel_shuffle_by_hand(before, 2))` → **{equal}**.",
+        "tensor completo: `torch.equal(after, pixel_shuffle_by_hand(before, 2))` → **{equal}**."),
     ),
     "ps_cb_transposed": ("Transposed conv (k=3, s=2)", "Conv. transpuesta (k=3, s=2)"),
     "ps_cb_subpixel": ("Sub-pixel conv, random init", "Conv. sub-píxel, init. aleatoria"),
@@ -99,20 +103,21 @@ register({
     "ps_cb_icnr_cap": ("4 equal filters → uniform inside", "4 filtros iguales → uniforme dentro"),
     "ps_cb_spread": ("interior max − min = {v:.3g}", "interior máx − mín = {v:.3g}"),
     "ps_cb_text": (
-        "Each layer upsamples a **constant** image ×2 right after random initialisation, so any pattern is the "
+        ("Each layer upsamples a **constant** image ×2 right after random initialisation, so any pattern is the "
         "layer's own. Interior spread (max − min, borders excluded): transposed conv **{tr:.3g}**, sub-pixel "
         "random **{sp:.3g}**, sub-pixel ICNR **{ic:.3g}**. ICNR (Aitken et al. 2017) gives the 4 sub-pixel "
         "filters of each output channel the same kernel, so the layer starts as \"conv, then nearest-neighbour "
         "upsampling\". The borders differ in all three because of zero padding; each panel has its own colour scale. "
-        "SRGAN itself does not use ICNR.",
-        "Cada capa escala ×2 una imagen **constante** recién inicializada, así que cualquier patrón es de la "
+        "SRGAN itself does not use ICNR."),
+        ("Cada capa escala ×2 una imagen **constante** recién inicializada, así que cualquier patrón es de la "
         "propia capa. Variación en el interior (máx − mín, sin bordes): conv. transpuesta **{tr:.3g}**, "
         "sub-píxel aleatoria **{sp:.3g}**, sub-píxel ICNR **{ic:.3g}**. ICNR (Aitken et al. 2017) da el mismo "
         "núcleo a los 4 filtros sub-píxel de cada canal de salida, así que la capa empieza siendo \"conv y luego "
         "vecino más próximo\". Los bordes cambian en las tres por el relleno con ceros; cada panel tiene su propia "
-        "escala de color. SRGAN no usa ICNR.",
+        "escala de color. SRGAN no usa ICNR."),
     ),
 })  # fmt: skip
+t = STRINGS.t
 
 MAX_FIG_W, MAX_FIG_H, MAX_PT_PER_CELL = 16.0, 10.0, 40.0  # inches, inches, points per tensor element
 REAL_IMAGE, REAL_BOX = "astronaut", (128, 16, 320, 208)  # a 192x192 HR crop -> 48x48 LR (the face)
@@ -160,9 +165,17 @@ def _grid_layout(C: int, r: int, H: int, W: int, stacked: bool, pt: float) -> di
                 y = in_y + title_h + i * (H + label_h + 0.5 * gap) + label_h
                 inputs.append((c * r * r + i * r + j, x + margin, y + margin))
     outputs = [(c, out_x0 + c * (W * r + 2 * gap) + margin, out_y + title_h + label_h + margin) for c in range(C)]
-    return {"width": width + 2 * margin, "height": height + 2 * margin, "inputs": inputs, "outputs": outputs,
-            "stacked": stacked, "in_box": (in_x + margin, in_y + margin, in_w),
-            "out_box": (out_x + margin, out_y + margin, out_w), "title_h": title_h, "label_h": label_h}  # fmt: skip
+    return {
+        "width": width + 2 * margin,
+        "height": height + 2 * margin,
+        "inputs": inputs,
+        "outputs": outputs,
+        "stacked": stacked,
+        "in_box": (in_x + margin, in_y + margin, in_w),
+        "out_box": (out_x + margin, out_y + margin, out_w),
+        "title_h": title_h,
+        "label_h": label_h,
+    }
 
 
 def _best_layout(C: int, r: int, H: int, W: int) -> tuple[dict, float]:
@@ -261,16 +274,27 @@ def shuffle_figure(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang: str = "
     for c, x, y in lay["outputs"]:
         _draw_grid(ax, flat[c], palette[channel[c]], x, y, cell_fs / pt, block=r)
         label = t("ps_fig_out_label", lang, c=c, a=c * r * r, b=(c + 1) * r * r - 1)
-        ax.text(x + W * r / 2, y - 0.12, label, ha="center", va="bottom",
-                fontsize=_fit(label, (W * r + 1.6) * pt, label_fs))  # fmt: skip
+        ax.text(
+            x + W * r / 2, y - 0.12, label, ha="center", va="bottom", fontsize=_fit(label, (W * r + 1.6) * pt, label_fs)
+        )
 
-    titles = [(lay["in_box"], t("ps_fig_input", lang, n=n, H=H, W=W)),
-              (lay["out_box"], t("ps_fig_output", lang, C=C, Hr=H * r, Wr=W * r))]  # fmt: skip
+    titles = [
+        (lay["in_box"], t("ps_fig_input", lang, n=n, H=H, W=W)),
+        (lay["out_box"], t("ps_fig_output", lang, C=C, Hr=H * r, Wr=W * r)),
+    ]
     for (x, y, w), title in titles:  # "Input (C·r², H, W) = (4, 3, 3)" -> two lines: name, then shape
         name, shape = title.split(" ", 1)
         fs = min(title_fs, _fit(shape, w * pt, TITLE_FS))
-        ax.text(x + w / 2, y + lay["title_h"] / 2, f"{name}\n{shape}", ha="center", va="center", fontsize=fs,
-                weight="bold", linespacing=1.3)  # fmt: skip
+        ax.text(
+            x + w / 2,
+            y + lay["title_h"] / 2,
+            f"{name}\n{shape}",
+            ha="center",
+            va="center",
+            fontsize=fs,
+            weight="bold",
+            linespacing=1.3,
+        )
     _, (ox, oy, _) = lay["in_box"], lay["out_box"]
     arrow = {"arrowstyle": "-|>", "lw": 3, "color": "#333", "mutation_scale": 25}
     if lay["stacked"]:
@@ -300,8 +324,25 @@ def shuffle_check_markdown(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang:
     c, h, w, i, j = C - 1, H // 2, W // 2, r - 1, min(1, r - 1)
     k = c * r * r + i * r + j  # the input channel, by the formula
     value, shown = k * H * W + h * W + w, int(shuffled[c, h * r + i, w * r + j])  # expected vs. what PyTorch put there
-    example = t("ps_check_example", lang, c=c, y=h * r + i, x=w * r + j, h=h, w=w, i=i, j=j, r=r, rr=r * r, k=k,
-                HW=H * W, W=W, value=value, shown=shown, mark="✓" if shown == value else "✗")  # fmt: skip
+    example = t(
+        "ps_check_example",
+        lang,
+        c=c,
+        y=h * r + i,
+        x=w * r + j,
+        h=h,
+        w=w,
+        i=i,
+        j=j,
+        r=r,
+        rr=r * r,
+        k=k,
+        HW=H * W,
+        W=W,
+        value=value,
+        shown=shown,
+        mark="✓" if shown == value else "✗",
+    )
     code = (
         "```python\n"
         f"y = (x.reshape(B, C, r, r, H, W)    # (B, {n}, {H}, {W}) -> (B, {C}, {r}, {r}, {H}, {W})\n"
@@ -309,14 +350,16 @@ def shuffle_check_markdown(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang:
         f"      .reshape(B, C, H * r, W * r)) # -> (B, {C}, {H * r}, {W * r})\n"
         "```"
     )
-    return "\n\n".join([
-        f"### {t('ps_check_title', lang)}",
-        t("ps_check_result", lang, r=r, n=n, H=H, W=W, equal_random=equal_random, equal_index=equal_index),
-        t("ps_check_formula", lang),
-        "$$\\mathrm{PS}(T)_{c,\\; h r + i,\\; w r + j} = T_{c r^2 + i r + j,\\; h,\\; w}$$",
-        example,
-        code,
-    ])  # fmt: skip
+    return "\n\n".join(
+        [
+            f"### {t('ps_check_title', lang)}",
+            t("ps_check_result", lang, r=r, n=n, H=H, W=W, equal_random=equal_random, equal_index=equal_index),
+            t("ps_check_formula", lang),
+            "$$\\mathrm{PS}(T)_{c,\\; h r + i,\\; w r + j} = T_{c r^2 + i r + j,\\; h,\\; w}$$",
+            example,
+            code,
+        ]
+    )
 
 
 # -----------------------------------------------------------------------------------------------
@@ -388,8 +431,23 @@ def real_feature_map_figure(generator: Generator, channel: int, lang: str) -> tu
     for a in fig.axes:
         a.set_xticks([])
         a.set_yticks([])
-    text = t("ps_real_text", lang, h=h, w=w, image=name, n=before.shape[0], C=after.shape[0], h2=2 * h, w2=2 * w,
-             c=c, a=4 * c, a1=4 * c + 1, a2=4 * c + 2, b=4 * c + 3, equal=equal)  # fmt: skip
+    text = t(
+        "ps_real_text",
+        lang,
+        h=h,
+        w=w,
+        image=name,
+        n=before.shape[0],
+        C=after.shape[0],
+        h2=2 * h,
+        w2=2 * w,
+        c=c,
+        a=4 * c,
+        a1=4 * c + 1,
+        a2=4 * c + 2,
+        b=4 * c + 3,
+        equal=equal,
+    )
     return fig_to_pil(fig), text
 
 
@@ -431,8 +489,11 @@ def checkerboard_figure(lang: str = "en") -> tuple[Image.Image, str]:
     """Transposed conv vs. sub-pixel (random) vs. sub-pixel (ICNR), each on a constant image, with captions."""
     images = checkerboard_demo()
     spread = {k: interior_spread(v) for k, v in images.items()}
-    panels = [("transposed", "ps_cb_transposed"), ("subpixel_random", "ps_cb_subpixel"),
-              ("subpixel_icnr", "ps_cb_icnr")]  # fmt: skip
+    panels = [
+        ("transposed", "ps_cb_transposed"),
+        ("subpixel_random", "ps_cb_subpixel"),
+        ("subpixel_icnr", "ps_cb_icnr"),
+    ]
     fig = new_figure(15, 6)
     for n, (key, label) in enumerate(panels):
         ax = fig.add_subplot(1, 3, n + 1)
@@ -449,18 +510,26 @@ def checkerboard_figure(lang: str = "en") -> tuple[Image.Image, str]:
 # the event
 
 
+class PixelShuffleOutputs(NamedTuple):
+    """What the `/pixel_shuffle` event shows."""
+
+    grid: Image.Image  # the numbered input and output tensors
+    check: str  # Markdown: nn.PixelShuffle equals reshape/permute, the formula, a worked element
+    real: Image.Image | None  # the real feature map (None without the bundled SRResNet)
+    real_text: str
+    checker: Image.Image  # the checkerboard comparison
+    checker_text: str
+
+
 def pixel_shuffle_view(
     C: int = 1, r: int = 2, H: int = 3, W: int = 3, channel: int = 0, lang: str = "en"
-) -> tuple[Image.Image, str, Image.Image | None, str, Image.Image, str]:
+) -> PixelShuffleOutputs:
     """Everything the tab shows, for one setting of the sliders.
 
     Args:
         C: output channels (1..3). r: upscaling factor (2..4). H, W: input height and width (1..4).
         channel: the output channel shown on the real feature map (0..63).
         lang: "en" or "es".
-
-    Returns:
-        (numbered figure, check Markdown, real-feature-map figure or None, its text, checkerboard figure, its text).
     """
     C, r, H, W, channel = (int(v) for v in (C, r, H, W, channel))
     if not (1 <= C <= 3 and 2 <= r <= 4 and 1 <= H <= 4 and 1 <= W <= 4):
@@ -468,43 +537,51 @@ def pixel_shuffle_view(
     lang = "es" if lang == "es" else "en"
     real_image, real_text = real_feature_map(channel, lang)
     checker_image, checker_text = checkerboard_figure(lang)
-    return (shuffle_figure(C, r, H, W, lang), shuffle_check_markdown(C, r, H, W, lang),
-            real_image, real_text, checker_image, checker_text)  # fmt: skip
+    return PixelShuffleOutputs(
+        grid=shuffle_figure(C, r, H, W, lang),
+        check=shuffle_check_markdown(C, r, H, W, lang),
+        real=real_image,
+        real_text=real_text,
+        checker=checker_image,
+        checker_text=checker_text,
+    )
 
 
-def build(ctx) -> None:
+def build(ctx: TabContext) -> None:
     """The PixelShuffle tab: sliders, four outputs and the lesson beside them."""
     import gradio as gr
 
     from . import lessons
-    from .common import user_errors
+    from .common import output_list, user_errors
 
-    lang0, tr = ctx.default_lang, ctx.tr
+    ctx = ctx.with_strings(STRINGS)
+    picture = {"type": "pil", "format": "png", "show_label": False, "interactive": False}
     with gr.Row():
         with gr.Column(scale=3):
-            tr.add(gr.Markdown(t("ps_intro", lang0), latex_delimiters=lessons.LATEX_DELIMITERS),
-                   lambda lg: t("ps_intro", lg), "value")  # fmt: skip
+            ctx.widget(gr.Markdown, "ps_intro", latex_delimiters=lessons.LATEX_DELIMITERS)
             with gr.Row():
                 sliders = [
-                    tr.add(gr.Slider(1, 3, value=1, step=1, label=t("ps_C", lang0)), "ps_C"),
-                    tr.add(gr.Slider(2, 4, value=2, step=1, label=t("ps_r", lang0)), "ps_r"),
-                    tr.add(gr.Slider(1, 4, value=3, step=1, label=t("ps_H", lang0)), "ps_H"),
-                    tr.add(gr.Slider(1, 4, value=3, step=1, label=t("ps_W", lang0)), "ps_W"),
+                    ctx.widget(gr.Slider, "ps_C", 1, 3, value=1, step=1),
+                    ctx.widget(gr.Slider, "ps_r", 2, 4, value=2, step=1),
+                    ctx.widget(gr.Slider, "ps_H", 1, 4, value=3, step=1),
+                    ctx.widget(gr.Slider, "ps_W", 1, 4, value=3, step=1),
                 ]
-            grid = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False, label=t("ps_grid_image", lang0)),
-                          "ps_grid_image")  # fmt: skip
-            check = gr.Markdown(latex_delimiters=lessons.LATEX_DELIMITERS)
-            channel = tr.add(gr.Slider(0, 63, value=0, step=1, label=t("ps_channel", lang0)), "ps_channel")
-            real = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False, label=t("ps_real_image", lang0)),
-                          "ps_real_image")  # fmt: skip
-            real_text = gr.Markdown()
-            checker = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False,
-                                      label=t("ps_checker_image", lang0)), "ps_checker_image")  # fmt: skip
-            checker_text = gr.Markdown()
+            out = {"grid": ctx.widget(gr.Image, "ps_grid_image", **picture)}
+            out["check"] = gr.Markdown(latex_delimiters=lessons.LATEX_DELIMITERS)
+            channel = ctx.widget(gr.Slider, "ps_channel", 0, 63, value=0, step=1)
+            out["real"] = ctx.widget(gr.Image, "ps_real_image", **picture)
+            out["real_text"] = gr.Markdown()
+            out["checker"] = ctx.widget(gr.Image, "ps_checker_image", **picture)
+            out["checker_text"] = gr.Markdown()
         with gr.Column(scale=2):
-            lessons.lesson_panel("07_pixel_shuffle", tr, lang0)
+            lessons.lesson_panel(ctx, "07_pixel_shuffle")
     # Runs when the tab is opened (not on page load: the first tab must stay responsive) and on every change.
     triggers = [ctx.tab.select, *[s.change for s in (*sliders, channel)], ctx.lang.change]
-    gr.on(triggers, user_errors(pixel_shuffle_view), [*sliders, channel, ctx.lang],
-          [grid, check, real, real_text, checker, checker_text], api_name="pixel_shuffle",
-          trigger_mode="always_last")  # fmt: skip
+    gr.on(
+        triggers,
+        user_errors(pixel_shuffle_view),
+        [*sliders, channel, ctx.lang],
+        output_list(PixelShuffleOutputs, out),
+        api_name="pixel_shuffle",
+        trigger_mode="always_last",
+    )

@@ -10,6 +10,7 @@ imported inside `build()`.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -19,9 +20,12 @@ from srgan.models import Generator
 from srgan.teaching import PRELU_INIT, prelu_layer_group, prelu_slopes, prelu_summary
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
-from .i18n import register, t
+from .context import TabContext
+from .i18n import Strings
 
-register({
+KEY = "tab_prelu"
+STRINGS = Strings({
+    "tab_prelu": ("PReLU", "PReLU"),
     "prelu_run": ("Add a fine-tuned run to the plot", "Añadir un ajuste fino a la gráfica"),
     "prelu_slope": ("Slope a for negative inputs", "Pendiente a para entradas negativas"),
     "prelu_curve_image": ("The activation", "La activación"),
@@ -48,10 +52,10 @@ register({
         "| | cabeza | bloques residuales | escalado | cambio desde 0,25 | mín | máx |\n|---|---|---|---|---|---|---|",
     ),
     "prelu_claim": (
-        "**The slide's claim** (He et al. 2015, for ImageNet classifiers): the first layers learn larger, more "
-        "linear slopes; deeper layers smaller ones. Checked on our weights:",
-        "**Lo que dice la diapositiva** (He et al. 2015, en clasificadores de ImageNet): las primeras capas "
-        "aprenden pendientes mayores, más lineales; las profundas, menores. Comprobado con nuestros pesos:",
+        ("**The slide's claim** (He et al. 2015, for ImageNet classifiers): the first layers learn larger, more "
+        "linear slopes; deeper layers smaller ones. Checked on our weights:"),
+        ("**Lo que dice la diapositiva** (He et al. 2015, en clasificadores de ImageNet): las primeras capas "
+        "aprenden pendientes mayores, más lineales; las profundas, menores. Comprobado con nuestros pesos:"),
     ),
     "prelu_check_head": ("head {head:.3f} vs. residual blocks {residual:.3f}: {mark}",
                          "cabeza {head:.3f} frente a bloques residuales {residual:.3f}: {mark}"),
@@ -69,21 +73,22 @@ register({
     "prelu_verdict_some": ("Only {n} of the three agree: our weights support the claim only in part.",
                            "Solo {n} de las tres coinciden: nuestros pesos apoyan la afirmación solo en parte."),
     "prelu_small": (
-        "Caution: on average the slopes of {model} moved only {moved:.3f} from their initial 0.25, so these "
-        "differences are tiny; they say more about a short training than about what a generator needs.",
-        "Cuidado: de media las pendientes de {model} solo se han movido {moved:.3f} desde su valor inicial 0,25, "
+        ("Caution: on average the slopes of {model} moved only {moved:.3f} from their initial 0.25, so these "
+        "differences are tiny; they say more about a short training than about what a generator needs."),
+        ("Cuidado: de media las pendientes de {model} solo se han movido {moved:.3f} desde su valor inicial 0,25, "
         "así que las diferencias son minúsculas; dicen más de un entrenamiento corto que de lo que necesita un "
-        "generador.",
+        "generador."),
     ),
     "prelu_extremes": ("{negative} channels have a negative slope and {above_one} a slope above 1.",
                        "{negative} canales tienen pendiente negativa y {above_one} una pendiente mayor que 1."),
     "prelu_identical": (
-        "The SRResNet and SRGAN weights have exactly the same slopes (the two curves coincide): the adversarial "
-        "stage did not change them, or the SRGAN file is a copy of SRResNet's.",
-        "Los pesos de SRResNet y SRGAN tienen exactamente las mismas pendientes (las dos curvas coinciden): la "
-        "fase adversarial no las ha cambiado, o el archivo de SRGAN es una copia del de SRResNet.",
+        ("The SRResNet and SRGAN weights have exactly the same slopes (the two curves coincide): the adversarial "
+        "stage did not change them, or the SRGAN file is a copy of SRResNet's."),
+        ("Los pesos de SRResNet y SRGAN tienen exactamente las mismas pendientes (las dos curvas coinciden): la "
+        "fase adversarial no las ha cambiado, o el archivo de SRGAN es una copia del de SRResNet."),
     ),
 })  # fmt: skip
+t = STRINGS.t
 
 MODELS = ("srresnet", "srgan")
 COLOURS = {"srresnet": "#1f77b4", "srgan": "#ff7f0e"}  # blue = MSE, orange = GAN, as in the paper's Fig. 3
@@ -107,8 +112,14 @@ def prelu_curve(slope: float = 0.25, lang: str = "en") -> Image.Image:
     ax.axvline(0, color="#999", linewidth=1)
     ax.plot(y, np.maximum(y, 0), "--", color="black", linewidth=2, label=t("prelu_curve_relu", lang))
     ax.plot(y, np.where(y >= 0, y, 0.2 * y), ":", color="#d62728", linewidth=3, label=t("prelu_curve_leaky", lang))
-    ax.plot(y, np.where(y >= 0, y, slope * y), color="#1f77b4", linewidth=4, alpha=0.85,
-            label=t("prelu_curve_prelu", lang, a=slope))  # fmt: skip
+    ax.plot(
+        y,
+        np.where(y >= 0, y, slope * y),
+        color="#1f77b4",
+        linewidth=4,
+        alpha=0.85,
+        label=t("prelu_curve_prelu", lang, a=slope),
+    )
     ax.set_xlim(-3, 3)
     ax.set_ylim(-2, 3)
     ax.set_xlabel("y", fontsize=16)
@@ -132,7 +143,7 @@ def bundled_slopes() -> tuple[dict[str, Generator], dict[str, str]]:
 
 
 def _tick_labels(names: list[str], lang: str) -> list[str]:
-    """"head", "1".."16", "up1", "up2" for the PReLUs of a generator."""
+    """ "head", "1".."16", "up1", "up2" for the PReLUs of a generator."""
     labels, block, up = [], 0, 0
     for name in names:
         group = prelu_layer_group(name)
@@ -169,8 +180,17 @@ def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str) -> Image
         lo, hi = np.array([np.percentile(a, [10, 90]) for _, a in layers]).T  # (layers,) each
         colour = COLOURS.get(model, f"C{k}")
         ax.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
-        ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="o-", color=colour, linewidth=2.5, markersize=7,
-                    capsize=4, label=METHOD_LABELS.get(model, model))  # fmt: skip
+        ax.errorbar(
+            x,
+            mean,
+            yerr=[mean - lo, hi - mean],
+            fmt="o-",
+            color=colour,
+            linewidth=2.5,
+            markersize=7,
+            capsize=4,
+            label=METHOD_LABELS.get(model, model),
+        )
     ax.axhline(PRELU_INIT, color="#555", linestyle="--", linewidth=1.5, label=t("prelu_init", lang))
     groups = [prelu_layer_group(n) for n in names]
     top = ax.get_ylim()[1]
@@ -179,8 +199,15 @@ def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str) -> Image
         if where:
             if group == "residual":
                 ax.axvspan(where[0] - 0.5, where[-1] + 0.5, color="#eee", zorder=0)
-            ax.text((where[0] + where[-1]) / 2, top, t(f"prelu_group_{group}", lang), ha="center", va="bottom",
-                    fontsize=14, weight="bold")  # fmt: skip
+            ax.text(
+                (where[0] + where[-1]) / 2,
+                top,
+                t(f"prelu_group_{group}", lang),
+                ha="center",
+                va="bottom",
+                fontsize=14,
+                weight="bold",
+            )
     ax.set_xticks(np.arange(len(names)), _tick_labels(names, lang))
     ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_xlabel(t("prelu_axis_layer", lang), fontsize=15)
@@ -201,15 +228,22 @@ def slopes_markdown(models: dict[str, Generator], missing: dict[str, str], lang:
     summaries = {m: prelu_summary(s) for m, s in slopes.items()}
     rows = [t("prelu_table", lang)]
     for m, s in summaries.items():
-        rows.append(f"| {METHOD_LABELS.get(m, m)} | {s['head']:.3f} | {s['residual']:.3f} | {s['upsample']:.3f} | "
-                    f"{s['moved']:.3f} | {s['min']:.3f} | {s['max']:.3f} |")  # fmt: skip
+        rows.append(
+            f"| {METHOD_LABELS.get(m, m)} | {s['head']:.3f} | {s['residual']:.3f} | {s['upsample']:.3f} | "
+            f"{s['moved']:.3f} | {s['min']:.3f} | {s['max']:.3f} |"
+        )
     parts = ["\n".join(rows), t("prelu_claim", lang)]
     identical = len(slopes) == 2 and all(
         np.array_equal(a, b) for (_, a), (_, b) in zip(*slopes.values())
     )  # then one check says it all
     for m, s in list(summaries.items())[: 1 if identical else None]:
-        parts.append(_claim_check(" = ".join(METHOD_LABELS.get(k, k) for k in summaries) if identical
-                                  else METHOD_LABELS.get(m, m), s, lang))  # fmt: skip
+        parts.append(
+            _claim_check(
+                " = ".join(METHOD_LABELS.get(k, k) for k in summaries) if identical else METHOD_LABELS.get(m, m),
+                s,
+                lang,
+            )
+        )
     if identical:
         parts.append(t("prelu_identical", lang))
     return "\n\n".join(parts + missing_lines)
@@ -219,32 +253,54 @@ def _claim_check(model: str, s: dict, lang: str) -> str:
     """The three parts of He et al.'s claim, each checked on one model's summary, and an honest verdict."""
     yes, no = f"✓ {t('prelu_agrees', lang)}", f"✗ {t('prelu_disagrees', lang)}"
     checks = [
-        t("prelu_check_head", lang, head=s["head"], residual=s["residual"],
-          mark=yes if s["head_above_residual"] else no),
+        t(
+            "prelu_check_head",
+            lang,
+            head=s["head"],
+            residual=s["residual"],
+            mark=yes if s["head_above_residual"] else no,
+        ),
         t("prelu_check_trend", lang, trend=s["residual_trend"], mark=yes if s["residual_decreasing"] else no),
-        t("prelu_check_up", lang, upsample=s["upsample"], residual=s["residual"],
-          mark=yes if s["upsample_below_residual"] else no),
-    ]  # fmt: skip
+        t(
+            "prelu_check_up",
+            lang,
+            upsample=s["upsample"],
+            residual=s["residual"],
+            mark=yes if s["upsample_below_residual"] else no,
+        ),
+    ]
     n = sum(bool(s[k]) for k in ("head_above_residual", "residual_decreasing", "upsample_below_residual"))
-    verdict = (t("prelu_verdict_all", lang) if n == 3 else t("prelu_verdict_none", lang) if n == 0
-               else t("prelu_verdict_some", lang, n=n))  # fmt: skip
-    lines = [f"**{model}**: {verdict} " + t("prelu_extremes", lang, negative=s["negative"], above_one=s["above_one"]),
-             *(f"- {c}" for c in checks)]  # fmt: skip
+    verdict = (
+        t("prelu_verdict_all", lang)
+        if n == 3
+        else t("prelu_verdict_none", lang)
+        if n == 0
+        else t("prelu_verdict_some", lang, n=n)
+    )
+    lines = [
+        f"**{model}**: {verdict} " + t("prelu_extremes", lang, negative=s["negative"], above_one=s["above_one"]),
+        *(f"- {c}" for c in checks),
+    ]
     if s["moved"] < SMALL_MOVE:
         lines.append(f"\n*{t('prelu_small', lang, model=model, moved=s['moved'])}*")
     return "\n".join(lines)
 
 
-def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> tuple[Image.Image, Image.Image | None, str]:
+class PreluOutputs(NamedTuple):
+    """What the `/prelu` event shows."""
+
+    curve: Image.Image  # the activation for the chosen slope, beside ReLU and LeakyReLU
+    slopes: Image.Image | None  # the learned slopes, layer by layer (None when no model loads)
+    analysis: str  # Markdown: what the weights say about the slide's claim
+
+
+def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> PreluOutputs:
     """Everything the tab shows.
 
     Args:
         slope: the negative slope a of the plotted PReLU (-0.5..1).
         lang: "en" or "es".
         run: optionally a fine-tuned run (or "srresnet"/"srgan") whose slopes join the plot.
-
-    Returns:
-        (activation plot, learned-slopes plot or None when no model loads, Markdown analysis).
     """
     slope = float(slope)
     if not -0.5 <= slope <= 1:
@@ -256,35 +312,45 @@ def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> tuple[Im
 
         models[run] = load_pretrained(resolve_generator(run))
     figure = slopes_figure(tuple(models.items()), lang) if models else None
-    return prelu_curve(slope, lang), figure, slopes_markdown(models, missing, lang)
+    return PreluOutputs(curve=prelu_curve(slope, lang), slopes=figure, analysis=slopes_markdown(models, missing, lang))
 
 
-def build(ctx) -> None:
+def run_choices() -> list[tuple[str, str]]:
+    """The fine-tuned runs that may join the plot (the bundled models are always on it), after "—" for none."""
+    from .common import generator_choices
+
+    return [("—", "")] + generator_choices()[2:]
+
+
+def build(ctx: TabContext) -> None:
     """The PReLU tab: the slope slider, the two plots, the analysis and the lesson beside them."""
     import gradio as gr
 
     from . import lessons
-    from .common import generator_choices, user_errors
+    from .common import output_list, user_errors
 
-    lang0, tr = ctx.default_lang, ctx.tr
+    ctx = ctx.with_strings(STRINGS)
+    picture = {"type": "pil", "format": "png", "show_label": False, "interactive": False}
+    out = {}
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
                 with gr.Column():
-                    slope = tr.add(gr.Slider(-0.5, 1, value=0.25, step=0.05, label=t("prelu_slope", lang0)),
-                                   "prelu_slope")  # fmt: skip
-                    run = tr.add(gr.Dropdown([("—", "")] + generator_choices()[2:], value="", allow_custom_value=True,
-                                             label=t("prelu_run", lang0)), "prelu_run")  # fmt: skip
-                    curve = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False,
-                                            label=t("prelu_curve_image", lang0)), "prelu_curve_image")  # fmt: skip
-                analysis = gr.Markdown()
-            slopes = tr.add(gr.Image(type="pil", format="png", show_label=False, interactive=False,
-                                     label=t("prelu_slopes_image", lang0)), "prelu_slopes_image")  # fmt: skip
+                    slope = ctx.widget(gr.Slider, "prelu_slope", -0.5, 1, value=0.25, step=0.05)
+                    run = ctx.widget(gr.Dropdown, "prelu_run", run_choices(), value="", allow_custom_value=True)
+                    out["curve"] = ctx.widget(gr.Image, "prelu_curve_image", **picture)
+                out["analysis"] = gr.Markdown()
+            out["slopes"] = ctx.widget(gr.Image, "prelu_slopes_image", **picture)
         with gr.Column(scale=2):
-            lessons.lesson_panel("08_prelu", tr, lang0)
+            lessons.lesson_panel(ctx, "08_prelu")
     # Runs when the tab is opened (not on page load: the first tab must stay responsive) and on every change.
-    gr.on([ctx.tab.select, slope.change, run.change, ctx.lang.change], user_errors(prelu_view),
-          [slope, ctx.lang, run], [curve, slopes, analysis], api_name="prelu", trigger_mode="always_last")  # fmt: skip
+    gr.on(
+        [ctx.tab.select, slope.change, run.change, ctx.lang.change],
+        user_errors(prelu_view),
+        [slope, ctx.lang, run],
+        output_list(PreluOutputs, out),
+        api_name="prelu",
+        trigger_mode="always_last",
+    )
     # Fine-tuned runs join the list as soon as they exist.
-    ctx.tab.select(lambda: gr.update(choices=[("—", "")] + generator_choices()[2:]), None, run,
-                   api_visibility="private")  # fmt: skip
+    ctx.tab.select(lambda: gr.update(choices=run_choices()), None, run, api_visibility="private")

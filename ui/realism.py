@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -32,14 +33,18 @@ from srgan.engine.inference import bicubic_upscale
 from srgan.interpolation import checkpoint_key, interpolated_upscaler
 from srgan.metrics import gradient_ratio, grid_artifact_score, psnr_y
 
+from . import compare
 from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
-from .i18n import register, t
+from .context import TabContext
+from .i18n import Strings
 
 CROP = 192  # HR side of the centre crop (48 x 48 LR): one forward pass is ~0.1 s on 2 CPU cores
 MIN_SIDE = 64  # below this the grid score (8 periods per side) and the border shave leave too little
 CURVE_ALPHAS = tuple(round(a, 2) for a in np.linspace(0, 1, 11))  # the dial's path, every 0.1
 
-register({
+KEY = "tab_realism"
+STRINGS = Strings({
+    "tab_realism": ("Realism dial", "Dial de realismo"),
     "rl_image": ("Your image (used as HR: a centre crop is downsampled x4)",
                  "Tu imagen (se usa como HR: un recorte central se reduce x4)"),
     "rl_alpha": ("Realism α: 0 = first generator (MSE), 1 = second (GAN)",
@@ -61,42 +66,58 @@ register({
     "rl_here": ("α = {alpha:.2f} (the slider)", "α = {alpha:.2f} (el deslizador)"),
     "rl_hr_line": ("HR: gradient ratio 1, PSNR = ∞ →", "HR: razón de gradientes 1, PSNR = ∞ →"),
     "rl_sentence_tradeoff": (
-        "Each dot is one method on this crop; the line is the dial. From α = 0 ({a}) to α = 1 ({b}) the gradient "
+        ("Each dot is one method on this crop; the line is the dial. From α = 0 ({a}) to α = 1 ({b}) the gradient "
         "ratio rises from {g0:.2f} to {g1:.2f} (HR = 1) while PSNR falls from {p0:.2f} to {p1:.2f} dB: **more "
         "realism costs PSNR**. This is the perception–distortion trade-off (Blau & Michaeli 2018): the average "
         "of all plausible images has the best PSNR and looks blurry; adding believable detail moves away from "
-        "that average, so no method reaches HR's corner (top right).",
-        "Cada punto es un método en este recorte; la línea es el dial. De α = 0 ({a}) a α = 1 ({b}) la razón de "
+        "that average, so no method reaches HR's corner (top right)."),
+        ("Cada punto es un método en este recorte; la línea es el dial. De α = 0 ({a}) a α = 1 ({b}) la razón de "
         "gradientes sube de {g0:.2f} a {g1:.2f} (HR = 1) mientras el PSNR baja de {p0:.2f} a {p1:.2f} dB: **más "
         "realismo cuesta PSNR**. Es el compromiso percepción–distorsión (Blau y Michaeli 2018): la media de todas "
         "las imágenes plausibles tiene el mejor PSNR y se ve borrosa; añadir detalle creíble se aleja de esa "
-        "media, así que ningún método llega a la esquina de HR (arriba a la derecha).",
+        "media, así que ningún método llega a la esquina de HR (arriba a la derecha)."),
     ),
     "rl_sentence_free": (
-        "Each dot is one method on this crop; the line is the dial. Here, from α = 0 ({a}) to α = 1 ({b}), the "
+        ("Each dot is one method on this crop; the line is the dial. Here, from α = 0 ({a}) to α = 1 ({b}), the "
         "gradient ratio rises from {g0:.2f} to {g1:.2f} and PSNR does not fall ({p0:.2f} → {p1:.2f} dB): on this "
         "crop the dial adds detail for free. The trade-off of Blau & Michaeli (2018) is a bound over many images, "
-        "not a rule for every crop: try another image.",
-        "Cada punto es un método en este recorte; la línea es el dial. Aquí, de α = 0 ({a}) a α = 1 ({b}), la "
+        "not a rule for every crop: try another image."),
+        ("Cada punto es un método en este recorte; la línea es el dial. Aquí, de α = 0 ({a}) a α = 1 ({b}), la "
         "razón de gradientes sube de {g0:.2f} a {g1:.2f} y el PSNR no baja ({p0:.2f} → {p1:.2f} dB): en este "
         "recorte el dial añade detalle gratis. El compromiso de Blau y Michaeli (2018) es un límite sobre muchas "
-        "imágenes, no una regla para cada recorte: prueba otra imagen.",
+        "imágenes, no una regla para cada recorte: prueba otra imagen."),
     ),
     "rl_sentence_flat": (
-        "Each dot is one method on this crop; the line is the dial. Here {b} has no more detail than {a} "
+        ("Each dot is one method on this crop; the line is the dial. Here {b} has no more detail than {a} "
         "(gradient ratio {g0:.2f} → {g1:.2f}), so the dial shows no trade-off: choose a GAN-trained generator "
-        "for α = 1.",
-        "Cada punto es un método en este recorte; la línea es el dial. Aquí {b} no tiene más detalle que {a} "
+        "for α = 1."),
+        ("Cada punto es un método en este recorte; la línea es el dial. Aquí {b} no tiene más detalle que {a} "
         "(razón de gradientes {g0:.2f} → {g1:.2f}), así que el dial no muestra ningún compromiso: elige un "
-        "generador entrenado con GAN para α = 1.",
+        "generador entrenado con GAN para α = 1."),
     ),
     "rl_sentence_dip": (
-        " The line is not straight: at α = {lo:g}–{hi:g} the blend is worse than {a} on *both* axes. Blending two "
-        "networks' weights is not blending their images; only the ends were trained.",
-        " La línea no es recta: en α = {lo:g}–{hi:g} la mezcla es peor que {a} en *los dos* ejes. Mezclar los pesos "
-        "de dos redes no es mezclar sus imágenes; solo los extremos se entrenaron.",
+        (" The line is not straight: at α = {lo:g}–{hi:g} the blend is worse than {a} on *both* axes. Blending two "
+        "networks' weights is not blending their images; only the ends were trained."),
+        (" La línea no es recta: en α = {lo:g}–{hi:g} la mezcla es peor que {a} en *los dos* ejes. Mezclar los pesos "
+        "de dos redes no es mezclar sus imágenes; solo los extremos se entrenaron."),
     ),
 })  # fmt: skip
+t = STRINGS.t
+
+
+class RealismOutputs(NamedTuple):
+    """What the `/realism` event shows."""
+
+    sr: Image.Image  # the SR crop at α
+    hr: Image.Image  # the HR crop
+    table: str  # Markdown: PSNR-Y, gradient ratio and grid score beside HR's, and the blend
+
+
+class PerceptionDistortionOutputs(NamedTuple):
+    """What the `/perception_distortion` event shows."""
+
+    plot: Image.Image
+    sentence: str  # Markdown: what the class sees, from the numbers
 
 
 def centre_crop_pair(image, lang: str = "en") -> tuple[Image.Image, Image.Image]:
@@ -108,7 +129,7 @@ def centre_crop_pair(image, lang: str = "en") -> tuple[Image.Image, Image.Image]
     rgb = as_pil(image).convert("RGB")
     w, h = rgb.size
     if min(w, h) < MIN_SIDE:
-        raise ValueError(t("cmp_too_small", lang, min=MIN_SIDE))
+        raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=MIN_SIDE))
     hr_image = centre_crop(rgb, CROP, multiple=SCALE)  # at most CROP x CROP, rounded down to x4
     return bicubic_downsample(hr_image, SCALE), hr_image
 
@@ -123,17 +144,20 @@ def grid_score(image: Image.Image) -> float:
 
 def scores(sr_image: Image.Image, hr_image: Image.Image) -> dict[str, float]:
     """PSNR-Y, gradient ratio and grid score of one result (no SSIM: the slider must stay fast)."""
-    return {"psnr_y": psnr_y(sr_image, hr_image, border=SCALE),
-            "gradient_ratio": gradient_ratio(sr_image, hr_image, border=SCALE),
-            "grid": grid_score(sr_image)}  # fmt: skip
+    return {
+        "psnr_y": psnr_y(sr_image, hr_image, border=SCALE),
+        "gradient_ratio": gradient_ratio(sr_image, hr_image, border=SCALE),
+        "grid": grid_score(sr_image),
+    }
 
 
 RESULTS_CACHE = 96  # 192x192 images, ~110 kB each: the curve of a few crops and endpoints
 _results: LRUCache[tuple[Image.Image, dict[str, float]]] = LRUCache(RESULTS_CACHE)
 
 
-def sr_at(lr_image: Image.Image, hr_image: Image.Image, model_a: str, model_b: str, alpha: float
-          ) -> tuple[Image.Image, dict[str, float]]:  # fmt: skip
+def sr_at(
+    lr_image: Image.Image, hr_image: Image.Image, model_a: str, model_b: str, alpha: float
+) -> tuple[Image.Image, dict[str, float]]:
     """The SR image of the generator at α between `model_a` and `model_b`, and its scores (cached).
 
     `model_a`/`model_b` are what `ui.common.resolve_generator` returns: a bundled name or a checkpoint path;
@@ -155,7 +179,7 @@ def sr_at(lr_image: Image.Image, hr_image: Image.Image, model_a: str, model_b: s
 
 
 def model_label(name: str) -> str:
-    """"srresnet" -> "SRResNet (MSE)"; a fine-tuned run keeps its own name."""
+    """ "srresnet" -> "SRResNet (MSE)"; a fine-tuned run keeps its own name."""
     return METHOD_LABELS.get(name, name)
 
 
@@ -172,19 +196,31 @@ def _check_alpha(alpha: float) -> float:
     return alpha
 
 
-def metrics_markdown(alpha: float, values: dict[str, float], hr_grid: float, model_a: str, model_b: str,
-                     size: tuple[int, int], ms: float, lang: str = "en") -> str:  # fmt: skip
+def metrics_markdown(
+    alpha: float,
+    values: dict[str, float],
+    hr_grid: float,
+    model_a: str,
+    model_b: str,
+    size: tuple[int, int],
+    ms: float,
+    lang: str = "en",
+) -> str:
     """The scores of the result at α beside HR's, with the blend written out."""
-    rows = [t("rl_table", lang),
-            f"| α = {alpha:.2f} | {values['psnr_y']:.2f} | {values['gradient_ratio']:.3f} | {values['grid']:.3f} |",
-            f"| HR | ∞ | 1.000 | {hr_grid:.3f} |"]  # fmt: skip
-    formula = t("rl_formula", lang, a=model_label(model_a), b=model_label(model_b), alpha=alpha, w=size[0], h=size[1],
-                ms=ms)  # fmt: skip
+    rows = [
+        t("rl_table", lang),
+        f"| α = {alpha:.2f} | {values['psnr_y']:.2f} | {values['gradient_ratio']:.3f} | {values['grid']:.3f} |",
+        f"| HR | ∞ | 1.000 | {hr_grid:.3f} |",
+    ]
+    formula = t(
+        "rl_formula", lang, a=model_label(model_a), b=model_label(model_b), alpha=alpha, w=size[0], h=size[1], ms=ms
+    )
     return "\n".join(rows) + f"\n\n{formula}"
 
 
-def realism(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan", lang: str = "en"
-            ) -> tuple[Image.Image, Image.Image, str]:  # fmt: skip
+def realism(
+    image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan", lang: str = "en"
+) -> RealismOutputs:
     """The `/realism` event: the SR crop at α, the HR crop, and their scores (Markdown).
 
     Args:
@@ -192,9 +228,6 @@ def realism(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str =
         alpha: 0 = `model_a`, 1 = `model_b`.
         model_a, model_b: "srresnet", "srgan" or a fine-tuned run's name (same architecture).
         lang: "en" or "es".
-
-    Returns:
-        (sr_image, hr_image, Markdown table of PSNR-Y / gradient ratio / grid score).
     """
     start = time.perf_counter()
     lang = "es" if lang == "es" else "en"
@@ -204,12 +237,11 @@ def realism(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str =
     sr_image, values = sr_at(lr_image, hr_image, path_a, path_b, alpha)
     hr_grid = grid_score(hr_image)
     ms = 1000 * (time.perf_counter() - start)
-    return sr_image, hr_image, metrics_markdown(alpha, values, hr_grid, model_a or "srresnet", model_b or "srgan",
-                                                hr_image.size, ms, lang)  # fmt: skip
+    table = metrics_markdown(alpha, values, hr_grid, model_a or "srresnet", model_b or "srgan", hr_image.size, ms, lang)
+    return RealismOutputs(sr=sr_image, hr=hr_image, table=table)
 
 
-def pd_points(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan", lang: str = "en"
-              ) -> dict:  # fmt: skip
+def pd_points(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan", lang: str = "en") -> dict:
     """The numbers behind the plot.
 
     Returns:
@@ -224,11 +256,19 @@ def pd_points(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str
         _, v = sr_at(lr_image, hr_image, a, b, x)
         return v["psnr_y"], v["gradient_ratio"]
 
-    methods = {"bicubic": point("bicubic", "", 0.0), "srresnet": point("srresnet", "srgan", 0.0),
-               "srgan": point("srresnet", "srgan", 1.0)}  # fmt: skip
+    methods = {
+        "bicubic": point("bicubic", "", 0.0),
+        "srresnet": point("srresnet", "srgan", 0.0),
+        "srgan": point("srresnet", "srgan", 1.0),
+    }
     curve = [(x, *point(path_a, path_b, x)) for x in CURVE_ALPHAS]
-    return {"methods": methods, "curve": curve, "here": (alpha, *point(path_a, path_b, alpha)),
-            "ends": (model_label(model_a or "srresnet"), model_label(model_b or "srgan")), "size": hr_image.size}
+    return {
+        "methods": methods,
+        "curve": curve,
+        "here": (alpha, *point(path_a, path_b, alpha)),
+        "ends": (model_label(model_a or "srresnet"), model_label(model_b or "srgan")),
+        "size": hr_image.size,
+    }
 
 
 def pd_figure(points: dict, lang: str = "en") -> Image.Image:
@@ -236,21 +276,39 @@ def pd_figure(points: dict, lang: str = "en") -> Image.Image:
     fig = new_figure(9, 6)
     ax = fig.add_subplot()
     curve = np.array([(p, g) for _, p, g in points["curve"]])  # (len(CURVE_ALPHAS), 2)
-    ax.plot(curve[:, 0], curve[:, 1], "-", color="tab:purple", linewidth=2.5, marker=".", markersize=10,
-            label=t("rl_curve", lang), zorder=2)  # fmt: skip
+    ax.plot(
+        curve[:, 0],
+        curve[:, 1],
+        "-",
+        color="tab:purple",
+        linewidth=2.5,
+        marker=".",
+        markersize=10,
+        label=t("rl_curve", lang),
+        zorder=2,
+    )
     for x, p, g in points["curve"]:  # the two ends and the middle: enough to read the direction
         if x in (0.0, 0.5, 1.0):
-            ax.annotate(f"α={x:g}", (p, g), textcoords="offset points", xytext=(6, -16), fontsize=12,
-                        color="tab:purple")  # fmt: skip
+            ax.annotate(
+                f"α={x:g}", (p, g), textcoords="offset points", xytext=(6, -16), fontsize=12, color="tab:purple"
+            )
     styles = {"bicubic": ("s", "dimgray"), "srresnet": ("o", "tab:blue"), "srgan": ("o", "tab:orange")}
     for name, (p, g) in points["methods"].items():
         marker, colour = styles[name]
         ax.scatter([p], [g], s=180, marker=marker, color=colour, edgecolor="black", zorder=3, label=METHOD_LABELS[name])
-        ax.annotate(METHOD_LABELS[name], (p, g), textcoords="offset points", xytext=(8, 8), fontsize=13,
-                    color=colour, weight="bold")  # fmt: skip
+        ax.annotate(
+            METHOD_LABELS[name],
+            (p, g),
+            textcoords="offset points",
+            xytext=(8, 8),
+            fontsize=13,
+            color=colour,
+            weight="bold",
+        )
     alpha, p, g = points["here"]
-    ax.scatter([p], [g], s=420, marker="*", color="tab:red", edgecolor="black", zorder=4,
-               label=t("rl_here", lang, alpha=alpha))  # fmt: skip
+    ax.scatter(
+        [p], [g], s=420, marker="*", color="tab:red", edgecolor="black", zorder=4, label=t("rl_here", lang, alpha=alpha)
+    )
     # HR has PSNR = ∞, so it cannot be a point: a line at its gradient ratio, and a marker at the right edge.
     xs = [q for q, _ in points["methods"].values()] + list(curve[:, 0])
     ys = [q for _, q in points["methods"].values()] + list(curve[:, 1]) + [1.0]
@@ -282,54 +340,66 @@ def pd_sentence(points: dict, lang: str = "en") -> str:
     return text
 
 
-def perception_distortion(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan",
-                          lang: str = "en") -> tuple[Image.Image, str]:  # fmt: skip
-    """The `/perception_distortion` event: (the plot, the sentence under it). Same inputs as `realism`."""
+def perception_distortion(
+    image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str = "srgan", lang: str = "en"
+) -> PerceptionDistortionOutputs:
+    """The `/perception_distortion` event: the plot and the sentence under it. Same inputs as `realism`."""
     lang = "es" if lang == "es" else "en"
     points = pd_points(image, alpha, model_a, model_b, lang)
-    return pd_figure(points, lang), pd_sentence(points, lang)
+    return PerceptionDistortionOutputs(plot=pd_figure(points, lang), sentence=pd_sentence(points, lang))
 
 
-def build(ctx) -> None:
+def build(ctx: TabContext) -> None:
     """The Realism dial tab: upload + ends + α on the left; result, scores and plot on the right."""
     import gradio as gr
 
-    from .common import generator_choices, user_errors
+    from .common import generator_choices, output_list, user_errors
     from .components import example_photos, example_upload
     from .lessons import lesson_panel
 
-    lang0, tr = ctx.default_lang, ctx.tr
+    ctx = ctx.with_strings(STRINGS)
+    out = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             image, examples = example_upload(ctx, "rl_image")
             example_photos(ctx, examples, image)
-            model_a = tr.add(gr.Dropdown(generator_choices(), value="srresnet", allow_custom_value=True,
-                                         label=t("rl_model_a", lang0)), "rl_model_a")  # fmt: skip
-            model_b = tr.add(gr.Dropdown(generator_choices(), value="srgan", allow_custom_value=True,
-                                         label=t("rl_model_b", lang0)), "rl_model_b")  # fmt: skip
-            lesson_panel("09_perception_distortion", tr, lang0)
+            ends = {"allow_custom_value": True}
+            model_a = ctx.widget(gr.Dropdown, "rl_model_a", generator_choices(), value="srresnet", **ends)
+            model_b = ctx.widget(gr.Dropdown, "rl_model_b", generator_choices(), value="srgan", **ends)
+            lesson_panel(ctx, "09_perception_distortion")
         with gr.Column(scale=3):
-            alpha = tr.add(gr.Slider(0, 1, value=0.5, step=0.05, label=t("rl_alpha", lang0), elem_id="rl-alpha"),
-                           "rl_alpha")  # fmt: skip
+            alpha = ctx.widget(gr.Slider, "rl_alpha", 0, 1, value=0.5, step=0.05, elem_id="rl-alpha")
             with gr.Row():
-                shown = {"type": "pil", "interactive": False, "height": 384}
-                sr = tr.add(gr.Image(label=t("rl_sr", lang0), elem_id="rl-sr", format="png", **shown), "rl_sr")
-                hr = tr.add(gr.Image(label=t("rl_hr", lang0), elem_id="rl-hr", format="png", **shown), "rl_hr")
-            table = gr.Markdown(elem_id="rl-metrics")
-            plot = tr.add(gr.Image(type="pil", format="png", interactive=False, show_label=False, elem_id="rl-plot",
-                                   label=t("rl_plot", lang0)), "rl_plot")  # fmt: skip
-            sentence = gr.Markdown(elem_id="rl-sentence")
+                shown = {"type": "pil", "interactive": False, "height": 384, "format": "png"}
+                out["sr"] = ctx.widget(gr.Image, "rl_sr", elem_id="rl-sr", **shown)
+                out["hr"] = ctx.widget(gr.Image, "rl_hr", elem_id="rl-hr", **shown)
+            out["table"] = gr.Markdown(elem_id="rl-metrics")
+            out["plot"] = ctx.widget(
+                gr.Image, "rl_plot", type="pil", format="png", interactive=False, show_label=False, elem_id="rl-plot"
+            )
+            out["sentence"] = gr.Markdown(elem_id="rl-sentence")
 
     def refresh():  # fine-tuned runs join both lists as soon as they exist
         return gr.update(choices=generator_choices()), gr.update(choices=generator_choices())
 
     ctx.tab.select(refresh, None, [model_a, model_b], api_visibility="private", queue=False)
     inputs = [image, alpha, model_a, model_b, ctx.lang]
+    live = {"trigger_mode": "always_last", "show_progress": "minimal", "concurrency_limit": 2}
     # Live: every slider step; "always_last" drops the stale steps queued while one is running.
-    gr.on([ctx.tab.select, image.change, alpha.change, model_a.change, model_b.change, ctx.lang.change],
-          user_errors(realism), inputs, [sr, hr, table], api_name="realism", trigger_mode="always_last",
-          show_progress="minimal", concurrency_limit=2)  # fmt: skip
+    gr.on(
+        [ctx.tab.select, image.change, alpha.change, model_a.change, model_b.change, ctx.lang.change],
+        user_errors(realism),
+        inputs,
+        output_list(RealismOutputs, out),
+        api_name="realism",
+        **live,
+    )
     # The plot moves its star when the slider is let go (each α of the curve is cached after the first time).
-    gr.on([ctx.tab.select, image.change, alpha.release, model_a.change, model_b.change, ctx.lang.change],
-          user_errors(perception_distortion), inputs, [plot, sentence], api_name="perception_distortion",
-          trigger_mode="always_last", show_progress="minimal", concurrency_limit=2)  # fmt: skip
+    gr.on(
+        [ctx.tab.select, image.change, alpha.release, model_a.change, model_b.change, ctx.lang.change],
+        user_errors(perception_distortion),
+        inputs,
+        output_list(PerceptionDistortionOutputs, out),
+        api_name="perception_distortion",
+        **live,
+    )

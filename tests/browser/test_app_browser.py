@@ -10,17 +10,43 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ui.compare import example_paths
+from ui.common import example_paths
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path(os.environ.get("SRGAN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
-TABS_EN = ["Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Realism dial", "Fine-tune", "MOS test",
-           "Lessons"]
-TABS_ES = ["Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Dial de realismo",
-           "Ajuste fino", "Test MOS", "Lecciones"]
+TABS_EN = [
+    "Compare",
+    "PixelShuffle",
+    "PReLU",
+    "Feature maps",
+    "Loss lab",
+    "Realism dial",
+    "Fine-tune",
+    "MOS test",
+    "Lessons",
+]
+TABS_ES = [
+    "Comparar",
+    "PixelShuffle",
+    "PReLU",
+    "Mapas de activación",
+    "Laboratorio de pérdidas",
+    "Dial de realismo",
+    "Ajuste fino",
+    "Test MOS",
+    "Lecciones",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +63,9 @@ def browser():
 def _settle(page, timeout=90_000):
     """Wait until every event has finished (Gradio hides idle status trackers with the class "hide")."""
     page.wait_for_timeout(300)
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"status-tracker\"]:not(.hide)').length === 0",
-                           timeout=timeout)  # fmt: skip
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"status-tracker\"]:not(.hide)').length === 0", timeout=timeout
+    )
 
 
 def _open(browser, url, width, height):
@@ -94,8 +121,9 @@ def test_projector_size_and_spanish_url(browser, app_url):
     assert not errors, errors
 
 
-@pytest.mark.parametrize(("tab", "title"), [("Feature maps", "diferencia cuadrática media de activaciones (Ec. 5)"),
-                                            ("Loss lab", "Imagen")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("tab", "title"), [("Feature maps", "diferencia cuadrática media de activaciones (Ec. 5)"), ("Loss lab", "Imagen")]
+)
 def test_a_filled_table_takes_the_new_language(browser, app_url, tab, title):
     """Switching language while a table shows rows retitles its columns (Gradio keeps a filled table's titles)."""
     page, errors = _open(browser, app_url, 1280, 800)
@@ -116,8 +144,11 @@ def test_finetune_start_watch_curves_move_then_stop(browser, app_url):
     curves.first.wait_for(timeout=120_000)
     first = curves.first.get_attribute("src")
     # The curves move: the image is redrawn while the run streams its progress.
-    page.wait_for_function("(src) => { const i = document.querySelector('#ft-curves img'); return i && i.src !== src; }",
-                           arg=first, timeout=120_000)  # fmt: skip
+    page.wait_for_function(
+        "(src) => { const i = document.querySelector('#ft-curves img'); return i && i.src !== src; }",
+        arg=first,
+        timeout=120_000,
+    )
     page.screenshot(path=str(SHOTS / "1280_finetune_running.png"), full_page=True)
     page.get_by_role("button", name="Stop (keeps the last checkpoint)").click()
     _settle(page, timeout=120_000)

@@ -28,8 +28,9 @@ def test_a_mos_round_teacher_and_student(browser, app_url):  # noqa: F811
     teacher.get_by_text("Teacher: session, live results, reveal").click()
     teacher.get_by_role("button", name="Open a new session").click()
     code_box = teacher.locator("#mos-teacher-code textarea, #mos-teacher-code input").first
-    teacher.wait_for_function("() => /^[A-Z]{4}$/.test(document.querySelector('#mos-code')?.innerText.trim() ?? '')",
-                              timeout=90_000)  # fmt: skip
+    teacher.wait_for_function(
+        "() => /^[A-Z]{4}$/.test(document.querySelector('#mos-code')?.innerText.trim() ?? '')", timeout=90_000
+    )
     code = code_box.input_value()
     assert teacher.locator("#mos-code").inner_text().strip() == code
     _settle(teacher)

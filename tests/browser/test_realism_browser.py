@@ -21,10 +21,12 @@ def test_realism_slider_changes_the_image_and_the_plot(browser, app_url):  # noq
     slider = page.locator("#rl-alpha input[type=range]")
     slider.focus()
     page.keyboard.press("End")
-    page.wait_for_function("(src) => { const i = document.querySelector('#rl-sr img'); return i && i.src !== src; }",
-                           arg=before, timeout=60_000)  # fmt: skip
-    page.wait_for_function("() => document.querySelector('#rl-metrics').innerText.includes('α = 1.00')",
-                           timeout=60_000)  # fmt: skip
+    page.wait_for_function(
+        "(src) => { const i = document.querySelector('#rl-sr img'); return i && i.src !== src; }",
+        arg=before,
+        timeout=60_000,
+    )
+    page.wait_for_function("() => document.querySelector('#rl-metrics').innerText.includes('α = 1.00')", timeout=60_000)
     _settle(page, timeout=120_000)
     assert "PSNR" in page.locator("#rl-sentence").inner_text()
     page.screenshot(path=str(SHOTS / "1280_realism_dial.png"), full_page=True)

@@ -4,11 +4,24 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from ui.compare import example_paths
+from ui.common import example_paths
 
-ENDPOINTS = ["/upscale", "/pixel_shuffle", "/prelu", "/feature_maps", "/losses", "/fig3", "/lesson",
-             "/finetune", "/finetune_stop", "/finetune_watch", "/realism", "/perception_distortion", "/mos_vote",
-             "/mos_results"]
+ENDPOINTS = [
+    "/upscale",
+    "/pixel_shuffle",
+    "/prelu",
+    "/feature_maps",
+    "/losses",
+    "/fig3",
+    "/lesson",
+    "/finetune",
+    "/finetune_stop",
+    "/finetune_watch",
+    "/realism",
+    "/perception_distortion",
+    "/mos_vote",
+    "/mos_results",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +44,9 @@ def test_upscale_returns_three_png_results_at_4x(client, tmp_path):
 
 
 def test_upscale_ground_truth_mode_in_spanish(client):
-    out = client.predict(handle_file(example_paths()[1]), "ground_truth", 0.5, 0.5, 0.2, "bicubic", "srgan", "es",
-                         api_name="/upscale")  # fmt: skip
+    out = client.predict(
+        handle_file(example_paths()[1]), "ground_truth", 0.5, 0.5, 0.2, "bicubic", "srgan", "es", api_name="/upscale"
+    )
     assert Image.open(out[3]).size == (192, 192)  # HR joins the comparison
     assert "HR" in str(out[4])
 
@@ -48,22 +62,21 @@ def test_bad_upload_gets_a_clear_error(client, tmp_path):
 
 def test_teaching_endpoints(client):
     example = handle_file(example_paths()[0])
-    grid, check, real, _, checker, _ = client.predict(api_name="/pixel_shuffle")
+    grid, check, _, _, checker, _ = client.predict(api_name="/pixel_shuffle")
     assert Image.open(grid).size[0] > 300 and Image.open(checker).size[0] > 300 and "True" in check
     curve, slopes, analysis = client.predict(api_name="/prelu")
     assert Image.open(curve).size[0] > 300 and Image.open(slopes).size[0] > 300 and "SRGAN" in analysis
     grid, table, banner = client.predict(example, "D1", 3, "en", api_name="/feature_maps")
     assert Image.open(grid).size[0] > 300 and "discriminator" in banner.lower()
-    table, chart, note = client.predict(example, "en", api_name="/losses")
+    table, _, _ = client.predict(example, "en", api_name="/losses")
     assert len(table["data"]) == 4
-    image, text = client.predict(example, 0.5, 0.5, 3, 0, "es", api_name="/fig3")
+    _, text = client.predict(example, 0.5, 0.5, 3, 0, "es", api_name="/fig3")
     assert "parches" in text
     assert "PixelShuffle" in client.predict("07_pixel_shuffle", "en", api_name="/lesson")
 
 
 def test_finetune_then_upscale_with_the_new_run(client, tmp_path):
-    job = client.submit("srresnet", "builtin", None, "mse", 5, 1e-4, 2, 48, 0, "class-demo", "en",
-                        api_name="/finetune")  # fmt: skip
+    job = client.submit("srresnet", "builtin", None, "mse", 5, 1e-4, 2, 48, 0, "class-demo", "en", api_name="/finetune")
     updates = list(job)
     assert len(updates) >= 2  # streamed progress, not one final answer
     status = str(updates[-1][4])
@@ -74,8 +87,9 @@ def test_finetune_then_upscale_with_the_new_run(client, tmp_path):
     small = tmp_path / "s.png"
     Image.open(example_paths()[0]).resize((16, 16)).save(small)
     run_name = _newest_run_name(updates)
-    out = client.predict(handle_file(str(small)), "upscale", 0.5, 0.5, 0.2, "bicubic", "srgan", "en", run_name,
-                         api_name="/upscale")  # fmt: skip
+    out = client.predict(
+        handle_file(str(small)), "upscale", 0.5, 0.5, 0.2, "bicubic", "srgan", "en", run_name, api_name="/upscale"
+    )
     assert Image.open(out[2]).size == (64, 64)
 
 

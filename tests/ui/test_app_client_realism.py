@@ -5,7 +5,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from ui.compare import example_paths
+from ui.common import example_paths
 
 
 @pytest.fixture(scope="module")

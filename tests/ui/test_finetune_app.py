@@ -42,10 +42,14 @@ def app(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("runs")
     torch.manual_seed(0)
-    save_checkpoint(Generator.from_config(GeneratorConfig(num_residual_blocks=1, channels=8)),
-                    root / TINY_RUN / "generator.safetensors", recipe={"steps_done": 1})  # fmt: skip
-    (root / TINY_RUN / "run.json").write_text(json.dumps({"created": 0, "state": "done", "objective": "mse",
-                                                          "steps_done": 1}))  # fmt: skip
+    save_checkpoint(
+        Generator.from_config(GeneratorConfig(num_residual_blocks=1, channels=8)),
+        root / TINY_RUN / "generator.safetensors",
+        recipe={"steps_done": 1},
+    )
+    (root / TINY_RUN / "run.json").write_text(
+        json.dumps({"created": 0, "state": "done", "objective": "mse", "steps_done": 1})
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SRGAN_RUNS_DIR", str(root))
         mp.setattr(srgan.classroom.runs, "_manager", None)  # a fresh manager for this server
@@ -82,8 +86,16 @@ def images(tmp_path_factory):
     return [handle_file(str(p)) for p in paths]
 
 
-SETTINGS = {"base": TINY_RUN, "data_source": "upload", "objective": "mse", "learning_rate": 1e-4, "batch_size": 2,
-            "hr_patch": 32, "seed": 0, "lang": "en"}  # fmt: skip
+SETTINGS = {
+    "base": TINY_RUN,
+    "data_source": "upload",
+    "objective": "mse",
+    "learning_rate": 1e-4,
+    "batch_size": 2,
+    "hr_patch": 32,
+    "seed": 0,
+    "lang": "en",
+}
 
 
 def _step(progress: str) -> int:

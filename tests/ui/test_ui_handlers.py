@@ -6,21 +6,21 @@ from PIL import Image
 
 from srgan.images import ImageError
 from ui import compare, feature_maps, loss_lab
+from ui.common import example_paths
 
 
 @pytest.fixture(scope="module")
 def example():
-    return Image.open(compare.example_paths()[0]).convert("RGB")
+    return Image.open(example_paths()[0]).convert("RGB")
 
 
 def test_upscale_mode_returns_three_results_at_4x(example):
     out = compare.upscale(example.resize((24, 20)))
-    bicubic, srresnet, srgan, hr, table = out[:5]
-    assert [Image.open(p).size for p in (bicubic, srresnet, srgan)] == [(96, 80)] * 3 and hr is None
-    assert "Ground truth" in table[0][0]  # no HR: the table says how to get scores
-    assert len(out[9]) == 3 and all(p.endswith(".png") for p in out[9])
-    slider = out[6]
-    assert Image.open(slider[0]).size == Image.open(slider[1]).size == (96, 80)
+    assert [Image.open(p).size for p in (out.bicubic, out.srresnet, out.srgan)] == [(96, 80)] * 3
+    assert out.hr is None
+    assert "Ground truth" in out.metrics[0][0]  # no HR: the table says how to get scores
+    assert len(out.downloads) == 3 and all(p.endswith(".png") for p in out.downloads)
+    assert Image.open(out.slider[0]).size == Image.open(out.slider[1]).size == (96, 80)
 
 
 def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example):
@@ -29,11 +29,12 @@ def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example)
     from pathlib import Path
 
     out = compare.upscale(example.crop((0, 0, 40, 30)), "ground_truth")
-    result, downloads = out[11], out[9]
-    assert list(out[:4]) == downloads == [result.files[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
+    result, downloads = out.result, out.downloads
+    panels = [out.bicubic, out.srresnet, out.srgan, out.hr]
+    assert panels == downloads == [result.files[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
     for name, path in result.files.items():
         assert np.array_equal(np.asarray(Image.open(path)), np.asarray(result.images[name]))
-    assert out[6] == (result.files["bicubic"], result.files["srgan"])
+    assert out.slider == (result.files["bicubic"], result.files["srgan"])
     shutil.rmtree(Path(downloads[0]).parent)  # the app prunes old temporary folders: the images stand in
     a, b = compare.slider_pair(result, "hr", "srresnet")
     assert a is result.images["hr"] and b is result.images["srresnet"]
@@ -41,7 +42,7 @@ def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example)
 
 def test_ground_truth_mode_scores_every_method(example):
     out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="es")
-    hr, table, status = Image.open(out[3]), out[4], out[10]
+    hr, table, status = Image.open(out.hr), out.metrics, out.status
     assert hr.size == (64, 48) and [row[0] for row in table] == ["Bicubic", "SRResNet (MSE)", "SRGAN", "HR"]
     assert table[-1][1] == "∞" and float(table[0][1]) > 15
     assert "reduj" in status  # the Spanish note about the downsampled upload
@@ -77,29 +78,33 @@ def test_spectrum_shows_bicubic_losing_high_frequencies(example):
 
 
 def test_feature_maps_of_the_discriminator_and_of_vgg(example):
-    grid, rows, banner = feature_maps.feature_maps(example, "D2", 4)
-    assert grid.size[0] > 400 and [r[0] for r in rows][0] == "HR" and float(rows[0][1]) == 0
-    assert "discriminator" in banner.lower()
-    _, rows, banner = feature_maps.feature_maps(example.crop((0, 0, 96, 96)), "relu2_2", 3, lang="es")
+    out = feature_maps.feature_maps(example, "D2", 4)
+    assert out.grid.size[0] > 400 and out.losses[0][0] == "HR" and float(out.losses[0][1]) == 0
+    assert "discriminator" in out.banner.lower()
+    banner = feature_maps.feature_maps(example.crop((0, 0, 96, 96)), "relu2_2", 3, lang="es").banner
     assert "aleatorios" in banner  # offline: the VGG19 is random and the banner says so
     with pytest.raises(ValueError):
         feature_maps.feature_maps(example, "relu9_9", 3)
 
 
 def test_loss_lab_table_and_fig3(example):
-    rows, chart, note = loss_lab.loss_lab(example)
-    assert [r[0] for r in rows] == ["HR", "Bicubic", "SRResNet (MSE)", "SRGAN"]
-    hr_row = dict(zip(("name", *loss_lab.COLUMNS), rows[0]))
+    out = loss_lab.loss_lab(example)
+    assert [r[0] for r in out.table] == ["HR", "Bicubic", "SRResNet (MSE)", "SRGAN"]
+    hr_row = dict(zip(("name", *loss_lab.COLUMNS), out.table[0]))
     assert float(hr_row["MSE"]) == 0 and hr_row["PSNR-Y (dB)"] == "∞" and float(hr_row["VGG54"]) == 0
-    assert "random" in note
-    image, text = loss_lab.fig3_live(example, count=4, seed=1)
-    assert image.size[0] > 400 and "4" in text
+    assert "random" in out.note
+    fig3 = loss_lab.fig3_live(example, count=4, seed=1)
+    assert fig3.figure.size[0] > 400 and "4" in fig3.text
 
 
 def test_the_loss_lab_explanation_is_measured_not_assumed():
     row = {c: 1.0 for c in loss_lab.COLUMNS}
-    table = {"hr": dict(row, MSE=0.0), "bicubic": dict(row, MSE=0.5), "srresnet": dict(row, MSE=0.2),
-             "srgan": dict(row, MSE=0.3, **{"−log D": 0.1})}  # fmt: skip
+    table = {
+        "hr": dict(row, MSE=0.0),
+        "bicubic": dict(row, MSE=0.5),
+        "srresnet": dict(row, MSE=0.2),
+        "srgan": dict(row, MSE=0.3, **{"−log D": 0.1}),
+    }
     text = loss_lab.explanation(table, "en")
     assert "lowest MSE (highest PSNR) is SRResNet (MSE)'s" in text and "is SRGAN's" in text
     table["bicubic"]["−log D"] = 0.05

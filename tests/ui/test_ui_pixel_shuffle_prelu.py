@@ -43,8 +43,8 @@ def test_pixel_shuffle_figure_sizes(tiny_models, C: int, r: int, H: int, W: int)
 def test_pixel_shuffle_view_without_weights(monkeypatch) -> None:
     monkeypatch.setattr(pixel_shuffle, "load_pretrained", _missing)
     outputs = pixel_shuffle.pixel_shuffle_view(2, 3, 2, 2, 0, "es")
-    assert outputs[2] is None and "srresnet" in outputs[3] and "SRResNet" in outputs[3]
-    assert isinstance(outputs[0], Image.Image) and isinstance(outputs[4], Image.Image)
+    assert outputs.real is None and "srresnet" in outputs.real_text and "SRResNet" in outputs.real_text
+    assert isinstance(outputs.grid, Image.Image) and isinstance(outputs.checker, Image.Image)
 
 
 def test_pixel_shuffle_view_rejects_out_of_range() -> None:

@@ -8,14 +8,15 @@ import torch
 from PIL import Image
 
 from srgan.checkpoints import load_pretrained, save_checkpoint
-from srgan.images import ImageError
 from srgan.engine.inference import upscaler_for
-from ui import compare, realism
+from srgan.images import ImageError
+from ui import realism
+from ui.common import example_paths
 
 
 @pytest.fixture(scope="module")
 def example():
-    return Image.open(compare.example_paths()[0]).convert("RGB")  # astronaut, held out from training
+    return Image.open(example_paths()[0]).convert("RGB")  # astronaut, held out from training
 
 
 @pytest.mark.parametrize(("alpha", "model"), [(0.0, "srresnet"), (1.0, "srgan")])
@@ -29,7 +30,7 @@ def test_the_ends_of_the_dial_are_the_compare_tabs_models(example, alpha, model)
 
 
 def test_the_middle_differs_from_both_ends_and_is_scored(example):
-    ends = [np.asarray(realism.realism(example, a)[0]).astype(int) for a in (0.0, 1.0)]
+    ends = [np.asarray(realism.realism(example, a).sr).astype(int) for a in (0.0, 1.0)]
     mid_image, _, table = realism.realism(example, 0.5, lang="es")
     mid = np.asarray(mid_image).astype(int)
     assert np.abs(mid - ends[0]).mean() > 0.5 and np.abs(mid - ends[1]).mean() > 0.5
@@ -79,8 +80,12 @@ def test_the_sentence_is_honest_when_there_is_no_trade_off():
 def test_a_fine_tuned_run_can_be_an_end(example, tmp_path, monkeypatch, tiny_generator):
     monkeypatch.setenv("SRGAN_RUNS_DIR", str(tmp_path))
     tuned = copy.deepcopy(load_pretrained("srgan"))  # a "fine-tuned" SRGAN: every weight nudged by ~2 %
-    tuned.load_state_dict({k: v * (1 + 0.02 * torch.randn_like(v)) if v.is_floating_point() else v
-                           for k, v in load_pretrained("srgan").state_dict().items()})  # fmt: skip
+    tuned.load_state_dict(
+        {
+            k: v * (1 + 0.02 * torch.randn_like(v)) if v.is_floating_point() else v
+            for k, v in load_pretrained("srgan").state_dict().items()
+        }
+    )
     save_checkpoint(tuned, tmp_path / "20250101-000000_demo" / "generator.safetensors", recipe={"steps_done": 5})
     sr_image, _, table = realism.realism(example, 1.0, "srresnet", "20250101-000000_demo")
     lr_image, _ = realism.centre_crop_pair(example)
@@ -91,8 +96,9 @@ def test_a_fine_tuned_run_can_be_an_end(example, tmp_path, monkeypatch, tiny_gen
     assert points["ends"] == ("SRResNet (MSE)", "20250101-000000_demo")
     assert points["curve"][-1][1:] != points["methods"]["srgan"]  # the curve now ends at the run, not at SRGAN
     # A run of another architecture cannot be blended with the bundled SRResNet.
-    save_checkpoint(tiny_generator, tmp_path / "20250101-000001_tiny" / "generator.safetensors",
-                    recipe={"steps_done": 1})  # fmt: skip
+    save_checkpoint(
+        tiny_generator, tmp_path / "20250101-000001_tiny" / "generator.safetensors", recipe={"steps_done": 1}
+    )
     with pytest.raises(ValueError, match="different architectures"):
         realism.realism(example, 0.5, "srresnet", "20250101-000001_tiny")
 
