@@ -304,6 +304,28 @@ def _to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8))
 
 
+def _consistent_base(lr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(base, flat): bicubic of `lr` corrected so that D(base) == lr exactly, and the nearest-upsampled `lr`."""
+    lr_t = torch.from_numpy(lr).permute(2, 0, 1)[None]  # (1, 3, S/r, S/r)
+    bicubic = F.interpolate(lr_t, scale_factor=scale, mode="bicubic", align_corners=False)  # (1, 3, S, S)
+    bicubic = bicubic[0].permute(1, 2, 0).numpy()  # (S, S, 3)
+    base = bicubic + nearest_upsample(lr - box_downsample(bicubic, scale), scale)  # now D(base) == lr
+    flat = nearest_upsample(lr, scale)  # (S/r, S/r, 3) -> (S, S, 3), the blockiest image with D(flat) == lr
+    return base, flat
+
+
+def _candidates(base: np.ndarray, flat: np.ndarray, textures: list[np.ndarray], target_rms: float, *,
+                count: int, side: int, scale: int, seed: int) -> list[np.ndarray]:  # fmt: skip
+    """base + t_k for `count` zero-block-mean textures t_k at the HR patch's RMS detail, kept in [0, 255]."""
+    rng = np.random.default_rng(seed)
+    candidates = []
+    for k in range(count):
+        t = _high_frequency(_texture_crop(textures, k, side, rng), scale)  # (S, S, 3), every block mean 0
+        t *= target_rms / max(float(np.sqrt(np.mean(t**2))), 1e-12)
+        candidates.append(_fit_to_range(flat, base - flat + t, scale))  # base + t, kept in [0, 255]
+    return candidates
+
+
 def fig3_plausible_patches(
     hr_patch: Image.Image,
     *,
@@ -361,23 +383,13 @@ def fig3_plausible_patches(
         raise ValueError("count must be at least 1")
     lr = box_downsample(hr, scale)  # (S, S, 3) -> (S/r, S/r, 3)
 
-    lr_t = torch.from_numpy(lr).permute(2, 0, 1)[None]  # (1, 3, S/r, S/r)
-    bicubic = F.interpolate(lr_t, scale_factor=scale, mode="bicubic", align_corners=False)  # (1, 3, S, S)
-    bicubic = bicubic[0].permute(1, 2, 0).numpy()  # (S, S, 3)
-    base = bicubic + nearest_upsample(lr - box_downsample(bicubic, scale), scale)  # now D(base) == lr
-    flat = nearest_upsample(lr, scale)  # (S/r, S/r, 3) -> (S, S, 3), the blockiest image with D(flat) == lr
-
+    base, flat = _consistent_base(lr, scale)
     # An RMS of 8 grey levels for a flat patch, which has no high frequencies of its own to match.
     target_rms = float(np.sqrt(np.mean(_high_frequency(hr, scale) ** 2))) or 8.0
     textures = _builtin_textures() if texture_images is None else tuple(
         np.asarray(im.convert("RGB"), dtype=np.float64) for im in texture_images
     )
-    rng = np.random.default_rng(seed)
-    candidates = []
-    for k in range(count):
-        t = _high_frequency(_texture_crop(list(textures), k, side, rng), scale)  # (S, S, 3), every block mean 0
-        t *= target_rms / max(float(np.sqrt(np.mean(t**2))), 1e-12)
-        candidates.append(_fit_to_range(flat, base - flat + t, scale))  # base + t, kept in [0, 255]
+    candidates = _candidates(base, flat, list(textures), target_rms, count=count, side=side, scale=scale, seed=seed)
     average = np.mean(candidates, axis=0)  # (count, S, S, 3) -> (S, S, 3)
 
     shown = [_to_pil(c) for c in candidates]
