@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train SRResNet (MSE) or SRGAN (content + 1e-3 adversarial)")
     tr.add_argument("--preset", choices=["srresnet", "srgan"], required=True)
-    tr.add_argument("--data", default="builtin", help="'builtin' or a folder of HR images")
+    tr.add_argument("--data", default="builtin",
+                    help="'builtin', 'corpus:FOLDER' (tools/build_corpus.py's photos, at 3 scales) or a folder of HR images")
     tr.add_argument("--steps", type=int, required=True)
     tr.add_argument("--out", type=Path, required=True, help="run folder (state.pt, generator.safetensors, log.jsonl)")
     tr.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None)
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     tr.add_argument("--amp", action="store_true", help="bf16 mixed precision for the forward passes (for CUDA)")
+    tr.add_argument("--init-discriminator", default=None,
+                    help="srgan: start D from this checkpoint (e.g. srgan_discriminator) instead of a fresh one")
+    tr.add_argument("--ema-decay", type=float, default=0.0,
+                    help="beyond the paper: keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
+    tr.add_argument("--artifact-weight", type=float, default=0.0,
+                    help="beyond the paper: LDL's artifact loss weight (Liang et al. 2022; needs --ema-decay)")
 
     ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
     ex.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -156,7 +163,8 @@ def _train(args: argparse.Namespace) -> int:
     common = dict(steps=args.steps, batch_size=args.batch_size, hr_patch=args.hr_patch,
                   learning_rate=args.learning_rate, lr_milestones=tuple(args.lr_milestones), lr_gamma=args.lr_gamma,
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                  generator=generator, icnr_init=not args.no_icnr)  # fmt: skip
+                  generator=generator, icnr_init=not args.no_icnr, ema_decay=args.ema_decay,
+                  artifact_weight=args.artifact_weight)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)
@@ -170,12 +178,19 @@ def _train(args: argparse.Namespace) -> int:
                 print("srgan: no ImageNet VGG19 weights: training the paper's SRGAN-MSE variant", file=sys.stderr)
         from .checkpoints import resolve
 
-        init = args.init_from or str(resolve("srresnet"))
+        init = str(resolve(args.init_from or "srresnet"))  # a bundled name or a checkpoint path
         config = TrainConfig.preset_srgan(content_loss=content, init_from=init, **common)
     images, names = load_training_images(args.data, min_size=args.hr_patch)
-    eval_pairs = heldout_eval_pairs(scale=args.scale) if args.data == "builtin" else None
+    builtin_heldout = args.data == "builtin" or args.data.startswith("corpus:")  # neither trains on them
+    eval_pairs = heldout_eval_pairs(scale=args.scale) if builtin_heldout else None
+    initial_discriminator = None
+    if args.init_discriminator:
+        from .checkpoints import resolve
+
+        initial_discriminator = resolve(args.init_discriminator)
     path = train(config, images=images, image_names=names, out_dir=args.out, resume=args.resume,
-                 device=args.device, eval_pairs=eval_pairs, data_label=args.data, amp=args.amp)  # fmt: skip
+                 device=args.device, eval_pairs=eval_pairs, data_label=args.data, amp=args.amp,
+                 initial_discriminator=initial_discriminator)  # fmt: skip
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 saved the checkpoint
         from .checkpoints import read_metadata
 
@@ -214,6 +229,8 @@ def _export(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models
 
     source = args.run / "generator.safetensors"
+    if (args.run / "generator_ema.safetensors").is_file():  # a run with an EMA ships its average (--ema-decay)
+        source = args.run / "generator_ema.safetensors"
     generator, meta = load_generator(source)
     report = evaluate_models([str(source)], heldout=True)
     metrics = {"heldout": report["models"][str(source)], "heldout_images": report["image_names"],

@@ -65,6 +65,11 @@ class TrainConfig:
     # ICNR initialisation of the sub-pixel convolutions when training from scratch (Aitken et al. 2017,
     # not in the paper): the upsampling starts checkerboard-free (see `srgan.teaching.icnr_`).
     icnr_init: bool = True
+    # Beyond the paper, for a GAN without noise (see assets/weights/README.md): an exponential moving average of
+    # G's weights (ESRGAN/LDL practice; 0 = off), saved beside G, and LDL's artifact loss (Liang et al. 2022) with
+    # this weight (0 = off; needs the EMA, whose output decides what is an artifact).
+    ema_decay: float = 0.0
+    artifact_weight: float = 0.0
     seed: int = 0
     checkpoint_every: int = 100
     eval_every: int = 100
@@ -83,6 +88,10 @@ class TrainConfig:
             )
         if not (0 < self.learning_rate < 1):
             raise ValueError(f"learning rate must be in (0, 1), got {self.learning_rate}")
+        if not (0 <= self.ema_decay < 1):
+            raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
+        if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):
+            raise ValueError("the artifact loss needs an SRGAN stage with an EMA generator (ema_decay > 0)")
 
     @property
     def uses_discriminator(self) -> bool:

@@ -230,12 +230,66 @@ def _to_uint8_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
+CORPUS_SIDES = (1600, 1100, 800)  # long side of each photo's copies: several scales of detail per pixel
+
+
+def load_corpus(folder: str | Path, *, split: str = "train", sides: tuple[int, ...] = CORPUS_SIDES
+                ) -> tuple[list[Image.Image], list[str]]:  # fmt: skip
+    """The photo corpus that `tools/build_corpus.py` assembles (corpus.json + train/ + val/), at several scales.
+
+    Each photo is cut to its sharp region when the manifest gives one (macro shots with bokeh), then downscaled
+    with an antialiased filter to each long side in `sides` that is smaller than its own: the large wallpapers
+    then give crops with as much detail per pixel as an ordinary photo, and random crops of three scales
+    multiply what 40 photos give. Photos smaller than every side (the scikit-image and scikit-learn ones the
+    manifest lists) are used at their own size.
+
+    Args:
+        folder: the corpus folder.
+        split: "train" or "val" (the manifest's split).
+        sides: long sides of the scaled copies.
+
+    Returns:
+        (images, names): names like "mate_aqua@1100".
+    """
+    import json
+
+    folder = Path(folder)
+    manifest = folder / "corpus.json"
+    if not manifest.is_file():
+        raise ValueError(f"no corpus.json in {folder}: build it with `python tools/build_corpus.py --out {folder}`")
+    images, names = [], []
+    for entry in json.loads(manifest.read_text())["photos"]:
+        if entry["split"] != split or not entry.get("file"):
+            continue
+        photo = load_rgb(folder / entry["file"])
+        if entry.get("crop"):
+            photo = photo.crop(tuple(entry["crop"]))
+        smaller = [side for side in sides if side < max(photo.size)]
+        for side in smaller:
+            factor = side / max(photo.size)
+            size = (round(photo.width * factor), round(photo.height * factor))
+            images.append(photo.resize(size, Image.Resampling.LANCZOS))
+            names.append(f"{entry['name']}@{side}")
+        if not smaller:
+            images.append(photo)
+            names.append(entry["name"])
+    if not images:
+        raise ValueError(f"no {split} photos in {manifest}")
+    return images, names
+
+
 def load_training_images(source: str, *, min_size: int = 0) -> tuple[list[Image.Image], list[str]]:
-    """Load training images from "builtin" (the built-in photos minus HELD_OUT) or a folder.
+    """Load training images from "builtin" (the built-in photos minus HELD_OUT), "corpus:FOLDER" or a folder.
 
     Returns:
         (images, names). Raises ValueError with a readable message when nothing usable is found.
     """
+    if source.startswith("corpus:"):
+        images, names = load_corpus(source.removeprefix("corpus:"))
+        small = [n for n, im in zip(names, images) if min(im.size) < min_size]
+        if small:
+            raise ValueError(f"{small[0]} is smaller than the {min_size}px patch")
+        return images, names
     if source == "builtin":
         paths = list(builtin_image_paths(split="train").items())
         if not paths:

@@ -8,6 +8,7 @@ figure `grid_score` (`srgan.metrics.grid_artifact_score`; the HR images' own sco
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -59,16 +60,21 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
             figures = evaluate_pair(sr, hr, scale=SCALE)
             if grid_ok:
                 figures["grid_score"] = grid_artifact_score(sr, period=SCALE)
-            for key, value in figures.items():
-                totals[name][key] = totals[name].get(key, 0.0) + value / len(hr_images)
+            for key, value in figures.items():  # means over the images; ratios (detail_*) geometric
+                term = math.log(max(value, 1e-12)) if key.startswith("detail_") else value
+                totals[name][key] = totals[name].get(key, 0.0) + term / len(hr_images)
+    for t in totals.values():
+        t.update({k: math.exp(v) for k, v in t.items() if k.startswith("detail_")})
     return {
         "protocol": {
             "scale": SCALE,
             "degradation": "PIL bicubic (antialiased, a=-0.5) after mod-crop",
             "channel": "Y (ITU-R BT.601)",
             "border_crop": SCALE,
-            "ssim": "torchmetrics, Gaussian 11x11, sigma 1.5",
+            "ssim": "Wang et al. 2004 as MATLAB ssim_index.m: Gaussian 11x11, sigma 1.5, valid window",
             "perceptual": "gradient_ratio = E|grad SR|^2 / E|grad HR|^2 on Y (1.0 = as detailed as HR)",
+            "detail": "detail_flat / detail_busy = mean |Laplacian Y| of SR / of HR over HR's 30 % flattest / busiest "
+            "pixels (blurred gradient magnitude); geometric mean over the images; 1.0 ideal",
             "checkerboard": "grid_score = log10 of the period-4 spectral peaks over their surroundings, on Y",
             "max_side": max_side,
         },
@@ -82,14 +88,16 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
 def format_table(report: dict) -> str:
     """A plain-text table of an `evaluate_models` report."""
     lines = [f"{report['images']} images, x{report['protocol']['scale']}, Y channel, border {report['protocol']['border_crop']}",
-             f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'grid':>7}"]  # fmt: skip
+             f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'flat':>7}{'busy':>7}{'grid':>7}"]  # fmt: skip
     for name, m in report["models"].items():
         grid = f"{m['grid_score']:>7.2f}" if "grid_score" in m else f"{'-':>7}"
         lines.append(
-            f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}{grid}"
+            f"{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}{m['gradient_ratio']:>12.3f}"
+            f"{m['detail_flat']:>7.2f}{m['detail_busy']:>7.2f}{grid}"
         )
     if report.get("hr_grid_score") is not None:
-        lines.append(f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{report['hr_grid_score']:>7.2f}")
+        lines.append(f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{1.0:>7.2f}{1.0:>7.2f}{report['hr_grid_score']:>7.2f}")
+    lines.append("flat/busy: SR's finest detail / HR's, in HR's flattest and busiest 30 % (1.0 ideal; flat > 1 is noise)")
     return "\n".join(lines)
 
 

@@ -7,6 +7,10 @@ Lessons: [content loss and PSNR](../lessons/en/03_content_loss_psnr.md),
 Images are in the paper's ranges: `sr_image` and `hr_image` in [-1, 1] (§3.2), so the MSE below is
 the paper's number. The discriminator returns logits; D(I) = sigmoid(logit).
 
+Beyond the paper (opt-in, `TrainConfig.artifact_weight`): `artifact_loss`, the locally discriminative
+learning loss of LDL (Liang et al., "Details or Artifacts", CVPR 2022), which penalises the GAN's detail where it
+is an artifact: where the residual to HR is locally erratic and worse than what the smoothed (EMA) generator gives.
+
 Deviation: Eq. 6 sums −log D(G(I_LR)) over the N training samples; like every implementation we
 average over the mini-batch instead, which only rescales the learning rate.
 """
@@ -89,3 +93,38 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def perceptual_loss(content: torch.Tensor, adversarial: torch.Tensor, *, weight: float = ADVERSARIAL_WEIGHT) -> torch.Tensor:
     """The perceptual loss (Eq. 3): l^SR = l_X^SR + 10^-3 · l_Gen^SR."""
     return content + weight * adversarial
+
+
+def artifact_map(
+    hr_image: torch.Tensor, sr_image: torch.Tensor, ema_image: torch.Tensor, *, kernel: int = 7
+) -> torch.Tensor:
+    """LDL's refined artifact map M (Liang et al. 2022, Eqs. 5–8): where SR's detail is noise, not texture.
+
+    The residual R = |I^HR − I^SR| (summed over colours) of a GAN is small and smooth where its detail is right, and
+    erratic where it invented texture that is not in HR. M is the local variance of R in a `kernel` x `kernel`
+    window (pixel level), times the patch's overall variance of R to the power 1/5 (patch level, so that patches
+    with no artifacts get little weight), and set to 0 wherever the GAN is closer to HR than the EMA generator
+    is: there its detail is better than the stable model's, so it is kept.
+
+    Args:
+        hr_image, sr_image, ema_image: (B, 3, H, W) in [-1, 1]; `ema_image` from the EMA generator, no gradient.
+        kernel: the local window (7 in LDL).
+
+    Returns:
+        (B, 1, H, W) weights, detached.
+    """
+    with torch.no_grad():
+        residual = (hr_image - sr_image).abs().sum(1, keepdim=True) / 2  # (B, 1, H, W), in [0, 1]-image units
+        residual_ema = (hr_image - ema_image).abs().sum(1, keepdim=True) / 2
+        patch_weight = residual.var(dim=(1, 2, 3), unbiased=True, keepdim=True) ** (1 / 5)  # (B, 1, 1, 1)
+        pad = kernel // 2
+        local = F.avg_pool2d(F.pad(residual, (pad,) * 4, mode="reflect"), kernel, stride=1)  # local mean
+        local_sq = F.avg_pool2d(F.pad(residual**2, (pad,) * 4, mode="reflect"), kernel, stride=1)
+        pixel_weight = (local_sq - local**2).clamp_min(0) * kernel**2 / (kernel**2 - 1)  # unbiased local variance
+        weight = patch_weight * pixel_weight
+        return weight.masked_fill(residual < residual_ema, 0.0)
+
+
+def artifact_loss(sr_image: torch.Tensor, hr_image: torch.Tensor, weight_map: torch.Tensor) -> torch.Tensor:
+    """LDL's artifact loss: L1 between M ⊙ I^SR and M ⊙ I^HR, with M from `artifact_map` (Liang et al. 2022, Eq. 9)."""
+    return F.l1_loss(weight_map * sr_image, weight_map * hr_image)

@@ -34,6 +34,7 @@ Run directory:
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -197,6 +198,7 @@ class Players:
     opt_d: torch.optim.Optimizer | None = None
     g_train: nn.Module | None = None
     d_train: nn.Module | None = None
+    ema: Generator | None = None  # the moving average of G's weights (beyond the paper; `update_ema`)
 
     def set_learning_rate(self, learning_rate: float) -> None:
         for group in self.opt_g.param_groups + (self.opt_d.param_groups if self.opt_d else []):
@@ -232,6 +234,8 @@ def build_players(
     adam = {"lr": config.learning_rate, "betas": (config.beta1, 0.999)}
     players = Players(generator, torch.optim.Adam(generator.parameters(), **adam))
     players.g_train = dist.wrap(generator)
+    if config.ema_decay:
+        players.ema = copy.deepcopy(generator).eval().requires_grad_(False)
     if config.uses_discriminator:
         discriminator = Discriminator.from_config(config.discriminator)
         if isinstance(initial_discriminator, Discriminator):
@@ -282,6 +286,8 @@ def generator_step(
     *,
     adversarial_weight: float,
     autocast: contextlib.AbstractContextManager,
+    ema_image: torch.Tensor | None = None,
+    artifact_weight: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """One update of G on the perceptual loss l^SR = l_X^SR + 10⁻³ l_Gen^SR (Eq. 3), or on l_X alone (SRResNet).
 
@@ -297,9 +303,11 @@ def generator_step(
         content_fn: l_X^SR, MSE (Eq. 4) or a VGG loss (Eq. 5).
         adversarial_weight: 10⁻³ in the paper.
         autocast: bf16 autocast, or a context that does nothing.
+        ema_image: (B, 3, p, p) the EMA generator's output for the same LR batch, when `artifact_weight` is on.
+        artifact_weight: beyond the paper: + this · LDL's artifact loss (`losses.artifact_loss`).
 
     Returns:
-        "content", "perceptual" (the total) and, for SRGAN, "adversarial", detached.
+        "content", "perceptual" (the total) and, for SRGAN, "adversarial" (and "artifact"), detached.
     """
     with autocast:
         content = content_fn(sr_image.float(), hr_image)
@@ -309,10 +317,28 @@ def generator_step(
             adversarial = losses.adversarial_loss(players.d_train(sr_image).float())  # Eq. 6
             total = losses.perceptual_loss(content, adversarial, weight=adversarial_weight)  # Eq. 3
             terms["adversarial"] = adversarial.detach()
+        if artifact_weight and ema_image is not None:  # LDL: no detail where it is an artifact
+            weight_map = losses.artifact_map(hr_image, sr_image.detach().float(), ema_image.float())  # (B, 1, p, p)
+            artifact = losses.artifact_loss(sr_image.float(), hr_image, weight_map)
+            total = total + artifact_weight * artifact
+            terms["artifact"] = artifact.detach()
     players.opt_g.zero_grad(set_to_none=True)
     total.backward()
     players.opt_g.step()
     return terms | {"perceptual": total.detach()}
+
+
+@torch.no_grad()
+def update_ema(players: Players, decay: float) -> None:
+    """θ_EMA ← decay · θ_EMA + (1 − decay) · θ_G after each G update; BatchNorm's running statistics are copied.
+
+    Beyond the paper (ESRGAN and LDL ship their EMA): averaging the last few thousand updates removes the
+    step-to-step jitter that a GAN's generator shows as noise, at no training cost.
+    """
+    for ema_p, p in zip(players.ema.parameters(), players.generator.parameters(), strict=True):
+        ema_p.lerp_(p.detach(), 1 - decay)
+    for ema_b, b in zip(players.ema.buffers(), players.generator.buffers(), strict=True):
+        ema_b.copy_(b)
 
 
 def learning_rate_at(config: TrainConfig, step: int) -> float:
@@ -347,6 +373,14 @@ class _Run:
     def log_path(self) -> Path:
         return self.out_dir / "log.jsonl"
 
+    def start(self, device: torch.device, *, resume: bool, is_main: bool) -> int:
+        """Create the folder, load state.pt when resuming, and drop log lines of steps to redo; returns the step."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        step = self.resume(device) if resume else 0
+        if is_main:
+            _truncate_log(self.log_path, step)  # all of them on a fresh start
+        return step
+
     def resume(self, device: torch.device) -> int:
         """Load state.pt into the players and return its step (0 if there is none)."""
         if not self.state_path.is_file():
@@ -358,6 +392,8 @@ class _Run:
         if p.discriminator is not None:
             p.discriminator.load_state_dict(state["discriminator"])
             p.opt_d.load_state_dict(state["opt_d"])
+        if p.ema is not None:
+            p.ema.load_state_dict(state.get("ema", state["generator"]))
         return int(state["step"])
 
     def save(self, steps_done: int, last_eval: float | None) -> None:
@@ -370,8 +406,12 @@ class _Run:
                        "config": json.dumps(self.config.to_dict())}  # fmt: skip
             if p.discriminator is not None:
                 payload |= {"discriminator": p.discriminator.state_dict(), "opt_d": p.opt_d.state_dict()}
+            if p.ema is not None:
+                payload["ema"] = p.ema.state_dict()
             atomic_write(self.state_path, lambda tmp: torch.save(payload, tmp))
         save_checkpoint(p.generator, self.out_dir / "generator.safetensors", recipe=run_recipe, metrics=metrics)
+        if p.ema is not None:  # the average is the one to ship (`python -m srgan export` takes it)
+            save_checkpoint(p.ema, self.out_dir / "generator_ema.safetensors", recipe=run_recipe | {"ema": True})
         if p.discriminator is not None:
             save_checkpoint(p.discriminator, self.out_dir / "discriminator.safetensors", recipe=run_recipe)
 
@@ -389,6 +429,14 @@ def _recipe(config: TrainConfig, content_label: str, images: list, image_names: 
         "world_size": dist.world_size,
         "amp": amp,
     }
+
+
+def _dataset(config: TrainConfig, images: list[Image.Image]) -> PairedPatchDataset:
+    try:
+        return PairedPatchDataset(images, scale=config.generator.scale, hr_patch=config.hr_patch,
+                                  augment=config.augment, seed=config.seed)  # fmt: skip
+    except ValueError as e:
+        raise TrainingError(str(e)) from None
 
 
 def _setup(config: TrainConfig, device: torch.device | str | None) -> tuple[Distributed, torch.device]:
@@ -443,21 +491,13 @@ def train(
     Raises:
         TrainingError: a loss became NaN/inf (nothing is saved from that step), or bad data.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     dist, device = _setup(config, device)
-    try:
-        dataset = PairedPatchDataset(images, scale=config.generator.scale, hr_patch=config.hr_patch,
-                                     augment=config.augment, seed=config.seed)  # fmt: skip
-    except ValueError as e:
-        raise TrainingError(str(e)) from None
+    dataset = _dataset(config, images)
     players = build_players(config, device, dist, initial_discriminator=initial_discriminator)
     content_fn, content_label = _content_loss_fn(config, device)
     recipe = _recipe(config, content_label, images, image_names, data_label, device, dist, amp)
-    run = _Run(out_dir, players, config, recipe, save_state)
-    step = run.resume(device) if resume else 0
-    if dist.is_main:
-        _truncate_log(run.log_path, step)  # drop lines of steps that will be redone (all of them on a fresh start)
+    run = _Run(Path(out_dir), players, config, recipe, save_state)
+    step = run.start(device, resume=resume, is_main=dist.is_main)
     dist.barrier()  # no rank starts before rank 0 has tidied the log
 
     bar = _progress_bar(config, step) if progress and dist.is_main else None
@@ -470,13 +510,7 @@ def train(
             players.set_learning_rate(learning_rate)
             lr_image, hr_image = dataset.batch(step, config.batch_size // dist.world_size, rank=dist.rank,
                                                world_size=dist.world_size)  # fmt: skip
-            lr_image = lr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p/r, p/r) in [0, 1]
-            hr_image = hr_image.to(device, memory_format=torch.channels_last)  # (B, 3, p, p) in [-1, 1]
-            with autocast:
-                sr_image = players.g_train(lr_image)  # (B, 3, p, p)
-            raw = discriminator_step(players, hr_image, sr_image, autocast=autocast) if players.d_train else {}
-            raw |= generator_step(players, hr_image, sr_image, content_fn,
-                                  adversarial_weight=config.adversarial_weight, autocast=autocast)  # fmt: skip
+            raw = training_step(players, lr_image.to(device), hr_image.to(device), content_fn, config, autocast)
             terms = dist.mean_over_ranks(raw)  # every rank gets the same numbers, so all stop together on NaN
             d_hr, d_sr = terms.pop("d_hr", None), terms.pop("d_sr", None)
             _check_finite(terms, step + 1, learning_rate)
@@ -486,9 +520,7 @@ def train(
             entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate,
                             (step - clock[1]) / max(time.perf_counter() - clock[0], 1e-9))  # fmt: skip
             if eval_pairs and (step % config.eval_every == 0 or step == config.steps):
-                scores = evaluate_heldout(players.generator, eval_pairs, device)
-                entry.eval_psnr_y = last_eval = scores["psnr_y"]
-                entry.extra["eval_grid"] = scores["grid"]
+                last_eval = _evaluate_into(entry, players.generator, eval_pairs, device)
             _report(entry, log, bar, callback, last_eval)
             stopping = stop is not None and stop.is_set()
             if step % config.checkpoint_every == 0 or step == config.steps or stopping:
@@ -498,7 +530,54 @@ def train(
     dist.barrier()  # the other ranks wait for rank 0's last checkpoint
     if bar is not None:
         bar.close()
-    return out_dir / "generator.safetensors"
+    return run.out_dir / "generator.safetensors"
+
+
+def training_step(
+    players: Players,
+    lr_image: torch.Tensor,
+    hr_image: torch.Tensor,
+    content_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    config: TrainConfig,
+    autocast: contextlib.AbstractContextManager,
+) -> dict[str, torch.Tensor]:
+    """One step of the game (§2.2): G(I_LR), then `discriminator_step` (Eq. 2, SRGAN only), then `generator_step`.
+
+    Args:
+        players: both networks and their optimisers (and the EMA, updated last).
+        lr_image: (B, 3, p/r, p/r) in [0, 1]; hr_image: (B, 3, p, p) in [-1, 1].
+        content_fn, config, autocast: as for `generator_step`.
+
+    Returns:
+        Every term of the step, detached (see the two updates).
+    """
+    lr_image = lr_image.contiguous(memory_format=torch.channels_last)
+    hr_image = hr_image.contiguous(memory_format=torch.channels_last)
+    with autocast:
+        sr_image = players.g_train(lr_image)  # (B, 3, p, p)
+    terms = discriminator_step(players, hr_image, sr_image, autocast=autocast) if players.d_train else {}
+    ema_image = _ema_output(players, lr_image, config, autocast)
+    terms |= generator_step(players, hr_image, sr_image, content_fn, adversarial_weight=config.adversarial_weight,
+                            autocast=autocast, ema_image=ema_image, artifact_weight=config.artifact_weight)  # fmt: skip
+    if players.ema is not None:
+        update_ema(players, config.ema_decay)
+    return terms
+
+
+def _ema_output(players: Players, lr_image: torch.Tensor, config: TrainConfig, autocast) -> torch.Tensor | None:
+    """The EMA generator's SR batch, which LDL's artifact map compares with G's (None when the loss is off)."""
+    if players.ema is None or not config.artifact_weight:
+        return None
+    with torch.no_grad(), autocast:
+        return players.ema(lr_image)  # (B, 3, p, p)
+
+
+def _evaluate_into(entry: StepLog, generator: Generator, pairs: list, device: torch.device) -> float:
+    """The held-out PSNR-Y and checkerboard figure into the step's log line; returns the PSNR-Y."""
+    scores = evaluate_heldout(generator, pairs, device)
+    entry.eval_psnr_y = scores["psnr_y"]
+    entry.extra["eval_grid"] = scores["grid"]
+    return scores["psnr_y"]
 
 
 def _progress_bar(config: TrainConfig, step: int):

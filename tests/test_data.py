@@ -65,3 +65,23 @@ def test_folder_loading(tmp_path, photo):
         data.load_training_images(str(tmp_path / "empty"))
     with pytest.raises(FileNotFoundError, match="not a folder"):
         data.load_training_images(str(tmp_path / "missing"))
+
+
+def test_corpus_photos_come_at_several_scales_with_their_sharp_crop(tmp_path, photo):
+    import json
+
+    from srgan.data import load_corpus
+
+    (tmp_path / "train").mkdir()
+    big = photo.resize((960, 960))
+    big.save(tmp_path / "train" / "big.png")
+    photo.save(tmp_path / "train" / "small.png")
+    entries = [{"name": "big", "split": "train", "file": "train/big.png", "crop": [0, 0, 960, 480]},
+               {"name": "small", "split": "train", "file": "train/small.png", "crop": None},
+               {"name": "held", "split": "heldout", "file": None}]  # fmt: skip
+    (tmp_path / "corpus.json").write_text(json.dumps({"photos": entries}))
+    images, names = load_corpus(tmp_path, sides=(800, 400))
+    assert names == ["big@800", "big@400", "small"]
+    assert [im.size for im in images] == [(800, 400), (400, 200), photo.size]
+    with pytest.raises(ValueError, match="corpus.json"):
+        load_corpus(tmp_path / "nowhere")

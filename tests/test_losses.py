@@ -49,3 +49,18 @@ def test_vgg_content_loss_rescale_and_zero_for_identical_images():
     full = losses.vgg_content_loss(sr, hr, vgg).item()
     scaled = losses.vgg_content_loss(sr, hr, vgg, rescale=1 / 12.75).item()
     assert scaled == pytest.approx(full / 12.75**2, rel=1e-5)
+
+
+def test_artifact_map_weights_erratic_residuals_and_spares_what_beats_the_ema():
+    """LDL: noise on a flat HR gets weight where G is worse than the EMA, none where it is better."""
+    torch.manual_seed(0)
+    hr = torch.zeros(1, 3, 32, 32)
+    noisy = hr + 0.2 * torch.randn_like(hr)  # G invented speckle
+    smooth = hr + 0.01  # the EMA is nearly right
+    m = losses.artifact_map(hr, noisy, smooth)
+    assert m.shape == (1, 1, 32, 32) and m.mean() > 0 and not m.requires_grad
+    assert losses.artifact_map(hr, smooth, noisy).sum() == 0  # G closer to HR than the EMA everywhere: kept
+    assert losses.artifact_map(hr, hr + 0.05, hr + 0.05).abs().max() < 1e-6  # a uniform offset is no artifact
+    loss = losses.artifact_loss(noisy.requires_grad_(), hr, m)
+    loss.backward()
+    assert loss > 0 and noisy.grad.abs().sum() > 0

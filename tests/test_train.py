@@ -120,3 +120,54 @@ def test_srgan_train_stays_the_function_after_the_classroom_imports_the_module()
 
     assert callable(srgan.train) and srgan.train is train
     assert srgan.train.__module__ == "srgan.training"
+
+
+def _srgan_config(init, **overrides):
+    base = dict(content_loss="mse", init_from=str(init), steps=3, batch_size=2, hr_patch=32, generator=TINY,
+                checkpoint_every=3, eval_every=3)  # fmt: skip
+    return TrainConfig.preset_srgan(**(base | overrides))
+
+
+def test_ema_is_the_moving_average_of_the_generator_and_is_saved(photo, tmp_path):
+    """θ_EMA after one step = d·θ_0 + (1 − d)·θ_1: the average the run ships beside G."""
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
+    init = tmp_path / "init" / "generator.safetensors"
+    train(_srgan_config(init, steps=1, ema_decay=0.9, checkpoint_every=1), images=[photo], image_names=["p"],
+          out_dir=tmp_path / "gan", progress=False)  # fmt: skip
+    theta0 = load_generator(init)[0].state_dict()
+    theta1 = load_generator(tmp_path / "gan" / "generator.safetensors")[0].state_dict()
+    ema, meta = load_generator(tmp_path / "gan" / "generator_ema.safetensors")
+    name = "head.0.weight"
+    assert torch.allclose(ema.state_dict()[name], 0.9 * theta0[name] + 0.1 * theta1[name], atol=1e-6)
+    assert not torch.allclose(theta0[name], theta1[name]) and meta["recipe"]["ema"] is True
+
+
+def test_artifact_loss_is_logged_and_adds_to_the_perceptual_loss(photo, tmp_path):
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
+    config = _srgan_config(tmp_path / "init" / "generator.safetensors", ema_decay=0.99, artifact_weight=5.0)
+    train(config, images=[photo], image_names=["p"], out_dir=tmp_path / "gan", progress=False)
+    entry = read_log(tmp_path / "gan")[-1]
+    assert entry["artifact"] > 0
+    expected = entry["content"] + 1e-3 * entry["adversarial"] + 5.0 * entry["artifact"]
+    assert entry["perceptual"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_run_can_start_from_a_given_discriminator(photo, tmp_path):
+    """What the app's fine-tunes use: D starts from a checkpoint (no fake state.pt to resume from)."""
+    from srgan.checkpoints import load_discriminator
+
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
+    init = tmp_path / "init" / "generator.safetensors"
+    train(_srgan_config(init, steps=1, checkpoint_every=1), images=[photo], image_names=["p"], out_dir=tmp_path / "a",
+          progress=False)  # fmt: skip
+    start = tmp_path / "a" / "discriminator.safetensors"
+    train(_srgan_config(init, steps=1, checkpoint_every=1, learning_rate=1e-12), images=[photo], image_names=["p"],
+          out_dir=tmp_path / "b", progress=False, initial_discriminator=start)  # fmt: skip
+    a, b = load_discriminator(start)[0].state_dict(), load_discriminator(tmp_path / "b" / "discriminator.safetensors")[0]
+    name = "features.0.weight" if "features.0.weight" in a else next(iter(a))
+    assert torch.allclose(a[name], b.state_dict()[name], atol=1e-5)  # a tiny step from the given D, not a new one
+
+
+def test_the_artifact_loss_needs_the_ema():
+    with pytest.raises(ValueError, match="EMA"):
+        TrainConfig.preset_srgan(content_loss="mse", artifact_weight=1.0)
