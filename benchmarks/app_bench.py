@@ -48,8 +48,9 @@ def main() -> int:
             "compare_256x256": lambda: client.predict(handle_file(str(upload_256)), api_name="/upscale"),
             # One slider moved per call, as a student does, to a value not seen before (nothing cached).
             "pixel_shuffle_move_W": lambda: client.predict(2, 2, *next(shapes), 0, "en", api_name="/pixel_shuffle"),
-            "pixel_shuffle_move_channel": lambda: client.predict(2, 2, 3, 3, next(channels), "en",
-                                                                 api_name="/pixel_shuffle"),
+            "pixel_shuffle_move_channel": lambda: client.predict(
+                2, 2, 3, 3, next(channels), "en", api_name="/pixel_shuffle"
+            ),
             "prelu": lambda: client.predict(next(slopes), "en", api_name="/prelu"),
             "feature_maps_relu2_2": lambda: client.predict(example, "relu2_2", 6, "en", api_name="/feature_maps"),
             "losses": lambda: client.predict(example, "en", api_name="/losses"),

@@ -37,8 +37,10 @@ def main() -> int:
             with torch.no_grad():
                 plain = model(x)[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).numpy()
             diff = np.abs(np.asarray(upscaler(image)).astype(np.float64) - plain)
-            print(f"{name:9} {Path(path).name:18} {image.size[0]}x{image.size[1]}: max difference "
-                  f"{diff.max():.0f} level(s), {(diff > 0).mean():.4%} of values differ")  # fmt: skip
+            print(
+                f"{name:9} {Path(path).name:18} {image.size[0]}x{image.size[1]}: max difference "
+                f"{diff.max():.0f} level(s), {(diff > 0).mean():.4%} of values differ"
+            )
     return 0
 
 

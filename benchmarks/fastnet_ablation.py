@@ -59,9 +59,7 @@ def band_sizes(fast: Generator) -> dict[str, float]:
 
     default = fastnet._BAND_BYTES
     try:
-        return medians(
-            {f"{m} MB bands" if m < 1e3 else "unbanded": (lambda m=m: run(m)) for m in (4, 16, 32, 64, 1e6)}
-        )
+        return medians({f"{m} MB bands" if m < 1e3 else "unbanded": (lambda m=m: run(m)) for m in (4, 16, 32, 64, 1e6)})
     finally:
         fastnet._BAND_BYTES = default
 
@@ -85,8 +83,14 @@ def fresh_processes(variants: dict[str, tuple[str, dict[str, str]]], rounds: int
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, (allocator, env) in variants.items():
-            result = subprocess.run([sys.executable, "-c", NETWORK_MS, allocator], cwd=root, env={**os.environ, **env},
-                                    capture_output=True, text=True, check=True)  # fmt: skip
+            result = subprocess.run(
+                [sys.executable, "-c", NETWORK_MS, allocator],
+                cwd=root,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             times[name].append(float(result.stdout))
     return {name: round(sorted(v)[len(v) // 2], 1) for name, v in times.items()}
 
@@ -121,8 +125,10 @@ def winograd() -> dict[str, float]:
     conv.weight.data, conv.bias.data = weight.clone(), bias.clone()
     kernel = Conv3x3(conv)
     reference = F.conv2d(x, direct, bias, padding=1)
-    errors = {"PyTorch ops": (winograd_conv3x3(x, u, bias) - reference).abs().max().item(),
-              "C kernel": (kernel(x) - reference).abs().max().item()}  # fmt: skip
+    errors = {
+        "PyTorch ops": (winograd_conv3x3(x, u, bias) - reference).abs().max().item(),
+        "C kernel": (kernel(x) - reference).abs().max().item(),
+    }
     # Each timed on its own, not interleaved: right after a oneDNN call PyTorch's OpenMP threads keep spinning
     # for a while and take a core from the next call (3.9 ms for the kernel when interleaved), and the PyTorch-ops
     # version's large temporaries disturb whatever runs next.

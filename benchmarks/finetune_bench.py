@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
 def speed(steps: int) -> dict:
     from srgan.classroom.runs import RunManager
 
@@ -27,8 +28,13 @@ def speed(steps: int) -> dict:
     manager.start(base="srresnet", objective="mse", steps=steps, batch_size=4, hr_patch=96, name="speed")
     status = manager.wait(3600)
     seconds = time.perf_counter() - start
-    return {"steps": steps, "state": status.state, "wall_s": round(seconds, 1),
-            "steps_per_second": round(steps / seconds, 2), "within_3_min": seconds < 180}  # fmt: skip
+    return {
+        "steps": steps,
+        "state": status.state,
+        "wall_s": round(seconds, 1),
+        "steps_per_second": round(steps / seconds, 2),
+        "within_3_min": seconds < 180,
+    }
 
 
 def demo(steps: int) -> dict:
@@ -43,15 +49,26 @@ def demo(steps: int) -> dict:
     fur = load_rgb(builtin_image_paths()["chelsea"]).crop((150, 40, 406, 296))  # (256, 256) of fur and whiskers
     manager = RunManager()
     start = time.perf_counter()
-    name = manager.start(base="srgan", data=TrainingData([fur], ["chelsea_fur.png"], "upload: 1 image"),
-                         objective="srgan", steps=steps, batch_size=4, hr_patch=96, name="fur-demo")  # fmt: skip
+    name = manager.start(
+        base="srgan",
+        data=TrainingData([fur], ["chelsea_fur.png"], "upload: 1 image"),
+        objective="srgan",
+        steps=steps,
+        batch_size=4,
+        hr_patch=96,
+        name="fur-demo",
+    )
     status = manager.wait(7200)
     seconds = time.perf_counter() - start
     generator, _ = load_generator(status.checkpoint)
     region = fur.crop((64, 64, 192, 192))  # (128, 128) HR
     lr = bicubic_downsample(region, 4)
-    panels = {"HR (the uploaded texture)": region, "bicubic": lr.resize(region.size, Image.Resampling.BICUBIC),
-              "SRGAN (bundled)": upscaler_for("srgan")(lr), f"after {steps} steps": Upscaler(generator)(lr)}  # fmt: skip
+    panels = {
+        "HR (the uploaded texture)": region,
+        "bicubic": lr.resize(region.size, Image.Resampling.BICUBIC),
+        "SRGAN (bundled)": upscaler_for("srgan")(lr),
+        f"after {steps} steps": Upscaler(generator)(lr),
+    }
     tile = 256
     strip = Image.new("RGB", (len(panels) * (tile + 6), tile + 30), "white")
     draw = ImageDraw.Draw(strip)
@@ -65,9 +82,17 @@ def demo(steps: int) -> dict:
     (ROOT / "docs").mkdir(exist_ok=True)
     out.save(ROOT / "docs" / "finetune_demo.png")
     last = status.log[-1] if status.log else {}
-    return {"run": name, "state": status.state, "steps": status.step, "wall_s": round(seconds, 1),
-            "preview_psnr_y_before": status.base_psnr_y, "preview_psnr_y_after": status.eval_psnr_y,
-            "last_d_hr": last.get("d_hr"), "last_d_sr": last.get("d_sr"), "image": "docs/finetune_demo.png"}  # fmt: skip
+    return {
+        "run": name,
+        "state": status.state,
+        "steps": status.step,
+        "wall_s": round(seconds, 1),
+        "preview_psnr_y_before": status.base_psnr_y,
+        "preview_psnr_y_after": status.eval_psnr_y,
+        "last_d_hr": last.get("d_hr"),
+        "last_d_sr": last.get("d_sr"),
+        "image": "docs/finetune_demo.png",
+    }
 
 
 def main() -> int:

@@ -51,8 +51,10 @@ def main() -> None:
                 up.model(x)
 
         whole, net = median_ms(lambda up=up: up(image)), median_ms(net_only)
-        print(f"{str(dtype):>15}: tile {up.tile_size}, whole call {whole:.2f} ms, network alone {net:.2f} ms, "
-              f"host side {whole - net:.2f} ms")  # fmt: skip
+        print(
+            f"{str(dtype):>15}: tile {up.tile_size}, whole call {whole:.2f} ms, network alone {net:.2f} ms, "
+            f"host side {whole - net:.2f} ms"
+        )
     up = Upscaler(model, device="cuda")  # fp16, as the app runs it
     up(image)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:

@@ -32,8 +32,10 @@ def main() -> int:
             for dtype in (torch.float16, torch.bfloat16):
                 model = prepare_for_inference(generator).to(dtype)
                 diff = (levels(model(x.to(dtype))) - reference).abs()
-                print(f"{name:<18}{str(dtype).replace('torch.', ''):<10}{diff.max().item():>10.0f}"
-                      f"{(diff > 1).float().mean().item():>18.4%}")  # fmt: skip
+                print(
+                    f"{name:<18}{str(dtype).replace('torch.', ''):<10}{diff.max().item():>10.0f}"
+                    f"{(diff > 1).float().mean().item():>18.4%}"
+                )
     return 0
 
 

@@ -51,8 +51,10 @@ class Phase:
 
     def row(self) -> str:
         p50, p95 = percentile(self.latencies, 50), percentile(self.latencies, 95)
-        return (f"| {self.name} | {self.requests} | {self.failures} | {self.refused} | {p50:.2f} | {p95:.2f} | "
-                f"{self.peak_rss_mb:.0f} |")  # fmt: skip
+        return (
+            f"| {self.name} | {self.requests} | {self.failures} | {self.refused} | {p50:.2f} | {p95:.2f} | "
+            f"{self.peak_rss_mb:.0f} |"
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -154,8 +156,9 @@ def finetune_with_upscales(url: str, images: list[Path], *, pid: int | None = No
     """A short fine-tuning run (MSE, built-in photos) while every image is upscaled concurrently."""
     phase = Phase("fine-tune + upscales")
     trainer = _client(url)
-    job = trainer.submit("srresnet", "builtin", None, "mse", steps, 1e-4, 2, 48, 0, "load-test", "en",
-                         api_name="/finetune")  # fmt: skip
+    job = trainer.submit(
+        "srresnet", "builtin", None, "mse", steps, 1e-4, 2, 48, 0, "load-test", "en", api_name="/finetune"
+    )
     with rss_sampler(pid) if pid else _nothing() as samples:
         load = concurrent_upscales(url, images)
         start = time.perf_counter()
@@ -171,8 +174,9 @@ def finetune_with_upscales(url: str, images: list[Path], *, pid: int | None = No
     return phase
 
 
-def soak(url: str, pid: int, n: int, folder: Path, *, every: int = 5, progress: Callable | None = None
-         ) -> tuple[Phase, list[tuple[int, float]]]:  # fmt: skip
+def soak(
+    url: str, pid: int, n: int, folder: Path, *, every: int = 5, progress: Callable | None = None
+) -> tuple[Phase, list[tuple[int, float]]]:
     """`n` sequential requests cycling through valid images and broken files.
 
     Returns:
@@ -183,8 +187,12 @@ def soak(url: str, pid: int, n: int, folder: Path, *, every: int = 5, progress: 
 
     samples = make_samples(folder / "samples")
     broken = [s for s in samples.values() if not s.valid]
-    valid = [*small_images(folder / "valid", 6), samples["rgba.png"].path, samples["gray16.png"].path,
-             samples["exif_rotated.jpg"].path]  # fmt: skip
+    valid = [
+        *small_images(folder / "valid", 6),
+        samples["rgba.png"].path,
+        samples["gray16.png"].path,
+        samples["exif_rotated.jpg"].path,
+    ]
     mix = [(p, True) for p in valid] + [(s.path, False) for s in broken]  # 9 valid, 5 broken
     phase, rss = Phase("soak, mixed inputs"), []
     client = _client(url)
@@ -244,13 +252,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="srgan-soak-"))
     with launched_app() as (url, proc):
-        print(f"app pid {proc.pid} at {url}; RSS after start {rss_mb(proc.pid):.0f} MB; {os.cpu_count()} CPU cores",
-              flush=True)  # fmt: skip
+        print(
+            f"app pid {proc.pid} at {url}; RSS after start {rss_mb(proc.pid):.0f} MB; {os.cpu_count()} CPU cores",
+            flush=True,
+        )
         images = small_images(folder / "load", args.concurrent)
         phases = [concurrent_upscales(url, images, pid=proc.pid, name=f"{args.concurrent} concurrent /upscale")]
         phases.append(finetune_with_upscales(url, images[:8], pid=proc.pid))
-        soaked, rss = soak(url, proc.pid, args.soak, folder, progress=lambda k, mb: print(
-            f"  soak request {k}: RSS {mb:.0f} MB", flush=True) if k % 50 == 0 else None)  # fmt: skip
+        soaked, rss = soak(
+            url,
+            proc.pid,
+            args.soak,
+            folder,
+            progress=lambda k, mb: print(f"  soak request {k}: RSS {mb:.0f} MB", flush=True) if k % 50 == 0 else None,
+        )
         phases.append(soaked)
         peak = max(rss_mb(proc.pid), *(ph.peak_rss_mb for ph in phases))
     print("\n| phase | requests | failures | refused (expected) | p50 s | p95 s | peak RSS MB |")
@@ -258,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     for phase in phases:
         print(phase.row())
     first, base = baseline_sample(rss)
-    print(f"\nsoak RSS: request {first} {base:.0f} MB -> request {rss[-1][0]} "
-          f"{rss[-1][1]:.0f} MB: growth {growth_percent(rss):+.1f} %; peak RSS over the whole run {peak:.0f} MB")
+    print(
+        f"\nsoak RSS: request {first} {base:.0f} MB -> request {rss[-1][0]} "
+        f"{rss[-1][1]:.0f} MB: growth {growth_percent(rss):+.1f} %; peak RSS over the whole run {peak:.0f} MB"
+    )
     for phase in phases:
         for note in phase.notes:
             print(f"note ({phase.name}): {note}")

@@ -13,15 +13,30 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "Generator": "models", "Discriminator": "models", "ResidualBlock": "models", "UpsampleBlock": "models",
-    "GeneratorConfig": "config", "DiscriminatorConfig": "config", "TrainConfig": "config",
-    "load_pretrained": "checkpoints", "load_pretrained_discriminator": "checkpoints",
-    "save_checkpoint": "checkpoints", "load_checkpoint": "checkpoints", "CheckpointError": "checkpoints",
-    "Upscaler": "engine.inference", "bicubic_upscale": "data",
-    "psnr": "metrics", "psnr_y": "metrics", "ssim_y": "metrics", "gradient_ratio": "metrics",
-    "VGGFeatures": "vgg", "resolve_vgg19_weights": "vgg",
-    "pick_device": "device", "ImageError": "images", "train": "training",
-}  # fmt: skip
+    "Generator": "models",
+    "Discriminator": "models",
+    "ResidualBlock": "models",
+    "UpsampleBlock": "models",
+    "GeneratorConfig": "config",
+    "DiscriminatorConfig": "config",
+    "TrainConfig": "config",
+    "load_pretrained": "checkpoints",
+    "load_pretrained_discriminator": "checkpoints",
+    "save_checkpoint": "checkpoints",
+    "load_checkpoint": "checkpoints",
+    "CheckpointError": "checkpoints",
+    "Upscaler": "engine.inference",
+    "bicubic_upscale": "data",
+    "psnr": "metrics",
+    "psnr_y": "metrics",
+    "ssim_y": "metrics",
+    "gradient_ratio": "metrics",
+    "VGGFeatures": "vgg",
+    "resolve_vgg19_weights": "vgg",
+    "pick_device": "device",
+    "ImageError": "images",
+    "train": "training",
+}
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # for editors and type checkers  # noqa: F401 (re-exports)

@@ -14,6 +14,7 @@ ContentLoss = Literal["mse", "vgg22", "vgg54"]
 
 SCALE = 4  # §2: "upscaling factor r = 4"; the factor of the bundled models, the tabs and the MOS deck
 
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """Architecture of the generator G (Fig. 4, top)."""

@@ -217,7 +217,9 @@ class PairedPatchDataset(torch.utils.data.Dataset):
                 lr, hr = lr.flip(2), hr.flip(2)
         return lr.float() / 255, hr.float() / 127.5 - 1
 
-    def batch(self, step: int, batch_size: int, *, rank: int = 0, world_size: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, step: int, batch_size: int, *, rank: int = 0, world_size: int = 1
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The mini-batch of a given step (deterministic). Ranks take disjoint indices."""
         start = (step * world_size + rank) * batch_size
         items = [self[start + i] for i in range(batch_size)]
@@ -233,8 +235,9 @@ def _to_uint8_tensor(image: Image.Image) -> torch.Tensor:
 CORPUS_SIDES = (1600, 1100, 800)  # long side of each photo's copies: several scales of detail per pixel
 
 
-def load_corpus(folder: str | Path, *, split: str = "train", sides: tuple[int, ...] = CORPUS_SIDES
-                ) -> tuple[list[Image.Image], list[str]]:  # fmt: skip
+def load_corpus(
+    folder: str | Path, *, split: str = "train", sides: tuple[int, ...] = CORPUS_SIDES
+) -> tuple[list[Image.Image], list[str]]:
     """The photo corpus that `tools/build_corpus.py` assembles (corpus.json + train/ + val/), at several scales.
 
     Each photo is cut to its sharp region when the manifest gives one (macro shots with bokeh), then downscaled

@@ -87,8 +87,10 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
 
 def format_table(report: dict) -> str:
     """A plain-text table of an `evaluate_models` report."""
-    lines = [f"{report['images']} images, x{report['protocol']['scale']}, Y channel, border {report['protocol']['border_crop']}",
-             f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'flat':>7}{'busy':>7}{'grid':>7}"]  # fmt: skip
+    lines = [
+        f"{report['images']} images, x{report['protocol']['scale']}, Y channel, border {report['protocol']['border_crop']}",
+        f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'flat':>7}{'busy':>7}{'grid':>7}",
+    ]
     for name, m in report["models"].items():
         grid = f"{m['grid_score']:>7.2f}" if "grid_score" in m else f"{'-':>7}"
         lines.append(
@@ -96,8 +98,12 @@ def format_table(report: dict) -> str:
             f"{m['detail_flat']:>7.2f}{m['detail_busy']:>7.2f}{grid}"
         )
     if report.get("hr_grid_score") is not None:
-        lines.append(f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{1.0:>7.2f}{1.0:>7.2f}{report['hr_grid_score']:>7.2f}")
-    lines.append("flat/busy: SR's finest detail / HR's, in HR's flattest and busiest 30 % (1.0 ideal; flat > 1 is noise)")
+        lines.append(
+            f"{'(HR itself)':<28}{'':>9}{'':>9}{1.0:>12.3f}{1.0:>7.2f}{1.0:>7.2f}{report['hr_grid_score']:>7.2f}"
+        )
+    lines.append(
+        "flat/busy: SR's finest detail / HR's, in HR's flattest and busiest 30 % (1.0 ideal; flat > 1 is noise)"
+    )
     return "\n".join(lines)
 
 
@@ -130,6 +136,10 @@ def discriminator_pair_accuracy(discriminator: torch.nn.Module, split: str, *, m
             x = patches(pil_to_tensor(image) * 2 - 1, 96)  # (N, 3, 96, 96) in [-1, 1]
             scores[name].append(torch.sigmoid(discriminator(x)))
     d = {k: torch.cat(v) for k, v in scores.items()}
-    return {"patches": int(d["hr"].numel()), "mean_D": {k: round(float(v.mean()), 3) for k, v in d.items()},
-            "accuracy_hr_vs": {k: round(float((d["hr"] > d[k]).float().mean()), 3)
-                               for k in ("bicubic", "srresnet", "srgan")}}  # fmt: skip
+    return {
+        "patches": int(d["hr"].numel()),
+        "mean_D": {k: round(float(v.mean()), 3) for k, v in d.items()},
+        "accuracy_hr_vs": {
+            k: round(float((d["hr"] > d[k]).float().mean()), 3) for k in ("bicubic", "srresnet", "srgan")
+        },
+    }

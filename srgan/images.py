@@ -64,11 +64,14 @@ def open_image(source: str | Path | bytes, *, max_pixels: int = MAX_DECODE_PIXEL
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # PIL refuses before we can read the size: far more pixels than any photo (a "decompression bomb")
-        raise ImageError(f"{name} declares more than the {max_pixels:,} pixels allowed (it may be a "
-                         "'decompression bomb': a small file that would fill the memory); resize it first") from None
+        raise ImageError(
+            f"{name} declares more than the {max_pixels:,} pixels allowed (it may be a "
+            "'decompression bomb': a small file that would fill the memory); resize it first"
+        ) from None
     except UnidentifiedImageError as e:
-        raise ImageError(f"{name} is not an image this app can read (PNG, JPEG, GIF, WebP, BMP or TIFF; "
-                         f"{type(e).__name__})") from None
+        raise ImageError(
+            f"{name} is not an image this app can read (PNG, JPEG, GIF, WebP, BMP or TIFF; {type(e).__name__})"
+        ) from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{name} is damaged or truncated ({e})") from None
     frames = getattr(image, "n_frames", 1)

@@ -63,12 +63,14 @@ def check_same_architecture(a: dict[str, torch.Tensor], b: dict[str, torch.Tenso
     if wrong:
         raise ValueError(
             "cannot interpolate generators of different architectures (same names, different tensors): "
-            + "; ".join(wrong[:3]) + ("…" if len(wrong) > 3 else "")
+            + "; ".join(wrong[:3])
+            + ("…" if len(wrong) > 3 else "")
         )
 
 
-def interpolate_state_dicts(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
-                            ) -> dict[str, torch.Tensor]:  # fmt: skip
+def interpolate_state_dicts(
+    a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
+) -> dict[str, torch.Tensor]:
     """θ = (1 − α)·θ_a + α·θ_b for every floating-point tensor (weights, biases, PReLU slopes, BN stats).
 
     Args:

@@ -90,7 +90,9 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
-def perceptual_loss(content: torch.Tensor, adversarial: torch.Tensor, *, weight: float = ADVERSARIAL_WEIGHT) -> torch.Tensor:
+def perceptual_loss(
+    content: torch.Tensor, adversarial: torch.Tensor, *, weight: float = ADVERSARIAL_WEIGHT
+) -> torch.Tensor:
     """The perceptual loss (Eq. 3): l^SR = l_X^SR + 10^-3 · l_Gen^SR."""
     return content + weight * adversarial
 

@@ -149,8 +149,16 @@ class Discriminator(nn.Module):
         self.config = DiscriminatorConfig(channels=channels, dense_features=dense_features, leaky_slope=leaky_slope)
         c = channels
         # (in, out, stride): k3n64s1, k3n64s2, k3n128s1, k3n128s2, k3n256s1, k3n256s2, k3n512s1, k3n512s2
-        plan = [(3, c, 1), (c, c, 2), (c, 2 * c, 1), (2 * c, 2 * c, 2),
-                (2 * c, 4 * c, 1), (4 * c, 4 * c, 2), (4 * c, 8 * c, 1), (8 * c, 8 * c, 2)]  # fmt: skip
+        plan = [
+            (3, c, 1),
+            (c, c, 2),
+            (c, 2 * c, 1),
+            (2 * c, 2 * c, 2),
+            (2 * c, 4 * c, 1),
+            (4 * c, 4 * c, 2),
+            (4 * c, 8 * c, 1),
+            (8 * c, 8 * c, 2),
+        ]
         self.features = nn.Sequential(
             *[_disc_block(i, o, s, batch_norm=k > 0, slope=leaky_slope) for k, (i, o, s) in enumerate(plan)]
         )

@@ -1,6 +1,6 @@
 """Figures for the model card: training curves of both stages and a side-by-side crop.
 
-    python -m srgan report --runs train_runs/srresnet_x4 train_runs/srgan_x4 --out assets/weights
+python -m srgan report --runs train_runs/srresnet_x4 train_runs/srgan_x4 --out assets/weights
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def training_curves(runs: list[Path], out: Path) -> Path:
         for ax, term in zip(axes[:4], TERMS):
             values = [e[term] for e in log if term in e]
             if values:
-                ax.plot(steps[-len(values):], _smooth(values), label=name)
+                ax.plot(steps[-len(values) :], _smooth(values), label=name)
                 ax.set_title(f"{term} loss (smoothed)", fontsize=13)
         d = [(offset + e["step"], e["d_hr"], e["d_sr"]) for e in log if e.get("d_hr") is not None]
         if d:

@@ -200,7 +200,7 @@ def prelu_slopes(generator: Generator) -> list[tuple[str, np.ndarray]]:
 
 
 def prelu_layer_group(name: str) -> str:
-    """"head", "residual" or "upsample" for a PReLU module name of `Generator`."""
+    """ "head", "residual" or "upsample" for a PReLU module name of `Generator`."""
     return "residual" if name.startswith("residual_blocks.") else "upsample" if name.startswith("upsample.") else "head"
 
 
@@ -314,8 +314,17 @@ def _consistent_base(lr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray
     return base, flat
 
 
-def _candidates(base: np.ndarray, flat: np.ndarray, textures: list[np.ndarray], target_rms: float, *,
-                count: int, side: int, scale: int, seed: int) -> list[np.ndarray]:  # fmt: skip
+def _candidates(
+    base: np.ndarray,
+    flat: np.ndarray,
+    textures: list[np.ndarray],
+    target_rms: float,
+    *,
+    count: int,
+    side: int,
+    scale: int,
+    seed: int,
+) -> list[np.ndarray]:
     """base + t_k for `count` zero-block-mean textures t_k at the HR patch's RMS detail, kept in [0, 255]."""
     rng = np.random.default_rng(seed)
     candidates = []
@@ -386,14 +395,17 @@ def fig3_plausible_patches(
     base, flat = _consistent_base(lr, scale)
     # An RMS of 8 grey levels for a flat patch, which has no high frequencies of its own to match.
     target_rms = float(np.sqrt(np.mean(_high_frequency(hr, scale) ** 2))) or 8.0
-    textures = _builtin_textures() if texture_images is None else tuple(
-        np.asarray(im.convert("RGB"), dtype=np.float64) for im in texture_images
+    textures = (
+        _builtin_textures()
+        if texture_images is None
+        else tuple(np.asarray(im.convert("RGB"), dtype=np.float64) for im in texture_images)
     )
     candidates = _candidates(base, flat, list(textures), target_rms, count=count, side=side, scale=scale, seed=seed)
     average = np.mean(candidates, axis=0)  # (count, S, S, 3) -> (S, S, 3)
 
     shown = [_to_pil(c) for c in candidates]
     shown_average = _to_pil(average)
+    ratio = functools.partial(gradient_ratio, hr_image=hr_patch, border=0)
     return {
         "lr": _to_pil(lr),
         "base": _to_pil(_fit_to_range(flat, base - flat, scale)),
@@ -401,8 +413,5 @@ def fig3_plausible_patches(
         "average": shown_average,
         "candidates_float": candidates,
         "max_lr_difference": max(float(np.abs(box_downsample(c, scale) - lr).max()) for c in candidates),
-        "gradient_ratio": {
-            "candidates": [gradient_ratio(c, hr_patch, border=0) for c in shown],
-            "average": gradient_ratio(shown_average, hr_patch, border=0),
-        },
+        "gradient_ratio": {"candidates": [ratio(c) for c in shown], "average": ratio(shown_average)},
     }

@@ -76,8 +76,14 @@ class StepLog:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        d = {"step": self.step, **self.losses, "d_hr": self.d_hr, "d_sr": self.d_sr,
-             "learning_rate": self.learning_rate, "steps_per_second": self.steps_per_second}  # fmt: skip
+        d = {
+            "step": self.step,
+            **self.losses,
+            "d_hr": self.d_hr,
+            "d_sr": self.d_sr,
+            "learning_rate": self.learning_rate,
+            "steps_per_second": self.steps_per_second,
+        }
         if self.eval_psnr_y is not None:
             d["eval_psnr_y"] = self.eval_psnr_y
         return json.dumps(d | self.extra)
@@ -109,7 +115,6 @@ def evaluate_heldout(
         grids.append(grid_artifact_score(sr_image, period=generator.scale))
     generator.train(was_training)
     return {"psnr_y": sum(psnrs) / len(psnrs), "grid": sum(grids) / len(grids)}
-
 
 
 def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
@@ -402,8 +407,12 @@ class _Run:
         metrics = {"eval_psnr_y": last_eval} if last_eval is not None else {}
         run_recipe = {**self.recipe, "steps_done": steps_done}
         if self.save_state:
-            payload = {"generator": p.generator.state_dict(), "opt_g": p.opt_g.state_dict(), "step": steps_done,
-                       "config": json.dumps(self.config.to_dict())}  # fmt: skip
+            payload = {
+                "generator": p.generator.state_dict(),
+                "opt_g": p.opt_g.state_dict(),
+                "step": steps_done,
+                "config": json.dumps(self.config.to_dict()),
+            }
             if p.discriminator is not None:
                 payload |= {"discriminator": p.discriminator.state_dict(), "opt_d": p.opt_d.state_dict()}
             if p.ema is not None:
@@ -416,8 +425,16 @@ class _Run:
             save_checkpoint(p.discriminator, self.out_dir / "discriminator.safetensors", recipe=run_recipe)
 
 
-def _recipe(config: TrainConfig, content_label: str, images: list, image_names: list[str], data_label: str,
-            device: torch.device, dist: Distributed, amp: bool) -> dict:  # fmt: skip
+def _recipe(
+    config: TrainConfig,
+    content_label: str,
+    images: list,
+    image_names: list[str],
+    data_label: str,
+    device: torch.device,
+    dist: Distributed,
+    amp: bool,
+) -> dict:
     """What the checkpoints' metadata records about how they were trained."""
     return {
         **config.to_dict(),
@@ -433,8 +450,9 @@ def _recipe(config: TrainConfig, content_label: str, images: list, image_names: 
 
 def _dataset(config: TrainConfig, images: list[Image.Image]) -> PairedPatchDataset:
     try:
-        return PairedPatchDataset(images, scale=config.generator.scale, hr_patch=config.hr_patch,
-                                  augment=config.augment, seed=config.seed)  # fmt: skip
+        return PairedPatchDataset(
+            images, scale=config.generator.scale, hr_patch=config.hr_patch, augment=config.augment, seed=config.seed
+        )
     except ValueError as e:
         raise TrainingError(str(e)) from None
 
@@ -508,8 +526,8 @@ def train(
         while step < config.steps:
             learning_rate = learning_rate_at(config, step)
             players.set_learning_rate(learning_rate)
-            lr_image, hr_image = dataset.batch(step, config.batch_size // dist.world_size, rank=dist.rank,
-                                               world_size=dist.world_size)  # fmt: skip
+            per_rank = config.batch_size // dist.world_size
+            lr_image, hr_image = dataset.batch(step, per_rank, rank=dist.rank, world_size=dist.world_size)
             raw = training_step(players, lr_image.to(device), hr_image.to(device), content_fn, config, autocast)
             terms = dist.mean_over_ranks(raw)  # every rank gets the same numbers, so all stop together on NaN
             d_hr, d_sr = terms.pop("d_hr", None), terms.pop("d_sr", None)
@@ -517,8 +535,8 @@ def train(
             step += 1
             if not dist.is_main:
                 continue
-            entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate,
-                            (step - clock[1]) / max(time.perf_counter() - clock[0], 1e-9))  # fmt: skip
+            speed = (step - clock[1]) / max(time.perf_counter() - clock[0], 1e-9)
+            entry = StepLog(step, config.steps, terms, d_hr, d_sr, learning_rate, speed)
             if eval_pairs and (step % config.eval_every == 0 or step == config.steps):
                 last_eval = _evaluate_into(entry, players.generator, eval_pairs, device)
             _report(entry, log, bar, callback, last_eval)
@@ -557,8 +575,16 @@ def training_step(
         sr_image = players.g_train(lr_image)  # (B, 3, p, p)
     terms = discriminator_step(players, hr_image, sr_image, autocast=autocast) if players.d_train else {}
     ema_image = _ema_output(players, lr_image, config, autocast)
-    terms |= generator_step(players, hr_image, sr_image, content_fn, adversarial_weight=config.adversarial_weight,
-                            autocast=autocast, ema_image=ema_image, artifact_weight=config.artifact_weight)  # fmt: skip
+    terms |= generator_step(
+        players,
+        hr_image,
+        sr_image,
+        content_fn,
+        adversarial_weight=config.adversarial_weight,
+        autocast=autocast,
+        ema_image=ema_image,
+        artifact_weight=config.artifact_weight,
+    )
     if players.ema is not None:
         update_ema(players, config.ema_decay)
     return terms

@@ -88,7 +88,9 @@ def _reachable(url: str, timeout: float) -> bool:
     return bool(result and result[0])
 
 
-def resolve_vgg19_weights(path: str | Path | None = None, *, download: bool = True, timeout: float = 3.0) -> WeightsSource:
+def resolve_vgg19_weights(
+    path: str | Path | None = None, *, download: bool = True, timeout: float = 3.0
+) -> WeightsSource:
     """Find ImageNet VGG19 weights: explicit path, hub cache, download; else report random.
 
     Args:

@@ -9,8 +9,9 @@ from PIL import Image
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "srgan", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "srgan", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_upscale_writes_png_at_4x(tmp_path, tiny_checkpoint, photo):
@@ -66,14 +67,17 @@ def test_unreadable_images_exit_2_with_one_line(tmp_path, content):
     assert not (tmp_path / "o" / "bad.png").exists()
 
 
-@pytest.mark.parametrize("args", [
-    ["upscale", "--out-dir", "x"],  # no input
-    ["upscale", "--model", "no-such-model", "--out-dir", "o", "missing.png"],
-    ["train", "--preset", "srresnet", "--steps", "0", "--out", "r"],
-    ["train", "--preset", "nope", "--steps", "1", "--out", "r"],
-    ["evaluate", "--hr-dir", "does-not-exist", "--json"],
-    ["frobnicate"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["upscale", "--out-dir", "x"],  # no input
+        ["upscale", "--model", "no-such-model", "--out-dir", "o", "missing.png"],
+        ["train", "--preset", "srresnet", "--steps", "0", "--out", "r"],
+        ["train", "--preset", "nope", "--steps", "1", "--out", "r"],
+        ["evaluate", "--hr-dir", "does-not-exist", "--json"],
+        ["frobnicate"],
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
@@ -99,8 +103,23 @@ def test_train_then_resume_from_the_cli(tmp_path, photo):
     data = tmp_path / "data"
     data.mkdir()
     photo.save(data / "p.png")
-    common = ["train", "--preset", "srresnet", "--data", data, "--out", tmp_path / "run", "--hr-patch", "32",
-              "--batch-size", "2", "--num-residual-blocks", "1", "--checkpoint-every", "2"]
+    common = [
+        "train",
+        "--preset",
+        "srresnet",
+        "--data",
+        data,
+        "--out",
+        tmp_path / "run",
+        "--hr-patch",
+        "32",
+        "--batch-size",
+        "2",
+        "--num-residual-blocks",
+        "1",
+        "--checkpoint-every",
+        "2",
+    ]
     assert run(*common, "--steps", "2").returncode == 0
     result = run(*common, "--steps", "3", "--resume")
     assert result.returncode == 0, result.stderr

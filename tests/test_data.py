@@ -76,9 +76,11 @@ def test_corpus_photos_come_at_several_scales_with_their_sharp_crop(tmp_path, ph
     big = photo.resize((960, 960))
     big.save(tmp_path / "train" / "big.png")
     photo.save(tmp_path / "train" / "small.png")
-    entries = [{"name": "big", "split": "train", "file": "train/big.png", "crop": [0, 0, 960, 480]},
-               {"name": "small", "split": "train", "file": "train/small.png", "crop": None},
-               {"name": "held", "split": "heldout", "file": None}]  # fmt: skip
+    entries = [
+        {"name": "big", "split": "train", "file": "train/big.png", "crop": [0, 0, 960, 480]},
+        {"name": "small", "split": "train", "file": "train/small.png", "crop": None},
+        {"name": "held", "split": "heldout", "file": None},
+    ]
     (tmp_path / "corpus.json").write_text(json.dumps({"photos": entries}))
     images, names = load_corpus(tmp_path, sides=(800, 400))
     assert names == ["big@800", "big@400", "small"]

@@ -57,7 +57,9 @@ def test_the_middle_is_the_midpoint_of_every_float_tensor(pair, lr_batch):
         if value.is_floating_point():
             torch.testing.assert_close(value, (sa[name] + sb[name]) / 2, rtol=0, atol=1e-6)
     # BN running statistics are blended like the weights; the integer counter comes from the nearer end (b at 0.5).
-    assert torch.allclose(mid["body_tail.1.running_var"], (sa["body_tail.1.running_var"] + sb["body_tail.1.running_var"]) / 2)
+    assert torch.allclose(
+        mid["body_tail.1.running_var"], (sa["body_tail.1.running_var"] + sb["body_tail.1.running_var"]) / 2
+    )
     assert not torch.equal(mid["body_tail.1.running_var"], sa["body_tail.1.running_var"])
     assert int(mid["body_tail.1.num_batches_tracked"]) == 101
     assert int(interpolate_state_dicts(sa, sb, 0.49)["body_tail.1.num_batches_tracked"]) == 100
@@ -103,8 +105,9 @@ def test_cached_upscaler_between_two_checkpoints(tmp_path, pair):
     expected = Upscaler(interpolated_generator(a, b, 0.5))(lr_image)
     assert np.array_equal(np.asarray(mid(lr_image)), np.asarray(expected))
     # The ends are the plain models' upscalers.
-    assert np.array_equal(np.asarray(interpolated_upscaler(path_a, path_b, 0.0)(lr_image)),
-                          np.asarray(Upscaler(a)(lr_image)))  # fmt: skip
+    assert np.array_equal(
+        np.asarray(interpolated_upscaler(path_a, path_b, 0.0)(lr_image)), np.asarray(Upscaler(a)(lr_image))
+    )
     narrow = Generator(scale=4, num_residual_blocks=2, channels=8)
     save_checkpoint(narrow, tmp_path / "narrow.safetensors", recipe={"steps_done": 1})
     with pytest.raises(ValueError, match="different architectures"):

@@ -94,13 +94,17 @@ LESSON_IDS = [(lang, name) for lang in LANGS for name in NAMES]
 
 @pytest.mark.parametrize("name", NAMES)
 def test_lesson_exists_in_both_languages(name: str) -> None:
-    missing = [str(lesson_path(lang, name).relative_to(ROOT)) for lang in LANGS if not lesson_path(lang, name).is_file()]
+    missing = [
+        str(lesson_path(lang, name).relative_to(ROOT)) for lang in LANGS if not lesson_path(lang, name).is_file()
+    ]
     assert not missing, f"missing: {', '.join(missing)}"
 
 
 def test_both_languages_have_the_same_lessons() -> None:
     files = {lang: {p.name for p in (LESSONS_DIR / lang).glob("*.md")} for lang in LANGS}
-    assert files["en"] == files["es"], f"only in en: {files['en'] - files['es']}; only in es: {files['es'] - files['en']}"
+    assert files["en"] == files["es"], (
+        f"only in en: {files['en'] - files['es']}; only in es: {files['es'] - files['en']}"
+    )
 
 
 @pytest.mark.parametrize(("lang", "name"), LESSON_IDS)

@@ -41,15 +41,21 @@ def _bicubic_x4_pair(name: str, box: tuple[int, int, int, int]) -> tuple[np.ndar
 
 @pytest.mark.parametrize(
     ("name", "box"),
-    [("gravel", (0, 0, 256, 256)), ("brick", (64, 64, 256, 256)), ("astronaut", (100, 0, 356, 200)), ("chelsea", (0, 0, 300, 300))],
+    [
+        ("gravel", (0, 0, 256, 256)),
+        ("brick", (64, 64, 256, 256)),
+        ("astronaut", (100, 0, 356, 200)),
+        ("chelsea", (0, 0, 300, 300)),
+    ],
 )
 def test_ssim_is_wang_et_al_s_as_scikit_image_computes_it(name, box):
     """SSIM-Y on bicubic x4 results of textured and smooth photos: scikit-image's MATLAB-compatible settings, to 1e-6."""
     from skimage.metrics import structural_similarity
 
     sr, hr = _bicubic_x4_pair(name, box)
-    reference = structural_similarity(sr, hr, data_range=255, gaussian_weights=True, sigma=1.5,
-                                      use_sample_covariance=False)  # fmt: skip
+    reference = structural_similarity(
+        sr, hr, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     assert metrics.ssim(sr, hr) == pytest.approx(reference, abs=1e-6)
     assert 0.2 < reference < 0.99  # a real degradation, neither trivial nor noise
 

@@ -37,10 +37,39 @@ def photos(tmp_path: Path) -> Path:
 
 
 def _args(photos: Path, generator: Path, out: Path, steps: int) -> list[str]:
-    return ["--data", str(photos), "--generator", str(generator), "--out", str(out), "--steps", str(steps),
-            "--init", "fresh", "--channels", "8", "--dense-features", "16", "--patch", "32", "--batch-size", "2",
-            "--scales", "1,0.5", "--blurs", "0,1", "--max-side", "96", "--validation", "flower",
-            "--eval-every", "1", "--checkpoint-every", "1", "--quiet"]  # fmt: skip
+    return [
+        "--data",
+        str(photos),
+        "--generator",
+        str(generator),
+        "--out",
+        str(out),
+        "--steps",
+        str(steps),
+        "--init",
+        "fresh",
+        "--channels",
+        "8",
+        "--dense-features",
+        "16",
+        "--patch",
+        "32",
+        "--batch-size",
+        "2",
+        "--scales",
+        "1,0.5",
+        "--blurs",
+        "0,1",
+        "--max-side",
+        "96",
+        "--validation",
+        "flower",
+        "--eval-every",
+        "1",
+        "--checkpoint-every",
+        "1",
+        "--quiet",
+    ]
 
 
 def test_tiny_refit_checkpoints_and_resumes_exactly(refit_module, photos, tiny_checkpoint, tmp_path):
@@ -62,8 +91,16 @@ def test_tiny_refit_checkpoints_and_resumes_exactly(refit_module, photos, tiny_c
 
 
 def test_bank_pairs_are_aligned_and_the_same_size(refit_module, photos, tiny_checkpoint):
-    config = refit_module.RefitConfig(data=str(photos), generator=str(tiny_checkpoint), patch=32, batch_size=3,
-                                      scales=[1.0, 0.5], blurs=[0.0, 1.0], max_side=96, validation=["flower"])  # fmt: skip
+    config = refit_module.RefitConfig(
+        data=str(photos),
+        generator=str(tiny_checkpoint),
+        patch=32,
+        batch_size=3,
+        scales=[1.0, 0.5],
+        blurs=[0.0, 1.0],
+        max_side=96,
+        validation=["flower"],
+    )
     bank = refit_module.build_bank(config, log=False)
     assert len(bank.hr) == 2 * 2 * 2 and all(h.shape == s.shape for h, s in zip(bank.hr, bank.sr))
     hr, sr = refit_module.batch_at(bank, 0, config)
@@ -71,8 +108,15 @@ def test_bank_pairs_are_aligned_and_the_same_size(refit_module, photos, tiny_che
     assert torch.equal(refit_module.batch_at(bank, 0, config)[0], hr)  # a pure function of (seed, step)
 
 
-@pytest.mark.parametrize("argv, words", [(["--steps", "0"], "--steps"), (["--learning-rate", "-1"], "--learning-rate"),
-                                         (["--scales", "1,2"], "--scales"), (["--validation", "astronaut"], "not training photos")])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--steps", "0"], "--steps"),
+        (["--learning-rate", "-1"], "--learning-rate"),
+        (["--scales", "1,2"], "--scales"),
+        (["--validation", "astronaut"], "not training photos"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(refit_module, capsys, argv, words):
     with pytest.raises(SystemExit) as exit_info:
         refit_module.main(argv)

@@ -10,6 +10,8 @@ import errno
 import json
 import os
 import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,9 +30,16 @@ from srgan.checkpoints import (
     load_generator,
     save_checkpoint,
 )
+from srgan.classroom.runs import (
+    RunManager,
+    TrainingData,
+    make_run_name,
+    run_checkpoint,
+    sanitise_run_name,
+    schedule_cleanup,
+)
 from srgan.config import GeneratorConfig
 from srgan.models import Generator
-from srgan.classroom.runs import RunManager, TrainingData, make_run_name, run_checkpoint, sanitise_run_name, schedule_cleanup
 
 TINY = GeneratorConfig(scale=4, num_residual_blocks=1, channels=8)
 
@@ -92,6 +101,34 @@ def test_a_planted_pickle_is_refused_and_never_executed(tmp_path, suffix, capsys
     assert not marker.exists()
 
 
+def test_the_cli_refuses_a_code_carrying_pickle_in_one_line(tmp_path):
+    """`python -m srgan upscale --model evil.pth`: one line of our own, exit 2, no torch warning or advice.
+
+    torch warns (two lines) about the pickle protocol and then advises re-running with weights_only=False,
+    i.e. turning the protection off for a malicious file; neither may reach the user. In a subprocess, as a
+    user runs it, so that the warnings go to a real stderr (pytest would otherwise capture them).
+    """
+    marker = tmp_path / "pwned"
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    zipped, bare = tmp_path / "evil.pth", tmp_path / "evil_bare.pth"
+    torch.save({"head.0.weight": _Exploit(marker)}, zipped)
+    bare.write_bytes(pickle.dumps({"head.0.weight": _Exploit(marker)}, protocol=4))  # torch warns about 4
+    for evil in (zipped, bare):
+        done = subprocess.run(
+            [sys.executable, "-m", "srgan", "upscale", "--model", str(evil), "--out-dir", str(tmp_path / "o"),
+             str(photo)],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "default"},
+        )  # fmt: skip
+        output = done.stdout + done.stderr
+        assert done.returncode == 2, output
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert f"{evil.name} was refused for safety: it is not a plain weights file" in done.stderr
+        assert "weights_only" not in output and "UserWarning" not in output and "Traceback" not in output
+    assert not marker.exists()  # the payload never ran
+    assert not (tmp_path / "o").exists()
+
+
 def _state(**changes) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
     state = Generator.from_config(TINY).state_dict()
@@ -118,8 +155,11 @@ def test_wrong_keys_get_a_clear_message(tmp_path):
     state["not.a.layer"] = state.pop("body_tail.0.weight")
     path = tmp_path / "wrong_keys.pth"
     torch.save(state, path)
-    with pytest.raises(CheckpointError, match=r"does not fit this architecture: missing \['body_tail\.0\.weight'\]"
-                                              r", unexpected \['not\.a\.layer'\]"):  # fmt: skip
+    with pytest.raises(
+        CheckpointError,
+        match=r"does not fit this architecture: missing \['body_tail\.0\.weight'\]"
+        r", unexpected \['not\.a\.layer'\]",
+    ):
         load_generator(path)
     foreign = tmp_path / "foreign.pth"
     torch.save({"fc.weight": torch.zeros(2, 2)}, foreign)
@@ -229,8 +269,15 @@ def test_a_full_disk_during_fine_tuning_fails_the_run_with_the_message(tmp_path,
     save_checkpoint(Generator.from_config(TINY), base, recipe={"steps_done": 1})
     monkeypatch.setattr(safetensors.torch, "save_file", _disk_full_after(target=1))
     manager = RunManager()
-    manager.start(base=base, data=TrainingData([photo], ["p"], "test"), steps=2, hr_patch=32, batch_size=1,
-                  device="cpu", checkpoint_every=1)  # fmt: skip
+    manager.start(
+        base=base,
+        data=TrainingData([photo], ["p"], "test"),
+        steps=2,
+        hr_patch=32,
+        batch_size=1,
+        device="cpu",
+        checkpoint_every=1,
+    )
     status = manager.wait(120)
     assert status.state == "failed" and "disk is full" in status.error and "Traceback" not in status.error
     run = manager.root / status.name

@@ -21,13 +21,23 @@ from PIL import Image
 from reliability_samples import make_samples
 
 from srgan import cli
-from srgan.images import ImageError, open_image
 from srgan.engine.inference import Upscaler
+from srgan.images import ImageError, open_image
 
 SCALE = 4
 INVALID = ["not_an_image.png", "truncated.png", "truncated.jpg", "empty.png", "bomb.png"]
-VALID = ["one_pixel.png", "tall_1x4000.png", "gray16.png", "gray.png", "palette.png", "palette_transparent.png",
-         "rgba.png", "cmyk.jpg", "animated.gif", "exif_rotated.jpg"]  # fmt: skip
+VALID = [
+    "one_pixel.png",
+    "tall_1x4000.png",
+    "gray16.png",
+    "gray.png",
+    "palette.png",
+    "palette_transparent.png",
+    "rgba.png",
+    "cmyk.jpg",
+    "animated.gif",
+    "exif_rotated.jpg",
+]
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +140,9 @@ def test_invalid_files_get_one_line_and_exit_2_in_the_cli(samples, name, tmp_pat
 
 def test_unusual_valid_files_give_exactly_4x_in_the_cli(samples, tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "out"
-    code = cli.main(["upscale", "--model", str(tiny_checkpoint), "--out-dir", str(out),
-                     *(str(samples[n].path) for n in VALID)])  # fmt: skip
+    code = cli.main(
+        ["upscale", "--model", str(tiny_checkpoint), "--out-dir", str(out), *(str(samples[n].path) for n in VALID)]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     for name in VALID:
@@ -230,8 +241,12 @@ def test_every_valid_file_gives_exactly_scale_times_its_size(mode, size, pick, s
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=sizes, fmt=st.sampled_from(["PNG", "JPEG", "GIF", "WEBP"]), cut=st.floats(0, 1),
-       flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4))  # fmt: skip
+@given(
+    size=sizes,
+    fmt=st.sampled_from(["PNG", "JPEG", "GIF", "WEBP"]),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4),
+)
 def test_any_damaged_file_gives_exactly_scale_x_or_a_clear_error(size, fmt, cut, flips):
     buf = io.BytesIO()
     _image("RGB", size, 0).save(buf, format=fmt)

@@ -22,8 +22,9 @@ from srgan.teaching import (
 )
 
 
-@pytest.mark.parametrize("B,C,r,H,W", [(1, 1, 2, 2, 2), (2, 3, 2, 5, 4), (1, 2, 3, 3, 2), (3, 1, 4, 1, 3),
-                                       (1, 64, 2, 6, 6)])  # fmt: skip
+@pytest.mark.parametrize(
+    "B,C,r,H,W", [(1, 1, 2, 2, 2), (2, 3, 2, 5, 4), (1, 2, 3, 3, 2), (3, 1, 4, 1, 3), (1, 64, 2, 6, 6)]
+)
 def test_pixel_shuffle_by_hand_equals_nn_pixel_shuffle(B: int, C: int, r: int, H: int, W: int) -> None:
     x = torch.randn(B, C * r * r, H, W, generator=torch.Generator().manual_seed(0))
     ours = pixel_shuffle_by_hand(x, r)
@@ -35,10 +36,7 @@ def test_pixel_shuffle_by_hand_small_example_checked_by_hand() -> None:
     # C = 1, r = 2, H = W = 2: channel 0 -> top-left of every 2x2 block, 1 -> top-right,
     # 2 -> bottom-left, 3 -> bottom-right
     x = torch.arange(16).reshape(1, 4, 2, 2)  # channel k holds 4k .. 4k+3
-    expected = torch.tensor([[0, 4, 1, 5],
-                             [8, 12, 9, 13],
-                             [2, 6, 3, 7],
-                             [10, 14, 11, 15]])  # fmt: skip
+    expected = torch.tensor([[0, 4, 1, 5], [8, 12, 9, 13], [2, 6, 3, 7], [10, 14, 11, 15]])
     assert torch.equal(pixel_shuffle_by_hand(x, 2)[0, 0], expected)
 
 

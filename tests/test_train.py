@@ -19,8 +19,14 @@ def test_overfits_one_batch(photo, tmp_path):
     # The same patch every step (a single 32x32 image, no augmentation): the MSE must fall fast.
     config = _config(steps=60, hr_patch=32, batch_size=1, augment=False, learning_rate=1e-3, checkpoint_every=60)
     seen: list[StepLog] = []
-    train(config, images=[photo.crop((0, 0, 32, 32))], image_names=["crop"], out_dir=tmp_path,
-          callback=seen.append, progress=False)
+    train(
+        config,
+        images=[photo.crop((0, 0, 32, 32))],
+        image_names=["crop"],
+        out_dir=tmp_path,
+        callback=seen.append,
+        progress=False,
+    )
     first, last = seen[0].losses["content"], seen[-1].losses["content"]
     assert len(seen) == 60 and last < 0.2 * first
 
@@ -48,8 +54,15 @@ def test_without_save_state_no_training_state_is_written(photo, tmp_path):
 def test_srgan_stage_logs_every_term_and_saves_the_discriminator(photo, tmp_path):
     init = tmp_path / "init"
     train(_config(steps=1), images=[photo], image_names=["p"], out_dir=init, progress=False)
-    config = TrainConfig.preset_srgan(content_loss="mse", init_from=str(init / "generator.safetensors"), steps=2,
-                                      batch_size=2, hr_patch=32, generator=TINY, checkpoint_every=2)
+    config = TrainConfig.preset_srgan(
+        content_loss="mse",
+        init_from=str(init / "generator.safetensors"),
+        steps=2,
+        batch_size=2,
+        hr_patch=32,
+        generator=TINY,
+        checkpoint_every=2,
+    )
     train(config, images=[photo], image_names=["p"], out_dir=tmp_path / "gan", progress=False)
     entry = read_log(tmp_path / "gan")[-1]
     assert {"content", "adversarial", "perceptual", "discriminator", "d_hr", "d_sr"} <= entry.keys()
@@ -72,8 +85,14 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(photo, tm
 
     monkeypatch.setattr(losses, "mse_content_loss", exploding)
     with pytest.raises(TrainingError, match="diverged at step 5"):
-        train(_config(steps=30, checkpoint_every=1), images=[photo], image_names=["p"],
-              out_dir=tmp_path, resume=True, progress=False)
+        train(
+            _config(steps=30, checkpoint_every=1),
+            images=[photo],
+            image_names=["p"],
+            out_dir=tmp_path,
+            resume=True,
+            progress=False,
+        )
     assert read_log(tmp_path)[-1]["step"] == 4
     after = load_generator(tmp_path / "generator.safetensors")[1]
     assert after["recipe"]["steps_done"] == 4 and (tmp_path / "generator.safetensors").read_bytes() != before
@@ -83,8 +102,15 @@ def test_stop_event_saves_and_returns(photo, tmp_path):
     import threading
 
     stop = threading.Event()
-    train(_config(steps=50, checkpoint_every=100), images=[photo], image_names=["p"], out_dir=tmp_path,
-          callback=lambda e: stop.set() if e.step == 3 else None, stop=stop, progress=False)
+    train(
+        _config(steps=50, checkpoint_every=100),
+        images=[photo],
+        image_names=["p"],
+        out_dir=tmp_path,
+        callback=lambda e: stop.set() if e.step == 3 else None,
+        stop=stop,
+        progress=False,
+    )
     assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])["step"] == 3
     assert load_generator(tmp_path / "generator.safetensors")[1]["recipe"]["steps_done"] == 3
 
@@ -123,8 +149,16 @@ def test_srgan_train_stays_the_function_after_the_classroom_imports_the_module()
 
 
 def _srgan_config(init, **overrides):
-    base = dict(content_loss="mse", init_from=str(init), steps=3, batch_size=2, hr_patch=32, generator=TINY,
-                checkpoint_every=3, eval_every=3)  # fmt: skip
+    base = dict(
+        content_loss="mse",
+        init_from=str(init),
+        steps=3,
+        batch_size=2,
+        hr_patch=32,
+        generator=TINY,
+        checkpoint_every=3,
+        eval_every=3,
+    )
     return TrainConfig.preset_srgan(**(base | overrides))
 
 
@@ -132,8 +166,13 @@ def test_ema_is_the_moving_average_of_the_generator_and_is_saved(photo, tmp_path
     """θ_EMA after one step = d·θ_0 + (1 − d)·θ_1: the average the run ships beside G."""
     train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
     init = tmp_path / "init" / "generator.safetensors"
-    train(_srgan_config(init, steps=1, ema_decay=0.9, checkpoint_every=1), images=[photo], image_names=["p"],
-          out_dir=tmp_path / "gan", progress=False)  # fmt: skip
+    train(
+        _srgan_config(init, steps=1, ema_decay=0.9, checkpoint_every=1),
+        images=[photo],
+        image_names=["p"],
+        out_dir=tmp_path / "gan",
+        progress=False,
+    )
     theta0 = load_generator(init)[0].state_dict()
     theta1 = load_generator(tmp_path / "gan" / "generator.safetensors")[0].state_dict()
     ema, meta = load_generator(tmp_path / "gan" / "generator_ema.safetensors")
@@ -158,12 +197,26 @@ def test_a_run_can_start_from_a_given_discriminator(photo, tmp_path):
 
     train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
     init = tmp_path / "init" / "generator.safetensors"
-    train(_srgan_config(init, steps=1, checkpoint_every=1), images=[photo], image_names=["p"], out_dir=tmp_path / "a",
-          progress=False)  # fmt: skip
+    train(
+        _srgan_config(init, steps=1, checkpoint_every=1),
+        images=[photo],
+        image_names=["p"],
+        out_dir=tmp_path / "a",
+        progress=False,
+    )
     start = tmp_path / "a" / "discriminator.safetensors"
-    train(_srgan_config(init, steps=1, checkpoint_every=1, learning_rate=1e-12), images=[photo], image_names=["p"],
-          out_dir=tmp_path / "b", progress=False, initial_discriminator=start)  # fmt: skip
-    a, b = load_discriminator(start)[0].state_dict(), load_discriminator(tmp_path / "b" / "discriminator.safetensors")[0]
+    train(
+        _srgan_config(init, steps=1, checkpoint_every=1, learning_rate=1e-12),
+        images=[photo],
+        image_names=["p"],
+        out_dir=tmp_path / "b",
+        progress=False,
+        initial_discriminator=start,
+    )
+    a, b = (
+        load_discriminator(start)[0].state_dict(),
+        load_discriminator(tmp_path / "b" / "discriminator.safetensors")[0],
+    )
     name = "features.0.weight" if "features.0.weight" in a else next(iter(a))
     assert torch.allclose(a[name], b.state_dict()[name], atol=1e-5)  # a tiny step from the given D, not a new one
 

@@ -24,10 +24,36 @@ def test_two_processes_train_srgan_and_rank0_saves_what_it_reports(tmp_path, pho
     init = tmp_path / "init.safetensors"
     save_checkpoint(Generator(num_residual_blocks=1), init, recipe={"preset": "test", "steps_done": 1})
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "srgan",
-           "train", "--preset", "srgan", "--content-loss", "mse", "--data", str(data), "--steps", "3",
-           "--batch-size", "4", "--hr-patch", "32", "--num-residual-blocks", "1", "--init-from", str(init),
-           "--checkpoint-every", "3", "--out", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "srgan",
+        "train",
+        "--preset",
+        "srgan",
+        "--content-loss",
+        "mse",
+        "--data",
+        str(data),
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--hr-patch",
+        "32",
+        "--num-residual-blocks",
+        "1",
+        "--init-from",
+        str(init),
+        "--checkpoint-every",
+        "3",
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "SRGAN_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,8 +78,9 @@ def test_batch_must_split_evenly_over_the_processes(tmp_path, photo, monkeypatch
     from srgan.training import Distributed, TrainingError, train
 
     monkeypatch.setattr(Distributed, "from_env", classmethod(lambda cls, device: cls(0, 2, device)))
-    config = TrainConfig.preset_srresnet(steps=1, batch_size=3, hr_patch=32,
-                                         generator=GeneratorConfig(num_residual_blocks=1, channels=8))  # fmt: skip
+    config = TrainConfig.preset_srresnet(
+        steps=1, batch_size=3, hr_patch=32, generator=GeneratorConfig(num_residual_blocks=1, channels=8)
+    )
     with pytest.raises(TrainingError, match="not divisible by the 2 processes"):
         train(config, images=[photo], image_names=["p"], out_dir=tmp_path, progress=False)
 
@@ -62,8 +89,13 @@ def test_mixed_precision_runs_and_stays_finite(tmp_path, photo):
     from srgan.config import GeneratorConfig, TrainConfig
     from srgan.training import read_log, train
 
-    config = TrainConfig.preset_srresnet(steps=2, batch_size=2, hr_patch=32, checkpoint_every=2,
-                                         generator=GeneratorConfig(num_residual_blocks=1, channels=8))  # fmt: skip
+    config = TrainConfig.preset_srresnet(
+        steps=2,
+        batch_size=2,
+        hr_patch=32,
+        checkpoint_every=2,
+        generator=GeneratorConfig(num_residual_blocks=1, channels=8),
+    )
     train(config, images=[photo], image_names=["p"], out_dir=tmp_path, progress=False, device="cpu", amp=True)
     log = read_log(tmp_path)
     assert len(log) == 2 and all(0 < e["content"] < 10 for e in log)

@@ -41,13 +41,51 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def train_command(run: Path, *, preset: str, steps: int, learning_rate: float, milestone: int, gamma: float,
-                  init_from: str | None, device: str, every: int) -> list[str]:  # fmt: skip
-    cmd = [PY, "-m", "srgan", "train", "--preset", preset, "--data", "builtin", "--steps", str(steps),
-           "--batch-size", "16", "--hr-patch", "96", "--learning-rate", str(learning_rate),
-           "--lr-milestones", str(milestone), "--lr-gamma", str(gamma), "--content-loss", "mse",
-           "--checkpoint-every", str(every), "--eval-every", str(every), "--device", device,
-           "--out", str(run), "--resume"]  # fmt: skip
+def train_command(
+    run: Path,
+    *,
+    preset: str,
+    steps: int,
+    learning_rate: float,
+    milestone: int,
+    gamma: float,
+    init_from: str | None,
+    device: str,
+    every: int,
+) -> list[str]:
+    cmd = [
+        PY,
+        "-m",
+        "srgan",
+        "train",
+        "--preset",
+        preset,
+        "--data",
+        "builtin",
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "16",
+        "--hr-patch",
+        "96",
+        "--learning-rate",
+        str(learning_rate),
+        "--lr-milestones",
+        str(milestone),
+        "--lr-gamma",
+        str(gamma),
+        "--content-loss",
+        "mse",
+        "--checkpoint-every",
+        str(every),
+        "--eval-every",
+        str(every),
+        "--device",
+        device,
+        "--out",
+        str(run),
+        "--resume",
+    ]
     if init_from:
         cmd += ["--init-from", init_from]
     return cmd
@@ -78,8 +116,14 @@ def probe_rate(specs: dict[str, dict], work: Path, device: str) -> dict[str, flo
     procs = []
     for name, spec in specs.items():
         run = work / f"probe_{name}"
-        cmd = train_command(run, steps=40, milestone=10**9, every=10**9, device=device,
-                            **{k: v for k, v in spec.items() if k != "milestone"})  # fmt: skip
+        cmd = train_command(
+            run,
+            steps=40,
+            milestone=10**9,
+            every=10**9,
+            device=device,
+            **{k: v for k, v in spec.items() if k != "milestone"},
+        )
         procs.append(start(cmd, work / f"probe_{name}.txt"))
     wait_all(procs, 240)
     rates = {}
@@ -114,8 +158,10 @@ def stage(specs: dict[str, dict], seconds: float, work: Path, device: str, comma
         entries = read_log(work / name)
         evals = [e for e in entries if "eval_psnr_y" in e]
         last = evals[-1] if evals else {}
-        log(f"{name}: {len(entries)} steps logged; last held-out PSNR-Y {last.get('eval_psnr_y')}, "
-            f"grid {last.get('eval_grid')}")  # fmt: skip
+        log(
+            f"{name}: {len(entries)} steps logged; last held-out PSNR-Y {last.get('eval_psnr_y')}, "
+            f"grid {last.get('eval_grid')}"
+        )
 
 
 def final_psnr(run: Path) -> float:
@@ -134,12 +180,18 @@ def pack(work: Path, out: Path, runs: list[str]) -> None:
         if not (run / "generator.safetensors").is_file():
             continue
         generator, meta = load_generator(run / "generator.safetensors")
-        save_checkpoint(generator, pack_dir / f"{name}_generator.safetensors", recipe=meta["recipe"],
-                        metrics=meta.get("metrics", {}), half=True)  # fmt: skip
+        save_checkpoint(
+            generator,
+            pack_dir / f"{name}_generator.safetensors",
+            recipe=meta["recipe"],
+            metrics=meta.get("metrics", {}),
+            half=True,
+        )
         if (run / "discriminator.safetensors").is_file():
             discriminator, dmeta = load_discriminator(run / "discriminator.safetensors")
-            save_checkpoint(discriminator, pack_dir / f"{name}_discriminator.safetensors", recipe=dmeta["recipe"],
-                            half=True)  # fmt: skip
+            save_checkpoint(
+                discriminator, pack_dir / f"{name}_discriminator.safetensors", recipe=dmeta["recipe"], half=True
+            )
         (pack_dir / f"{name}_log.jsonl").write_bytes((run / "log.jsonl").read_bytes())
     for extra in work.glob("*.txt"):
         (pack_dir / extra.name).write_bytes(extra.read_bytes())
@@ -159,8 +211,11 @@ def main() -> int:
     ap.add_argument("--stage1-seconds", type=float, default=150)
     ap.add_argument("--stage2-seconds", type=float, default=170)
     ap.add_argument("--work", type=Path, default=Path("/tmp/srgan_gpu"))
-    ap.add_argument("--stage2-from", default=None,
-                    help="skip the benchmark, tests and stage 1: run stage 2 from this generator (a second call)")
+    ap.add_argument(
+        "--stage2-from",
+        default=None,
+        help="skip the benchmark, tests and stage 1: run stage 2 from this generator (a second call)",
+    )
     ap.add_argument("--bench-only", action="store_true", help="benchmark, profile and CUDA tests only; no training")
     args = ap.parse_args()
     out, work = args.out, args.work
@@ -170,13 +225,27 @@ def main() -> int:
 
     if args.stage2_from:
         log("profile")
-        profile = subprocess.run([PY, "benchmarks/gpu_profile.py"], cwd=ROOT, env=env, capture_output=True,
-                                 text=True, timeout=120, check=False)  # fmt: skip
+        profile = subprocess.run(
+            [PY, "benchmarks/gpu_profile.py"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         (work / "profile.txt").write_text(profile.stdout + profile.stderr)
         print(profile.stdout[-6000:] or profile.stderr[-3000:], flush=True)
         commands: list[str] = []
-        stage2 = {"srgan": {"preset": "srgan", "learning_rate": 1e-4, "milestone": 0.5, "gamma": 0.1,
-                            "init_from": args.stage2_from}}  # fmt: skip
+        stage2 = {
+            "srgan": {
+                "preset": "srgan",
+                "learning_rate": 1e-4,
+                "milestone": 0.5,
+                "gamma": 0.1,
+                "init_from": args.stage2_from,
+            }
+        }
         stage(stage2, args.stage2_seconds, work, args.device, commands)
         (work / "commands.txt").write_text("\n\n".join(commands) + "\n")
         pack(work, out, ["srgan"])
@@ -184,29 +253,70 @@ def main() -> int:
 
     sizes = ["64", "128", "256", "512"] if args.device == "cuda" else ["32"]
     log("benchmark")
-    bench = subprocess.run([PY, "-m", "srgan", "bench", "--device", args.device, "--sizes", *sizes, "--repeats",
-                            "10" if args.device == "cuda" else "1", "--json"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=240)  # fmt: skip
+    bench = subprocess.run(
+        [
+            PY,
+            "-m",
+            "srgan",
+            "bench",
+            "--device",
+            args.device,
+            "--sizes",
+            *sizes,
+            "--repeats",
+            "10" if args.device == "cuda" else "1",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     (work / "bench.txt").write_text(bench.stdout + bench.stderr)
     if bench.returncode == 0:
         print(json.loads(bench.stdout)["table"], flush=True)
     else:
         log("bench failed:\n" + bench.stderr[-3000:])
 
-    tests = subprocess.Popen([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_inference.py",
-                              "tests/test_fastnet.py", "tests/test_models.py", "tests/test_train.py"], cwd=ROOT,
-                             env=env | {"SRGAN_DEVICE": args.device}, stdout=(work / "pytest.txt").open("w"),
-                             stderr=subprocess.STDOUT)  # fmt: skip
+    tests = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_inference.py",
+            "tests/test_fastnet.py",
+            "tests/test_models.py",
+            "tests/test_train.py",
+        ],
+        cwd=ROOT,
+        env=env | {"SRGAN_DEVICE": args.device},
+        stdout=(work / "pytest.txt").open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
     if args.bench_only:
         log("profile")
-        profile = subprocess.run([PY, "benchmarks/gpu_profile.py"], cwd=ROOT, env=env | {"PYTHONPATH": str(ROOT)},
-                                 capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+        profile = subprocess.run(
+            [PY, "benchmarks/gpu_profile.py"],
+            cwd=ROOT,
+            env=env | {"PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         print(profile.stdout[-6000:] or profile.stderr[-3000:], flush=True)
         tests.wait(timeout=300)
         print((work / "pytest.txt").read_text()[-3000:], flush=True)
-        for name, text in (("bench.txt", bench.stdout + bench.stderr), ("profile.txt", profile.stdout + profile.stderr),
-                           ("pytest.txt", (work / "pytest.txt").read_text())):  # fmt: skip
+        for name, text in (
+            ("bench.txt", bench.stdout + bench.stderr),
+            ("profile.txt", profile.stdout + profile.stderr),
+            ("pytest.txt", (work / "pytest.txt").read_text()),
+        ):
             (out / name).write_text(text)
         return 0
 
@@ -214,8 +324,7 @@ def main() -> int:
     bundled = str(ROOT / "assets/weights/srresnet_x4.safetensors")
     stage1 = {
         "srresnet_scratch": dict(preset="srresnet", learning_rate=2e-4, milestone=0.75, gamma=0.5, init_from=None),
-        "srresnet_continued": dict(preset="srresnet", learning_rate=1e-4, milestone=0.75, gamma=0.5,
-                                   init_from=bundled),
+        "srresnet_continued": dict(preset="srresnet", learning_rate=1e-4, milestone=0.75, gamma=0.5, init_from=bundled),
     }
     log("stage 1")
     stage(stage1, args.stage1_seconds, work, args.device, commands)
