@@ -22,7 +22,10 @@ import errno
 import hashlib
 import json
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -172,13 +175,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.suffix in (".pth", ".pt", ".bin", ".ckpt"):
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise CheckpointError(
-                f"{path.name} was refused: it is not a plain weights file (weights-only loading said: "
-                f"{str(e).splitlines()[0][:200]})"
-            ) from None
+        state = _torch_load_weights_only(path)
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -194,6 +191,37 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if meta.get("sha256") and meta["sha256"] != tensors_digest(state):
         raise CheckpointError(f"{path.name}: the weights do not match their sha256 (file corrupted or edited)")
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, meta
+
+
+# torch's weights-only unpickler warns (UserWarning, two lines on stderr) about any pickle protocol but 2,
+# before it refuses or accepts the file: noise next to our own one-line message. A filter on that message
+# only, set once (warnings.catch_warnings around each load would change the process's filters under the
+# app's other threads).
+warnings.filterwarnings("ignore", message=r"Detected pickle protocol", category=UserWarning)
+_BLOCKED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _torch_load_weights_only(path: Path) -> Any:
+    """`torch.load(path, weights_only=True)`, with torch's refusal turned into our own one-line message.
+
+    torch's message tells the user that re-running with `weights_only=False` "will likely succeed": advice to
+    turn the protection off for what may be a malicious file. It is not passed on; the line says the file is
+    not a plain weights file, is refused for safety, and (when torch names it) what it would have imported.
+
+    Raises:
+        CheckpointError: a pickle that is not plain tensors, or a file that is not a torch file at all.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = _BLOCKED_GLOBAL.search(str(e))
+        why = f"loading it would call {found.group(1)}" if found else "it holds more than tensors"
+        raise CheckpointError(
+            f"{path.name} was refused for safety: it is not a plain weights file ({why}); "
+            "only files of tensors are loaded, never code"
+        ) from None
+    except Exception:  # noqa: BLE001 (a damaged file makes torch.load raise KeyError, EOFError, RuntimeError, ...)
+        raise CheckpointError(f"{path.name} was refused: it is not a PyTorch weights file this app can read") from None
 
 
 def _load_into(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
