@@ -19,11 +19,14 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	$(PY) app.py
 
-# Chromium for the browser tests (Debian's package; Playwright cannot download its own browser here).
+# Debian's packages the tests need: Chromium for the browser tests (Playwright cannot download its own browser
+# here); the AArch64 cross compiler, its libc and qemu for the Winograd kernel's NEON build (the "cross" tests).
+SYSTEM_PACKAGES := chromium fonts-dejavu-core gcc-aarch64-linux-gnu qemu-user-static libc6-dev-arm64-cross
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "make test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@{ command -v chromium && command -v aarch64-linux-gnu-gcc && command -v qemu-aarch64-static \
+	   && test -d /usr/aarch64-linux-gnu/lib; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "make test needs Debian's packages: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; exit 1; fi; }
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q

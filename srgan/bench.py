@@ -20,6 +20,7 @@ from torch import nn
 from .engine.inference import Upscaler, cpu_has_fast_bf16
 from .engine.winograd import kernel_enabled, kernel_status
 from .models import Generator
+from .peers import peer_lines, peer_row, peer_runners
 
 
 def _median_seconds(fn, repeats: int, device: torch.device = torch.device("cpu")) -> float:
@@ -47,8 +48,13 @@ def matmul_peak_gflops(
     return 2 * n**3 / _median_seconds(lambda: a @ b, repeats, device) / 1e9
 
 
-def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = None, device: str = "cpu") -> dict:
+def run_bench(
+    *, sizes: list[int], repeats: int = 3, model: Generator | None = None, device: str = "cpu", peers: bool = False
+) -> dict:
     """Time the plain eager forward and `Upscaler` for square LR inputs of each size.
+
+    With `peers` (CPU only), the same network on the same inputs through ONNX Runtime and OpenVINO too, where
+    installed (`srgan.peers`), timed the same way in the same run.
 
     The plain forward runs first, before `Upscaler` changes process-wide settings (the allocator, see
     `fastnet.keep_freed_memory`), and once more after them ("same allocator"), so both ratios are reported.
@@ -70,6 +76,7 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
     upscaler = Upscaler(model, device=str(dev))
     half_peak = matmul_peak_gflops(8192, repeats=10, device=dev, dtype=upscaler.dtype) if cuda else None
     rows = [_bench_row(model, upscaler, p, flop_per_pixel, half_peak or peak, repeats, dev) for p in plain]
+    missing = _add_peers(model, plain, rows, repeats) if peers and not cuda else []
     name = torch.cuda.get_device_name(dev) if cuda else (platform.processor() or platform.machine())
     precision = str(upscaler.dtype).replace("torch.", "")
     head = f"machine: {name}, torch {torch.__version__}; fp32 matmul peak {peak:.0f} GFLOP/s" + (
@@ -84,8 +91,24 @@ def run_bench(*, sizes: list[int], repeats: int = 3, model: Generator | None = N
         "half_matmul_peak_gflops": round(half_peak, 1) if half_peak else None,
         "threads": torch.get_num_threads(),
         "rows": rows,
-        "table": _bench_table(head, rows, winograd_note=not cuda and kernel_enabled()),
+        "table": _bench_table(head, rows, winograd_note=not cuda and kernel_enabled())
+        + ("\n" + "\n".join(peer_lines(rows, missing)) if peers else ""),
     }
+
+
+def _add_peers(model: Generator, plain: list[_PlainRun], rows: list[dict], repeats: int) -> list[str]:
+    """Time each installed peer runtime on each size's input (rows gain "peers"); returns the missing ones' lines."""
+    runners, missing = peer_runners(model, threads=torch.get_num_threads())
+
+    def timer(fn) -> float:
+        return _median_seconds(fn, repeats)
+
+    for p, row in zip(plain, rows):
+        row["peers"] = [
+            peer_row(name, run, p.x, p.reference, timer, p.ms / 1e3, row["upscaler_ms"] / 1e3)
+            for name, run in runners.items()
+        ]
+    return missing
 
 
 def _bench_model(model: Generator | None) -> Generator:

@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="also measure the peak RSS of upscaling a SIDE x SIDE image on the CPU (e.g. 1024 2048)")
     be.add_argument("--profile", action="store_true", help="also time each part of the generator at 128²")
     be.add_argument("--train", action="store_true", help="also measure training samples/s on the CPU")
+    be.add_argument("--peers", action="store_true",
+                    help="also run the same network through ONNX Runtime and OpenVINO (pip install -e '.[peers]')")
     return p
 
 
@@ -201,7 +203,7 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import layer_profile, peak_rss_of_upscale, run_bench, training_samples_per_second
 
-    report = run_bench(sizes=args.sizes, repeats=args.repeats, device=args.device)
+    report = run_bench(sizes=args.sizes, repeats=args.repeats, device=args.device, peers=args.peers)
     lines = [report["table"]]
     if args.profile:
         import torch

@@ -18,15 +18,17 @@ tile by tile so that the transformed tiles stay in the cache, vectorised over ch
 each convolution in the generator (bias, PReLU, the skip addition, PixelShuffle) fused into its last step.
 
 Exactness: the algorithm is exact in real arithmetic; in fp32 it rounds differently from a direct
-convolution (about 5e-6 of the output's range, tests/test_winograd.py), far below 1/255.
+convolution (about 5e-6 of the output's range, tests/engine/test_winograd.py), far below 1/255.
 
 When it runs: `Conv3x3` (used by `fastnet.prepare_for_inference`) calls the C kernel for fp32 CPU tensors
-with inference mode or no gradient, on CPUs with AVX-512 (where it was measured: 2.0–2.6 ms against
-5.4–6.2 ms for oneDNN's direct convolution, 64 -> 64 channels at 128², docs/benchmarks.md). The kernel is
-compiled with the system's C compiler on first use (about a second) into a cache folder, then checked
-against `F.conv2d` before it is trusted. Everywhere else (CUDA, MPS, bf16/fp16, no compiler, other CPUs, or
-`SRGAN_WINOGRAD=0` in the environment) `Conv3x3` runs the same function with PyTorch's own convolution.
-`SRGAN_WINOGRAD=1` uses the kernel on CPUs without AVX-512 too (unmeasured there).
+with inference mode or no gradient, on CPUs with AVX-512, AVX2 + FMA or AArch64 (NEON). One library is built
+per instruction set (`VARIANTS`: the C file with its -DISA_..., which sets the vector width and the register
+blocking of the matrix products for that register file), and the best one the CPU reports is used; timings
+per variant are in docs/benchmarks.md. Each is compiled with the system's C compiler on first use (about a
+second) into a cache folder, then checked against `F.conv2d` before it is trusted. Everywhere else (CUDA, MPS,
+bf16/fp16, no compiler, other CPUs, or `SRGAN_WINOGRAD=0` in the environment) `Conv3x3` runs the same function
+with PyTorch's own convolution. `SRGAN_WINOGRAD=avx2` (or `avx512`, `neon`) asks for one variant, e.g. the AVX2
+one on an AVX-512 CPU to test or time it; a variant the CPU does not report is never loaded.
 
 Lesson: [the generator](../../lessons/en/02_generator_discriminator.md) ("Fewer multiplies: Winograd").
 """
@@ -43,6 +45,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -71,8 +74,35 @@ A_T = torch.tensor(
      [0, 1, -1, 8, -8, 1]], dtype=torch.float64)  # fmt: skip
 
 _SOURCE = Path(__file__).parent / "kernels" / "winograd.c"
-_FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-pthread"]
+_FLAGS = ["-O3", "-mtune=generic", "-fPIC", "-shared", "-pthread"]
 
+
+@dataclass(frozen=True)
+class Variant:
+    """One build of the kernel for one instruction set (the C file's -DISA_... and the matching -m flags).
+
+    Args:
+        name: what SRGAN_WINOGRAD calls it.
+        machine: `platform.machine()` values it runs on.
+        cpu_flags: /proc/cpuinfo flags the CPU must report (x86); none for AArch64, where NEON is baseline.
+        flags: the compiler flags of this build, after `_FLAGS`.
+    """
+
+    name: str
+    machine: tuple[str, ...]
+    cpu_flags: tuple[str, ...]
+    flags: tuple[str, ...]
+
+
+# Best first: `SRGAN_WINOGRAD=auto` takes the first one the CPU runs. Explicit -m flags, not -march=native, so
+# that each library holds only its own instruction set's code (the AVX2 one runs on any AVX2 CPU).
+VARIANTS = (
+    Variant("avx512", ("x86_64", "amd64"), ("avx512f", "avx512dq", "avx512bw", "avx512vl", "fma"),
+            ("-DISA_AVX512", "-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma")),
+    Variant("avx2", ("x86_64", "amd64"), ("avx2", "fma"), ("-DISA_AVX2", "-mavx2", "-mfma", "-mno-avx512f")),
+    Variant("neon", ("aarch64", "arm64"), (), ("-DISA_NEON",)),
+)  # fmt: skip
+_VARIANTS = {v.name: v for v in VARIANTS}
 
 def winograd_weight(weight: torch.Tensor, *, shuffle: bool = False) -> torch.Tensor:
     """U = G g Gᵀ for every (output, input) channel pair, laid out for the C kernel's matrix products.
@@ -122,7 +152,7 @@ class Conv3x3(nn.Module):
     """A 3x3 "same" convolution and what follows it in the generator, in one step.
 
     y = conv(x) + bias, then PixelShuffle(2) if `shuffle`, then PReLU if `prelu`, then + skip if given.
-    On fp32 CPU tensors (AVX-512, no gradient) this is one call of the Winograd kernel; elsewhere the same
+    On fp32 CPU tensors (a CPU with a kernel variant, no gradient) this is one call of the Winograd kernel; elsewhere the same
     function with PyTorch's ops.
 
     Args:
@@ -195,7 +225,7 @@ class Conv3x3(nn.Module):
         if skip is not None:
             skip = skip.contiguous(memory_format=torch.channels_last)
         slope = None if self.slope is None else self.slope.detach().contiguous()
-        status = _library().winograd_conv3x3(
+        status = _library(kernel_variant()).winograd_conv3x3(
             x.data_ptr(), out.data_ptr(), self.winograd_u.data_ptr(), self.winograd_bias.data_ptr(),
             None if slope is None else slope.data_ptr(), None if skip is None else skip.data_ptr(),
             b, h, w, self.in_channels, self.out_channels, *padding, int(self.shuffle), torch.get_num_threads(),
@@ -283,44 +313,75 @@ def per_channel_slopes(prelu: nn.PReLU, channels: int) -> torch.Tensor:
 
 
 @functools.cache
+def kernel_variant() -> str | None:
+    """The variant `Conv3x3` runs in this process ("avx512", "avx2", "neon"), or None for PyTorch's path.
+
+    Chosen once from SRGAN_WINOGRAD (see `_setting`) and the CPU; a variant that cannot be built is said once in
+    a warning (the images are the same, only slower).
+    """
+    setting = _setting()
+    if setting == "off":
+        return None
+    variant = cpu_variants()[0] if setting == "auto" and cpu_variants() else setting
+    if variant in _VARIANTS and variant in cpu_variants() and _library(variant) is not None:
+        return variant
+    logging.getLogger(__name__).warning("%s; PyTorch's convolutions instead, about 2x slower", kernel_status())
+    return None
+
+
 def kernel_enabled() -> bool:
     """Whether `Conv3x3` uses the C kernel in this process (see the module docstring for when)."""
-    setting = _setting()
-    if setting == "off" or (setting == "auto" and not _cpu_has_avx512()):
-        return False
-    if _library() is None:  # said once per process: the images are the same, only slower
-        logging.getLogger(__name__).warning("%s; PyTorch's convolutions instead, about 2x slower", kernel_status())
-        return False
-    return True
+    return kernel_variant() is not None
 
 
 def kernel_status() -> str:
-    """One line for benchmarks and bug reports: is the kernel used, and if not, why."""
-    setting = _setting()
+    """One line for benchmarks and bug reports: is the kernel used, which variant, and if not, why."""
+    setting, runnable = _setting(), cpu_variants()
     if setting == "off":
         return f"Winograd kernel off (SRGAN_WINOGRAD={os.environ['SRGAN_WINOGRAD']})"
-    if setting == "auto" and not _cpu_has_avx512():
-        return "Winograd kernel off (no AVX-512 on this CPU; SRGAN_WINOGRAD=1 forces it)"
-    if _library() is None:
+    if setting == "auto" and not runnable:
+        return f"Winograd kernel off (this CPU runs none of {', '.join(_VARIANTS)})"
+    variant = runnable[0] if setting == "auto" else setting
+    if variant not in _VARIANTS:
+        return f"Winograd kernel off (SRGAN_WINOGRAD={variant!r}: expected off, auto or one of {', '.join(_VARIANTS)})"
+    if variant not in runnable:
+        return f"Winograd kernel off (this CPU cannot run the {variant} variant; it runs {', '.join(runnable) or 'none'})"
+    if _library(variant) is None:
         return f"Winograd kernel unavailable: {_errors[-1] if _errors else 'unknown reason'}"
-    return f"Winograd kernel in use ({_library_path()})"
+    return f"Winograd kernel in use ({variant}, {_library_path(variant)})"
 
 
 def _setting() -> str:
-    """SRGAN_WINOGRAD: "off" (0, off, false, no), "on" (anything else but auto) or "auto" (unset)."""
+    """SRGAN_WINOGRAD: "off" (0, off, false, no), "auto" (unset, auto, 1, on, true, yes: the best variant this
+    CPU runs) or a variant's name (avx512, avx2, neon), e.g. to test the AVX2 build on an AVX-512 CPU."""
     value = os.environ.get("SRGAN_WINOGRAD", "auto").strip().lower()
-    return "off" if value in {"0", "off", "false", "no"} else "auto" if value in {"", "auto"} else "on"
+    if value in {"0", "off", "false", "no"}:
+        return "off"
+    return "auto" if value in {"", "auto", "1", "on", "true", "yes"} else value
 
 
-def _cpu_has_avx512() -> bool:
+def cpu_variants() -> list[str]:
+    """The variants this CPU can run, best first: from `platform.machine()` and, on x86, /proc/cpuinfo's flags."""
+    machine = platform.machine().lower()
+    flags = _cpu_flags()
+    return [v.name for v in VARIANTS if machine in v.machine and all(f in flags for f in v.cpu_flags)]
+
+
+def available_variants() -> list[str]:
+    """The variants this CPU runs that build here and pass their check, best first (each built once, cached)."""
+    return [variant for variant in cpu_variants() if _library(variant) is not None]
+
+
+def _cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return any(line.startswith("flags") and " avx512f" in line for line in f)
-    except OSError:
-        return False
+            line = next((line for line in f if line.startswith("flags")), "")
+    except OSError:  # not Linux: no x86 variant is trusted without the flags
+        return set()
+    return set(line.partition(":")[2].split())
 
 
-_errors: list[str] = []  # why the kernel could not be built or loaded, for kernel_status
+_errors: list[str] = []  # why a variant could not be built or loaded, for kernel_status
 
 
 def _cache_dir() -> Path:
@@ -329,26 +390,31 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgan-studio"
 
 
-def _library_path() -> Path:
-    """Where the compiled kernel lives: named by the source, the flags and this machine, so a change rebuilds."""
-    try:
-        cpu = Path("/proc/cpuinfo").read_text(errors="replace").split("\nflags", 1)[-1].split("\n", 1)[0]
-    except OSError:
-        cpu = ""
-    key = hashlib.sha256(_SOURCE.read_bytes() + " ".join(_FLAGS).encode() + (platform.machine() + cpu).encode())
-    return _cache_dir() / f"winograd-{key.hexdigest()[:16]}.so"
+def _library_path(variant: str) -> Path:
+    """Where a variant's library lives: named by the variant and a hash of the source and flags, so a change
+    rebuilds (the flags name the instruction set, so the library does not depend on the CPU that built it)."""
+    flags = " ".join([*_FLAGS, *_VARIANTS[variant].flags, platform.machine()])
+    key = hashlib.sha256(_SOURCE.read_bytes() + flags.encode())
+    return _cache_dir() / f"winograd-{variant}-{key.hexdigest()[:16]}.so"
 
 
 @functools.cache
-def _library() -> ctypes.CDLL | None:
-    """The compiled kernel, built on first use and checked against F.conv2d; None (with a reason) if impossible."""
+def _library(variant: str) -> ctypes.CDLL | None:
+    """A variant's compiled kernel, built on first use and checked against F.conv2d; None (with a reason) if not.
+
+    Args:
+        variant: a name from `VARIANTS` that this CPU runs (`cpu_variants`); loading another could crash.
+
+    Returns:
+        The library, or None with the reason appended to `_errors`.
+    """
     if sys.platform == "win32":
         _errors.append("not built on Windows")
         return None
-    path = _library_path()
+    path = _library_path(variant)
     try:
         if not path.exists():
-            _compile(path)
+            _compile(path, _VARIANTS[variant].flags)
         lib = ctypes.CDLL(str(path))
     except (OSError, subprocess.SubprocessError) as error:
         _errors.append(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
@@ -362,18 +428,23 @@ def _library() -> ctypes.CDLL | None:
     return lib
 
 
-def _compile(path: Path) -> None:
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
+def compiler() -> str | None:
+    """The C compiler the kernel is built with: $CC, else cc, gcc or clang on the PATH; None if none."""
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+def _compile(path: Path, flags: tuple[str, ...]) -> None:
+    cc = compiler()
+    if cc is None:
         raise OSError("no C compiler found (cc, gcc or clang)")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # build aside, then move: never a half-written file
         target = Path(tmp) / path.name
-        result = subprocess.run([compiler, *_FLAGS, str(_SOURCE), "-o", str(target)], capture_output=True,
+        result = subprocess.run([cc, *_FLAGS, *flags, str(_SOURCE), "-o", str(target)], capture_output=True,
                                 text=True, timeout=120, check=False)  # fmt: skip
         if result.returncode != 0:  # the compiler's first error line says more than its exit status
             errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
-            raise OSError(f"{compiler} failed: {errors[0].strip() if errors else f'exit status {result.returncode}'}")
+            raise OSError(f"{cc} failed: {errors[0].strip() if errors else f'exit status {result.returncode}'}")
         os.replace(target, path)
 
 

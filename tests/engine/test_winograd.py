@@ -1,4 +1,13 @@
-"""Winograd F(4x4, 3x3) (srgan/engine/winograd.py, srgan/engine/kernels/winograd.c) computes the direct convolution."""
+"""Winograd F(4x4, 3x3) (srgan/engine/winograd.py, srgan/engine/kernels/winograd.c) computes the direct convolution.
+
+Tests of the C kernel run once per variant this CPU runs (on an AVX-512 CPU: the AVX-512 and the AVX2 builds),
+so that no test depends on which CPU it meets; with no working C compiler there are none, and PyTorch's path is
+tested alone (`test_every_variant_this_cpu_runs_builds_here` says why, outside CI).
+"""
+
+import os
+import shutil
+import subprocess
 
 import pytest
 import torch
@@ -6,16 +15,48 @@ import torch.nn.functional as F
 
 from srgan.engine import winograd
 
+VARIANTS = winograd.available_variants()  # built here (cached) and checked against F.conv2d
+
+
+def _forget_kernel_state():
+    winograd._library.cache_clear()
+    winograd.kernel_variant.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _decide_again_after_each_test():
+    """A test that changes SRGAN_WINOGRAD leaves no decision behind (this runs after monkeypatch's undo)."""
+    yield
+    winograd.kernel_variant.cache_clear()
+
 
 @pytest.fixture
 def fresh_kernel_state(monkeypatch, tmp_path):
     """Forget the cached kernel and settings before and after the test (other tests see the real ones)."""
     monkeypatch.setenv("SRGAN_KERNEL_CACHE", str(tmp_path))
-    winograd._library.cache_clear()
-    winograd.kernel_enabled.cache_clear()
+    _forget_kernel_state()
     yield tmp_path
-    winograd._library.cache_clear()
-    winograd.kernel_enabled.cache_clear()
+    _forget_kernel_state()
+
+
+@pytest.fixture(params=VARIANTS)
+def variant(request, monkeypatch):
+    """Each kernel variant this CPU runs in turn, as SRGAN_WINOGRAD=<variant> would choose it."""
+    monkeypatch.setenv("SRGAN_WINOGRAD", request.param)
+    winograd.kernel_variant.cache_clear()
+    assert winograd.kernel_variant() == request.param, winograd.kernel_status()
+    yield request.param
+    winograd.kernel_variant.cache_clear()  # the next test decides again, from its own environment
+
+
+def _compiler_works() -> bool:
+    """Whether the C compiler the kernel would use builds a trivial program (CC=false, or no cc: it does not)."""
+    cc = winograd.compiler()
+    if cc is None:
+        return False
+    probe = subprocess.run([cc, "-x", "c", "-", "-o", os.devnull], input="int main(void) { return 0; }",
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    return probe.returncode == 0
 
 
 @pytest.mark.parametrize(("h", "w"), [(4, 4), (7, 13), (16, 9)])
@@ -35,10 +76,25 @@ def test_transforms_are_lavin_and_grays():
     assert torch.allclose(y, direct, atol=1e-12)
 
 
-def test_the_kernel_builds_here():
-    # CI and the development machines have a C compiler: the kernel must build and pass its own check there.
-    assert winograd._library() is not None, winograd.kernel_status()
-    assert winograd.kernel_enabled() == winograd._cpu_has_avx512()
+@pytest.mark.parametrize("name", winograd.cpu_variants() or ["(none)"])
+def test_every_variant_this_cpu_runs_builds_here(name):
+    # CI and the development machines have a C compiler: every variant the CPU runs must build and pass its check.
+    if name == "(none)":
+        pytest.skip(f"this CPU ({os.uname().machine}) runs none of the kernel's variants: PyTorch's path only")
+    if not _compiler_works() and not os.environ.get("CI"):
+        pytest.skip(f"no working C compiler ({winograd.compiler()}): PyTorch's path only (CI has one)")
+    assert winograd._library(name) is not None, winograd._errors[-1:]
+    assert name in VARIANTS
+
+
+def test_the_best_variant_is_the_default(monkeypatch):
+    monkeypatch.delenv("SRGAN_WINOGRAD", raising=False)
+    winograd.kernel_variant.cache_clear()
+    try:
+        assert winograd.kernel_variant() == (VARIANTS[0] if VARIANTS else None)
+        assert winograd.kernel_enabled() == bool(VARIANTS)
+    finally:
+        winograd.kernel_variant.cache_clear()
 
 
 def _conv(c_in, c_out, seed, **kwargs):
@@ -64,7 +120,7 @@ def _conv(c_in, c_out, seed, **kwargs):
 @pytest.mark.parametrize(
     "padding", [(1, 1, 1, 1), (0, 0, 1, 1), (1, 0, 1, 1), (0, 1, 1, 1), (2, 3, 2, 3), (0, 2, 3, 0)]
 )
-def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, padding):
+def test_kernel_matches_pytorch(c_in, c_out, h, w, batch, padding, variant):
     conv, prelu = _conv(c_in, c_out, c_in + h)
     x = torch.randn(batch, c_in, h, w).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
@@ -88,7 +144,7 @@ def _eager(layer, x, skip, padding):
 
 
 @pytest.mark.parametrize(("c", "h", "w"), [(16, 5, 6), (64, 12, 9)])
-def test_kernel_fuses_pixel_shuffle_and_prelu(c, h, w):
+def test_kernel_fuses_pixel_shuffle_and_prelu(c, h, w, variant):
     conv, prelu = _conv(c, 4 * c, h, shuffle=True)
     layer = winograd.Conv3x3(conv, prelu=prelu, shuffle=True)
     x = torch.randn(1, c, h, w).contiguous(memory_format=torch.channels_last)
@@ -99,7 +155,7 @@ def test_kernel_fuses_pixel_shuffle_and_prelu(c, h, w):
     assert torch.allclose(got, expected, atol=1e-4)
 
 
-def test_kernel_result_does_not_depend_on_the_thread_count():
+def test_kernel_result_does_not_depend_on_the_thread_count(variant):
     conv, prelu = _conv(64, 64, 3)
     layer = winograd.Conv3x3(conv, prelu=prelu)
     x = torch.randn(1, 64, 37, 41).contiguous(memory_format=torch.channels_last)
@@ -127,13 +183,14 @@ def test_gradients_and_other_dtypes_take_pytorchs_path():
 
 @pytest.mark.parametrize(("h", "w"), [(9, 7), (16, 21)])
 @pytest.mark.parametrize("pad_rows", [(2, 2), (0, 0), (2, 0), (1, 2)])
-@pytest.mark.parametrize("kernel", [True, False])
-def test_5x5_as_four_3x3_convolutions(h, w, pad_rows, kernel, monkeypatch):
+@pytest.mark.parametrize("path", [*VARIANTS, "pytorch"])
+def test_5x5_as_four_3x3_convolutions(h, w, pad_rows, path, monkeypatch):
     torch.manual_seed(h + w)
     conv = torch.nn.Conv2d(32, 12, 5, padding=2)  # the generator's sub-pixel tail has 12 outputs
     layer = winograd.Conv5x5(conv)
-    if not kernel:
-        monkeypatch.setattr(layer, "_use_kernel", lambda *_: False)
+    kernel = path != "pytorch"
+    monkeypatch.setenv("SRGAN_WINOGRAD", path if kernel else "off")
+    winograd.kernel_variant.cache_clear()
     x = torch.randn(2, 32, h, w).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         assert layer._use_kernel(x) is kernel
@@ -156,20 +213,62 @@ def test_switched_off_by_the_environment(fresh_kernel_state, monkeypatch):
     assert "SRGAN_WINOGRAD=0" in winograd.kernel_status()
 
 
-def test_builds_into_the_cache_folder_once(fresh_kernel_state, monkeypatch):
-    monkeypatch.setenv("SRGAN_WINOGRAD", "1")
-    assert winograd.kernel_enabled()
+@pytest.mark.parametrize(("setting", "chosen"), [("1", "avx512"), ("auto", "avx512"), ("avx2", "avx2"),
+                                                  ("AVX2", "avx2"), ("off", None), ("neon", None), ("sse", None)])  # fmt: skip
+def test_the_setting_chooses_among_what_the_cpu_runs(monkeypatch, tmp_path, setting, chosen):
+    # Whatever this CPU is: pretend it runs both x86 variants and that each builds (nothing is compiled here).
+    monkeypatch.setattr(winograd, "cpu_variants", lambda: ["avx512", "avx2"])
+    monkeypatch.setattr(winograd, "_library", lambda name: object())
+    monkeypatch.setattr(winograd, "_library_path", lambda name: tmp_path / f"winograd-{name}.so")
+    monkeypatch.setenv("SRGAN_WINOGRAD", setting)
+    winograd.kernel_variant.cache_clear()
+    assert winograd.kernel_variant() == chosen
+    status = winograd.kernel_status()
+    if chosen:
+        assert f"in use ({chosen}" in status
+    elif setting == "neon":  # never loaded on a CPU that does not report it: it could only crash
+        assert "cannot run the neon variant" in status and "avx512, avx2" in status
+    elif setting == "sse":
+        assert "'sse'" in status and "avx512, avx2, neon" in status
+
+
+def test_each_variant_has_its_own_library(fresh_kernel_state):
+    names = {v.name: winograd._library_path(v.name).name for v in winograd.VARIANTS}
+    assert len(set(names.values())) == len(names) and all(v in path for v, path in names.items())
+
+
+def test_the_avx2_build_holds_no_avx512_instruction(fresh_kernel_state):
+    # Built with -mavx2 -mfma -mno-avx512f, not -march=native: it runs on AVX2 CPUs whatever CPU compiled it.
+    if os.uname().machine not in {"x86_64", "amd64"}:
+        pytest.skip("an x86 build")
+    if not _compiler_works() and not os.environ.get("CI"):
+        pytest.skip(f"no working C compiler ({winograd.compiler()})")
+    path = winograd._library_path("avx2")
+    winograd._compile(path, winograd._VARIANTS["avx2"].flags)  # compiling needs no AVX2 CPU, only running does
+    objdump = shutil.which("objdump")
+    assert objdump, "objdump (binutils, installed with gcc) reads the library's instructions"
+    code = subprocess.run([objdump, "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "%ymm" in code and "vfmadd" in code  # 256-bit vectors and fused multiply-adds
+    assert "%zmm" not in code and "%k1" not in code  # no 512-bit register, no AVX-512 mask register
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_builds_into_the_cache_folder_once(fresh_kernel_state, monkeypatch, name):
+    monkeypatch.setenv("SRGAN_WINOGRAD", name)
+    assert winograd.kernel_variant() == name
     built = list(fresh_kernel_state.glob("winograd-*.so"))
-    assert [p.name for p in built] == [winograd._library_path().name]
+    assert [p.name for p in built] == [winograd._library_path(name).name]
     assert not [p for p in fresh_kernel_state.iterdir() if p.is_dir()]  # the build folder was cleaned up
 
 
 def test_no_compiler_means_pytorchs_path_and_a_reason(fresh_kernel_state, monkeypatch, caplog):
+    monkeypatch.setattr(winograd, "cpu_variants", lambda: ["avx2"])  # on any CPU: the build fails before any run
     monkeypatch.setenv("SRGAN_WINOGRAD", "1")
     monkeypatch.setenv("CC", "/nonexistent/cc")
     assert not winograd.kernel_enabled()
     assert "unavailable" in winograd.kernel_status() and "nonexistent" in winograd.kernel_status()
-    assert any("nonexistent" in r.getMessage() and "slower" in r.getMessage() for r in caplog.records)  # said once
+    warnings = [r for r in caplog.records if "nonexistent" in r.getMessage() and "slower" in r.getMessage()]
+    assert winograd.kernel_enabled() is False and len(warnings) == 1  # decided and said once
     conv, prelu = _conv(16, 16, 2)
     layer = winograd.Conv3x3(conv, prelu=prelu)
     x = torch.randn(1, 16, 6, 6)
@@ -177,7 +276,7 @@ def test_no_compiler_means_pytorchs_path_and_a_reason(fresh_kernel_state, monkey
         assert torch.allclose(layer(x), F.prelu(conv(x), prelu.weight), atol=1e-6)  # still the same function
 
 
-def test_concurrent_calls_do_not_disturb_each_other():
+def test_concurrent_calls_do_not_disturb_each_other(variant):
     # The app may upscale for two students at once: each call has its own buffers and threads.
     from concurrent.futures import ThreadPoolExecutor
 
@@ -191,13 +290,14 @@ def test_concurrent_calls_do_not_disturb_each_other():
     assert all(torch.equal(a, b) for a, b in zip(alone * 3, together))
 
 
-def test_kernel_stays_inside_its_buffers(tmp_path):
+@pytest.mark.parametrize("name", [v for v in VARIANTS if v != "neon"])  # gcc's sanitizers: x86 here
+def test_kernel_stays_inside_its_buffers(tmp_path, name):
     # The C kernel on odd shapes, paddings and thread counts under AddressSanitizer and UBSan (gcc's, as on CI).
-    import subprocess
     from pathlib import Path
 
     harness, binary = Path(__file__).parent / "kernels" / "asan_harness.c", tmp_path / "harness"
-    flags = ["-O1", "-g", "-march=native", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-pthread"]
+    flags = ["-O1", "-g", *winograd._VARIANTS[name].flags, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+             "-pthread"]  # fmt: skip
     source = f'-DWINOGRAD_C="{winograd._SOURCE}"'
     subprocess.run(["gcc", *flags, source, str(harness), "-o", str(binary)], check=True, timeout=120)
     result = subprocess.run([str(binary)], check=False, capture_output=True, text=True, timeout=120)
@@ -205,6 +305,7 @@ def test_kernel_stays_inside_its_buffers(tmp_path):
     assert result.stdout.strip() == "33 runs"  # (9 shapes + 2 of them with PixelShuffle) x 3 thread counts
 
 
+@pytest.mark.skipif(not VARIANTS, reason="no kernel variant builds here: the app starts without one")
 def test_the_app_builds_the_kernel_and_the_vgg_at_start(fresh_kernel_state, monkeypatch):
     from srgan.vgg import vgg_features
     from ui.launch import warm_up_in_background
@@ -213,8 +314,8 @@ def test_the_app_builds_the_kernel_and_the_vgg_at_start(fresh_kernel_state, monk
     vgg_features.cache_clear()
     assert not list(fresh_kernel_state.glob("*.so"))
     warm_up_in_background().join(timeout=120)
-    assert [p.name for p in fresh_kernel_state.glob("*.so")] == [winograd._library_path().name]
-    assert winograd.kernel_enabled.cache_info().currsize == 1  # decided once, for every later upscale
+    assert [p.name for p in fresh_kernel_state.glob("*.so")] == [winograd._library_path(VARIANTS[0]).name]
+    assert winograd.kernel_variant.cache_info().currsize == 1  # decided once, for every later upscale
     assert vgg_features.cache_info().currsize == 1  # the Feature maps tab's first request finds it built
 
 
@@ -222,6 +323,7 @@ def test_a_failing_compiler_is_named_with_its_error(fresh_kernel_state, monkeypa
     fake_cc = tmp_path / "cc"
     fake_cc.write_text("#!/bin/sh\necho 'winograd.c:1:1: error: this compiler refuses' >&2\nexit 1\n")
     fake_cc.chmod(0o755)
+    monkeypatch.setattr(winograd, "cpu_variants", lambda: ["avx2"])  # on any CPU: the build fails before any run
     monkeypatch.setenv("SRGAN_WINOGRAD", "1")
     monkeypatch.setenv("CC", str(fake_cc))
     assert not winograd.kernel_enabled()

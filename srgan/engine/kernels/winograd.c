@@ -17,9 +17,17 @@
  *
  * The chunk's V and M stay in the core's L2 cache, so the image is read once and written once.
  *
- * Vectors: GCC/Clang vector extensions of 16 floats, one AVX-512 register (two AVX2 ones elsewhere);
- * channels-last images keep 16 consecutive channels of a pixel contiguous, so every step is vectorised over
- * channels. Threads: one pthread per core takes the next chunk of TB tiles from a shared counter until none is
+ * Vectors: GCC/Clang vector extensions of VL floats, one register of the instruction set the file is compiled
+ * for, chosen with -DISA_... (srgan/engine/winograd.py builds one library per instruction set and picks the one the CPU
+ * runs). Channels-last images keep consecutive channels of a pixel contiguous, so every step is vectorised over
+ * channels. The matrix products keep a ROWS x COLS block of accumulator vectors in registers; with the COLS
+ * vectors of U's row and one broadcast value that must fit the register file, or the accumulators spill:
+ *
+ *     ISA_AVX512  VL 16, 32 registers: 6 x 4 accumulators + 4 + 1 = 29
+ *     ISA_AVX2    VL  8, 16 registers: 6 x 2 accumulators + 2 + 1 = 15
+ *     ISA_NEON    VL  4, 32 registers: 6 x 4 accumulators + 4 + 1 = 29 (AArch64's Advanced SIMD)
+ *
+ * Threads: one pthread per core takes the next chunk of TB tiles from a shared counter until none is
  * left, so that a thread slowed down by another process (or by PyTorch's OpenMP workers, which spin for a
  * while after each of PyTorch's own operations) leaves its share to the others instead of making them wait.
  */
@@ -27,13 +35,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VL 16 /* floats per vector */
+/* Per instruction set: VL floats per vector, ROWS x COLS accumulators (see above). The #errors catch a build
+ * whose -m flags do not match its -DISA_ (the library would not be the code it says it is). */
+#if defined(ISA_AVX512)
+#if !defined(__AVX512F__) || !defined(__FMA__)
+#error "ISA_AVX512 needs -mavx512f -mfma"
+#endif
+#define VL 16
+#define DEFAULT_ROWS 6
+#define DEFAULT_COLS 4
+#elif defined(ISA_AVX2)
+#if !defined(__AVX2__) || !defined(__FMA__) || defined(__AVX512F__)
+#error "ISA_AVX2 needs -mavx2 -mfma -mno-avx512f"
+#endif
+#define VL 8
+#define DEFAULT_ROWS 6
+#define DEFAULT_COLS 2
+#elif defined(ISA_NEON)
+#if !defined(__aarch64__)
+#error "ISA_NEON is AArch64's Advanced SIMD"
+#endif
+#define VL 4
+#define DEFAULT_ROWS 6
+#define DEFAULT_COLS 4
+#else
+#error "compile with -DISA_AVX512, -DISA_AVX2 or -DISA_NEON"
+#endif
+#ifndef ROWS
+#define ROWS DEFAULT_ROWS /* tiles per micro-kernel step */
+#endif
+#ifndef COLS
+#define COLS DEFAULT_COLS /* vectors of output channels per micro-kernel step */
+#endif
+#if COLS < 1 || COLS > 4
+#error "COLS: 1 to 4 (gemm_rows' cases)"
+#endif
 #ifndef TB
 #define TB 24 /* tiles per chunk: a multiple of ROWS */
 #endif
-#ifndef ROWS
-#define ROWS 6 /* tiles per micro-kernel step: ROWS x 4 accumulators */
-#endif
+#define GROUP (16 / VL) /* vectors per transform call: 16 channels, whatever the vector width */
 #define MAX_THREADS 64
 
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
@@ -67,66 +107,79 @@ typedef struct {
     int computed;   /* how many threads got their buffers and took part (atomic) */
 } work;
 
-/* 1. B^T d B for 16 channels of one tile; rows[i][j] points at input pixel (i, j) of the tile, or at zeros. */
+/* 1. B^T d B for 16 channels (GROUP vectors) of one tile; rows[i][j] points at input pixel (i, j) of the tile, or
+ * at zeros. */
 static void input_transform(const float *const rows[6][6], int c, float *v, long stride) {
-    vf tmp[6][6];
+    vf tmp[6][6][GROUP];
     for (int j = 0; j < 6; j++) { /* tmp = B^T d, column by column: each line is a row of B_T in winograd.py */
-        vf d0 = load(rows[0][j] + c), d1 = load(rows[1][j] + c), d2 = load(rows[2][j] + c);
-        vf d3 = load(rows[3][j] + c), d4 = load(rows[4][j] + c), d5 = load(rows[5][j] + c);
-        tmp[0][j] = 4 * d0 - 5 * d2 + d4;
-        tmp[1][j] = -4 * (d1 + d2) + d3 + d4;
-        tmp[2][j] = 4 * (d1 - d2) - d3 + d4;
-        tmp[3][j] = 2 * (d3 - d1) - d2 + d4;
-        tmp[4][j] = 2 * (d1 - d3) - d2 + d4;
-        tmp[5][j] = 4 * d1 - 5 * d3 + d5;
+        const float *p0 = rows[0][j] + c, *p1 = rows[1][j] + c, *p2 = rows[2][j] + c;
+        const float *p3 = rows[3][j] + c, *p4 = rows[4][j] + c, *p5 = rows[5][j] + c;
+        for (int g = 0; g < GROUP; g++) {
+            vf d0 = load(p0 + g * VL), d1 = load(p1 + g * VL), d2 = load(p2 + g * VL);
+            vf d3 = load(p3 + g * VL), d4 = load(p4 + g * VL), d5 = load(p5 + g * VL);
+            tmp[0][j][g] = 4 * d0 - 5 * d2 + d4;
+            tmp[1][j][g] = -4 * (d1 + d2) + d3 + d4;
+            tmp[2][j][g] = 4 * (d1 - d2) - d3 + d4;
+            tmp[3][j][g] = 2 * (d3 - d1) - d2 + d4;
+            tmp[4][j][g] = 2 * (d1 - d3) - d2 + d4;
+            tmp[5][j][g] = 4 * d1 - 5 * d3 + d5;
+        }
     }
     for (int i = 0; i < 6; i++) { /* V = tmp B, row by row: the same combinations */
-        vf d0 = tmp[i][0], d1 = tmp[i][1], d2 = tmp[i][2], d3 = tmp[i][3], d4 = tmp[i][4], d5 = tmp[i][5];
         float *o = v + (long)(i * 6) * stride;
-        store(o + 0 * stride, 4 * d0 - 5 * d2 + d4);
-        store(o + 1 * stride, -4 * (d1 + d2) + d3 + d4);
-        store(o + 2 * stride, 4 * (d1 - d2) - d3 + d4);
-        store(o + 3 * stride, 2 * (d3 - d1) - d2 + d4);
-        store(o + 4 * stride, 2 * (d1 - d3) - d2 + d4);
-        store(o + 5 * stride, 4 * d1 - 5 * d3 + d5);
+        for (int g = 0; g < GROUP; g++) {
+            vf d0 = tmp[i][0][g], d1 = tmp[i][1][g], d2 = tmp[i][2][g];
+            vf d3 = tmp[i][3][g], d4 = tmp[i][4][g], d5 = tmp[i][5][g];
+            store(o + 0 * stride + g * VL, 4 * d0 - 5 * d2 + d4);
+            store(o + 1 * stride + g * VL, -4 * (d1 + d2) + d3 + d4);
+            store(o + 2 * stride + g * VL, 4 * (d1 - d2) - d3 + d4);
+            store(o + 3 * stride + g * VL, 2 * (d3 - d1) - d2 + d4);
+            store(o + 4 * stride + g * VL, 2 * (d1 - d3) - d2 + d4);
+            store(o + 5 * stride + g * VL, 4 * d1 - 5 * d3 + d5);
+        }
     }
 }
 
-/* 3. A^T m A for 16 output channels of one tile: m[k] at m + k * stride, out[4][4]. */
-static void output_transform(const float *m, long stride, vf out[4][4]) {
-    vf tmp[4][6];
+/* 3. A^T m A for 16 output channels (GROUP vectors) of one tile: m[k] at m + k * stride, out[4][4][GROUP]. */
+static void output_transform(const float *m, long stride, vf out[4][4][GROUP]) {
+    vf tmp[4][6][GROUP];
     for (int j = 0; j < 6; j++) { /* tmp = A^T m: the rows of A_T in winograd.py */
-        vf m0 = load(m + (0 * 6 + j) * stride), m1 = load(m + (1 * 6 + j) * stride);
-        vf m2 = load(m + (2 * 6 + j) * stride), m3 = load(m + (3 * 6 + j) * stride);
-        vf m4 = load(m + (4 * 6 + j) * stride), m5 = load(m + (5 * 6 + j) * stride);
-        vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
-        tmp[0][j] = m0 + p12 + p34;
-        tmp[1][j] = n12 + 2 * n34;
-        tmp[2][j] = p12 + 4 * p34;
-        tmp[3][j] = n12 + 8 * n34 + m5;
+        for (int g = 0; g < GROUP; g++) {
+            const float *p = m + j * stride + g * VL;
+            vf m0 = load(p), m1 = load(p + 6 * stride), m2 = load(p + 12 * stride);
+            vf m3 = load(p + 18 * stride), m4 = load(p + 24 * stride), m5 = load(p + 30 * stride);
+            vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
+            tmp[0][j][g] = m0 + p12 + p34;
+            tmp[1][j][g] = n12 + 2 * n34;
+            tmp[2][j][g] = p12 + 4 * p34;
+            tmp[3][j][g] = n12 + 8 * n34 + m5;
+        }
     }
     for (int i = 0; i < 4; i++) { /* out = tmp A */
-        vf m0 = tmp[i][0], m1 = tmp[i][1], m2 = tmp[i][2], m3 = tmp[i][3], m4 = tmp[i][4], m5 = tmp[i][5];
-        vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
-        out[i][0] = m0 + p12 + p34;
-        out[i][1] = n12 + 2 * n34;
-        out[i][2] = p12 + 4 * p34;
-        out[i][3] = n12 + 8 * n34 + m5;
+        for (int g = 0; g < GROUP; g++) {
+            vf m0 = tmp[i][0][g], m1 = tmp[i][1][g], m2 = tmp[i][2][g];
+            vf m3 = tmp[i][3][g], m4 = tmp[i][4][g], m5 = tmp[i][5][g];
+            vf p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
+            out[i][0][g] = m0 + p12 + p34;
+            out[i][1][g] = n12 + 2 * n34;
+            out[i][2][g] = p12 + 4 * p34;
+            out[i][3][g] = n12 + 8 * n34 + m5;
+        }
     }
 }
 
-/* 2. M[r : r + ROWS] = V[r : r + ROWS] @ U for NQ x 16 output channels from `co`: ROWS x NQ accumulators. */
+/* 2. M[r : r + ROWS] = V[r : r + ROWS] @ U for nq x VL output channels from `co`: ROWS x nq accumulators. */
 static inline __attribute__((always_inline)) void gemm_block(const float *v, const float *u, float *m, int c_in,
                                                              int c_out, int co, const int nq) {
-    vf acc[ROWS][4];
+    vf acc[ROWS][COLS];
     memset(acc, 0, sizeof acc);
     for (int ci = 0; ci < c_in; ci++) {
         const float *ur = u + (long)ci * c_out + co;
-        vf w[4];
+        vf w[COLS];
         for (int q = 0; q < nq; q++) w[q] = load(ur + q * VL);
 #pragma GCC unroll 8
         for (int r = 0; r < ROWS; r++) {
-            vf a = splat(v[(long)r * c_in + ci]);
+            float a = v[(long)r * c_in + ci]; /* scalar x vector: one broadcast (splat would add 0.0f first) */
             for (int q = 0; q < nq; q++) acc[r][q] += a * w[q];
         }
     }
@@ -134,13 +187,22 @@ static inline __attribute__((always_inline)) void gemm_block(const float *v, con
         for (int q = 0; q < nq; q++) store(m + (long)r * c_out + co + q * VL, acc[r][q]);
 }
 
+/* All output channels (a multiple of VL) in blocks of COLS vectors; the last block narrower if need be, with nq
+ * a constant in each call so that it unrolls. */
 static void gemm_rows(const float *v, const float *u, float *m, int c_in, int c_out) {
     int co = 0;
-    for (; co + 4 * VL <= c_out; co += 4 * VL) gemm_block(v, u, m, c_in, c_out, co, 4); /* 64 channels */
-    switch ((c_out - co) / VL) { /* the last 16, 32 or 48; nq a constant in each call, so it unrolls */
+    for (; co + COLS * VL <= c_out; co += COLS * VL) gemm_block(v, u, m, c_in, c_out, co, COLS);
+    switch ((c_out - co) / VL) {
+#if COLS > 3
     case 3: gemm_block(v, u, m, c_in, c_out, co, 3); break;
+#endif
+#if COLS > 2
     case 2: gemm_block(v, u, m, c_in, c_out, co, 2); break;
+#endif
+#if COLS > 1
     case 1: gemm_block(v, u, m, c_in, c_out, co, 1); break;
+#endif
+    default: break;
     }
 }
 
@@ -160,7 +222,7 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
                 rows[i][j] = inside ? a->x + (((long)b * a->h_in + y) * a->w + x) * c_in : zeros;
             }
         }
-        for (int c = 0; c < c_in; c += VL) input_transform(rows, c, vbuf + (long)t * c_in + c, vstride);
+        for (int c = 0; c < c_in; c += 16) input_transform(rows, c, vbuf + (long)t * c_in + c, vstride);
     }
     /* 2. the 36 matrix products (rows past `count` hold stale values nobody reads) */
     int rows_used = (count + ROWS - 1) / ROWS * ROWS;
@@ -174,12 +236,14 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
     for (int t = 0; t < count; t++) {
         long tile = t0 + t;
         int tx = tile % a->tiles_w, ty = (tile / a->tiles_w) % a->tiles_h, b = tile / ((long)a->tiles_w * a->tiles_h);
-        for (int co = 0; co < c_out; co += VL) {
-            vf out[4][4];
+        for (int co = 0; co < c_out; co += 16) {
+            vf out[4][4][GROUP], bias[GROUP], slope[GROUP];
             output_transform(mbuf + (long)t * c_out + co, mstride, out);
             int sub = a->shuffle ? co / c_store : 0, c = a->shuffle ? co % c_store : co; /* sub-pixel, channel */
-            vf bias = a->bias ? load(a->bias + co) : splat(0);
-            vf slope = a->slope ? load(a->slope + c) : splat(0);
+            for (int g = 0; g < GROUP; g++) {
+                bias[g] = a->bias ? load(a->bias + co + g * VL) : splat(0);
+                slope[g] = a->slope ? load(a->slope + c + g * VL) : splat(0);
+            }
             for (int i = 0; i < 4; i++) {
                 int y = 4 * ty + i;
                 if (y >= a->h_out) break;
@@ -188,10 +252,12 @@ static void run_chunk(const conv_args *a, long t0, int count, float *vbuf, float
                     if (x >= a->w_out) break;
                     int ys = a->shuffle ? 2 * y + sub / 2 : y, xs = a->shuffle ? 2 * x + sub % 2 : x;
                     long at = (((long)b * h_store + ys) * w_store + xs) * c_store + c;
-                    vf value = out[i][j] + bias;
-                    if (a->slope) value = prelu(value, slope);
-                    if (a->skip) value += load(a->skip + at);
-                    store(a->y + at, value);
+                    for (int g = 0; g < GROUP; g++) {
+                        vf value = out[i][j][g] + bias[g];
+                        if (a->slope) value = prelu(value, slope[g]);
+                        if (a->skip) value += load(a->skip + at + g * VL);
+                        store(a->y + at + g * VL, value);
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 /* Runs srgan/engine/kernels/winograd.c on odd shapes, paddings and thread counts, built with AddressSanitizer and
- * UndefinedBehaviorSanitizer: any read or write outside a buffer aborts with a report (tests/test_winograd.py). */
+ * UndefinedBehaviorSanitizer: any read or write outside a buffer aborts with a report (tests/engine/test_winograd.py,
+ * once per variant: built with its -DISA_... and -m flags). */
 #include WINOGRAD_C
 #include <stdio.h>
 
