@@ -80,8 +80,10 @@ def main() -> int:
                 start = time.perf_counter()
                 run()
                 best[name] = min(best[name], time.perf_counter() - start)
-    print(f"{args.size}² LR input (x4), {torch.get_num_threads()} threads, {platform_name()}, "
-          f"min of {args.rounds} rounds x {args.calls} calls")
+    print(
+        f"{args.size}² LR input (x4), {torch.get_num_threads()} threads, {platform_name()}, "
+        f"min of {args.rounds} rounds x {args.calls} calls"
+    )
     print(f"{'':<20}{'min ms':>10}{'vs eager':>10}{'max diff':>10}")
     for name in contenders:
         print(f"{name:<20}{best[name] * 1e3:>10.1f}{best['eager'] / best[name]:>9.2f}x{diff[name]:>10.0f}")

@@ -105,8 +105,10 @@ def peer_row(name: str, run: Runner, x: torch.Tensor, reference: np.ndarray, tim
 
 def peer_lines(rows: list[dict], missing: list[str]) -> list[str]:
     """The peers' rows under the bench table, then one line per missing peer."""
-    lines = ["peers, the same network and input (CPU, fp32; Upscaler's time includes the 8-bit image in and out):",
-             f"{'LR size':>8}  {'runtime':<14}{'ms':>10}{'vs eager':>10}{'Upscaler vs it':>16}{'max diff':>10}"]
+    lines = [
+        "peers, the same network and input (CPU, fp32; Upscaler's time includes the 8-bit image in and out):",
+        f"{'LR size':>8}  {'runtime':<14}{'ms':>10}{'vs eager':>10}{'Upscaler vs it':>16}{'max diff':>10}",
+    ]
     for r in rows:
         lines += [f"{r['size']:>8}  {p['peer']:<14}{p['ms']:>10}{p['speedup_over_eager']:>9}x"
                   f"{p['upscaler_speedup_over_it']:>15}x{p['max_diff_levels']:>10.0f}" for p in r.get("peers", [])]  # fmt: skip

@@ -104,6 +104,7 @@ VARIANTS = (
 )  # fmt: skip
 _VARIANTS = {v.name: v for v in VARIANTS}
 
+
 def winograd_weight(weight: torch.Tensor, *, shuffle: bool = False) -> torch.Tensor:
     """U = G g Gᵀ for every (output, input) channel pair, laid out for the C kernel's matrix products.
 
@@ -170,7 +171,9 @@ class Conv3x3(nn.Module):
         bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(conv.out_channels)
         self.bias = nn.Parameter(bias)
         self.slope = (
-            None if prelu is None else nn.Parameter(per_channel_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
+            None
+            if prelu is None
+            else nn.Parameter(per_channel_slopes(prelu, conv.out_channels // (4 if shuffle else 1)))
         )
         # The kernel's copies, made once (inference weights do not change): U = G g Gᵀ, and the bias in U's
         # column order (with shuffle, channel c·4 + s is column s·C + c).
@@ -345,7 +348,9 @@ def kernel_status() -> str:
     if variant not in _VARIANTS:
         return f"Winograd kernel off (SRGAN_WINOGRAD={variant!r}: expected off, auto or one of {', '.join(_VARIANTS)})"
     if variant not in runnable:
-        return f"Winograd kernel off (this CPU cannot run the {variant} variant; it runs {', '.join(runnable) or 'none'})"
+        return (
+            f"Winograd kernel off (this CPU cannot run the {variant} variant; it runs {', '.join(runnable) or 'none'})"
+        )
     if _library(variant) is None:
         return f"Winograd kernel unavailable: {_errors[-1] if _errors else 'unknown reason'}"
     return f"Winograd kernel in use ({variant}, {_library_path(variant)})"

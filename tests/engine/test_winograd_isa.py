@@ -43,7 +43,10 @@ def test_each_variant_this_cpu_runs_matches_a_direct_convolution(tmp_path, name)
 def test_the_neon_build_matches_a_direct_convolution_under_qemu(tmp_path):
     if "neon" in winograd.available_variants():
         pytest.skip("an AArch64 machine: the NEON build runs natively in the test above")
-    cc, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+    cc, qemu = (
+        shutil.which("aarch64-linux-gnu-gcc"),
+        shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64"),
+    )
     sysroot = Path("/usr/aarch64-linux-gnu")
     if not (cc and qemu and (sysroot / "lib").is_dir()):
         pytest.fail(f"the AArch64 check needs Debian's cross toolchain and qemu: `make system-deps`, or "
