@@ -1,8 +1,10 @@
-"""Exposure: safe defaults, a password, a warning when exposed without one, --no-train, flags checked.
+"""Exposure: safe defaults, a password, a warning when exposed without one, --no-train, flags checked; the
+address from a flag, else GRADIO_SERVER_NAME/GRADIO_SERVER_PORT, else 127.0.0.1:7860; a Hugging Face Space.
 
-The flags are parsed by ui/launch.py (no server needed); `app.main` is run with a fake app to see
+The flags are parsed by ui/launch.py (no server needed); `ui.app.main` is run with a fake app to see
 what it hands to `launch()`; one launched server (the `limited_app` fixture: $SRGAN_AUTH, --no-train)
-shows the password and the refusal from outside.
+shows the password and the refusal from outside; another, given only the environment a Space gives it
+(its address in Gradio's variables, $SPACE_ID), answers on that port without a warning and with training off.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ import sys
 import pytest
 
 from ui import launch
-from ui.launch import exposure_warning, is_local, launch_kwargs, parse_args, parse_auth, settings_from_args
+from ui.launch import (
+    app_subprocess,
+    exposure_warning,
+    is_local,
+    launch_kwargs,
+    parse_args,
+    parse_auth,
+    settings_from_args,
+)
 
 NO_ENV: dict[str, str] = {}
 
@@ -21,7 +31,8 @@ NO_ENV: dict[str, str] = {}
 def test_the_defaults_are_safe():
     args = parse_args([], NO_ENV)
     kwargs = launch_kwargs(args)
-    assert kwargs["server_name"] == "127.0.0.1" and kwargs["share"] is False and kwargs["auth"] is None
+    assert kwargs["server_name"] == "127.0.0.1" and kwargs["server_port"] == 7860
+    assert kwargs["share"] is False and kwargs["auth"] is None
     assert kwargs["max_file_size"] == 25 * 1024 * 1024 and isinstance(kwargs["max_file_size"], int)
     settings = settings_from_args(args)
     assert settings.allow_training and settings.max_input_pixels == 512 * 512
@@ -41,6 +52,56 @@ def test_flags_reach_the_settings_and_launch():
 def test_the_password_can_come_from_the_environment_and_the_flag_wins():
     assert parse_args([], {"SRGAN_AUTH": "teacher:secret"}).auth == ("teacher", "secret")
     assert parse_args(["--auth", "me:mine"], {"SRGAN_AUTH": "teacher:secret"}).auth == ("me", "mine")
+
+
+def test_the_address_comes_from_the_flags_then_gradios_variables_then_the_defaults():
+    env = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "38923"}
+    assert launch_kwargs(parse_args([], env))["server_name"] == "0.0.0.0"
+    assert launch_kwargs(parse_args([], env))["server_port"] == 38923
+    args = parse_args(["--host", "127.0.0.1", "--port", "8000"], env)
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    assert (parse_args(["--port", "8001"], env).host, parse_args(["--host", "::1"], env).port) == ("0.0.0.0", 38923)
+    assert exposure_warning(parse_args([], env)) is not None  # 0.0.0.0 from the environment: the same warning
+    assert exposure_warning(parse_args([], {**env, "SRGAN_AUTH": "a:b"})) is None
+    assert parse_args([], {"GRADIO_SERVER_PORT": "38923"}).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("port", ["http", "70000", "-1"])
+def test_a_bad_port_in_the_environment_is_one_line_and_exit_2(port, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        parse_args([], {"GRADIO_SERVER_PORT": port})
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.strip().splitlines() == [
+        f"app.py: error: $GRADIO_SERVER_PORT must be between 0 and 65535, got {port}"
+    ]
+
+
+SPACE = {"SPACE_ID": "teacher/srgan-studio", "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7860"}
+
+
+def test_on_a_space_it_listens_everywhere_trains_only_when_asked_and_does_not_warn_about_the_address():
+    args = parse_args([], SPACE)
+    assert args.space == "teacher/srgan-studio" and launch_kwargs(args)["server_name"] == "0.0.0.0"
+    assert not settings_from_args(args).allow_training  # a shared public Space: fine-tuning off by default
+    assert settings_from_args(args).max_input_pixels == 512 * 512 and launch_kwargs(args)["max_file_size"] > 0
+    assert exposure_warning(args) is None  # Spaces reach the app on 0.0.0.0 through their proxy
+    assert launch_kwargs(parse_args(["--share"], SPACE))["share"] is False  # it is online already
+    for turned_on in (parse_args(["--train"], SPACE), parse_args([], {**SPACE, "SRGAN_FINETUNE": "1"})):
+        assert turned_on.allow_training
+        warning = exposure_warning(turned_on)
+        assert "teacher/srgan-studio" in warning and "SRGAN_AUTH" in warning and "\n" not in warning
+    assert exposure_warning(parse_args(["--train"], {**SPACE, "SRGAN_AUTH": "a:b"})) is None
+    assert not parse_args(["--no-train"], {**SPACE, "SRGAN_FINETUNE": "1"}).allow_training  # the flag wins
+
+
+def test_fine_tuning_is_on_elsewhere_unless_turned_off(capsys):
+    assert parse_args([], NO_ENV).allow_training and parse_args([], {"SRGAN_FINETUNE": "yes"}).allow_training
+    assert not parse_args([], {"SRGAN_FINETUNE": "0"}).allow_training
+    with pytest.raises(SystemExit) as stopped:
+        parse_args([], {"SRGAN_FINETUNE": "maybe"})
+    assert stopped.value.code == 2 and "$SRGAN_FINETUNE must be 1 or 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--train", "--no-train"], NO_ENV)
 
 
 @pytest.mark.parametrize("value", ["nocolon", ":password", "user:", " :x"])
@@ -109,14 +170,15 @@ class _FakeApp:
 
 
 def test_main_warns_on_stderr_and_launches_with_the_flags(monkeypatch, capsys):
-    import app
+    from ui import app
 
+    for name in ("SRGAN_AUTH", "SPACE_ID", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SRGAN_FINETUNE"):
+        monkeypatch.delenv(name, raising=False)
     made = []
     monkeypatch.setattr(app, "build_app", lambda settings: made.append(_FakeApp(settings)) or made[-1])
     monkeypatch.setattr(app, "start_cleanup", lambda: None)
     builds = []
     monkeypatch.setattr(app, "warm_up_in_background", lambda: builds.append(1))
-    monkeypatch.delenv("SRGAN_AUTH", raising=False)
     assert app.main(["--host", "0.0.0.0", "--no-train", "--max-upload-mb", "3"]) == 0
     assert builds == [1]  # the CPU kernel and the VGG19 are built at start, not on the first requests
     err = capsys.readouterr().err
@@ -130,7 +192,7 @@ def test_main_warns_on_stderr_and_launches_with_the_flags(monkeypatch, capsys):
 
 
 def test_uploads_are_deleted_on_a_schedule():
-    import app
+    from ui import app
 
     demo = app.build_app(settings_from_args(parse_args(["--no-train"], NO_ENV)))
     frequency, age = demo.delete_cache
@@ -196,3 +258,17 @@ def test_a_launched_public_server_asks_for_the_password_and_refuses_training(lim
     with pytest.raises(AppError, match="--no-train"):
         client.predict("en", api_name="/finetune_stop")
     assert "WITHOUT a password" not in proc.log.read_text()  # it has one: no warning
+
+
+def test_an_app_given_only_gradios_variables_answers_on_that_port(tmp_path):
+    """As a Space starts it: `python app.py`, no flag; the address in GRADIO_SERVER_NAME/PORT, and $SPACE_ID."""
+    env = {"SPACE_ID": "teacher/srgan-studio", "SRGAN_AUTH": "", "SRGAN_FINETUNE": ""}
+    log = tmp_path / "app.log"
+    with app_subprocess(runs_dir=tmp_path / "runs", log_path=log, env=env, port_from_env=True) as (url, proc):
+        assert "--port" not in proc.args and proc.args[1:] == ["app.py"]
+        with launch.urllib.request.urlopen(f"{url}config", timeout=30) as response:
+            config = response.read().decode()
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    assert port != "7860" and f"127.0.0.1:{port}" in log.read_text()
+    assert "ft-disabled" in config  # fine-tuning off on a Space: the Fine-tune tab says so
+    assert "warning" not in log.read_text()  # nothing about 0.0.0.0 or passwords on a Space

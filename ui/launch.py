@@ -6,6 +6,11 @@ Serving a class over the network is a choice made with flags, and the app says w
     python app.py --host 0.0.0.0 --auth teacher:s3cret --no-train   # the class's network, a password, no training
     SRGAN_AUTH=teacher:s3cret python app.py --share                  # a public *.gradio.live link
 
+The address comes from a flag first, then Gradio's own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (what Hugging
+Face Spaces and containers set), then 127.0.0.1:7860. On a Hugging Face Space ($SPACE_ID is set) fine-tuning is
+off unless --train or SRGAN_FINETUNE=1 turns it on: a shared public Space should not give one visitor the whole
+CPU for minutes.
+
 Kept free of Gradio imports (tests parse flags without building the app).
 """
 
@@ -32,6 +37,11 @@ from srgan.cli import OneLineParser
 from .context import AppSettings
 
 AUTH_ENV = "SRGAN_AUTH"  # "user:password", so the password stays out of `ps` and the shell history
+HOST_ENV, PORT_ENV = "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"  # Gradio's own; Spaces set 0.0.0.0 and 7860
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+FINETUNE_ENV = "SRGAN_FINETUNE"  # "1" turns fine-tuning on (e.g. on a Space, in its settings), "0" off
+SPACE_ENV = "SPACE_ID"  # "owner/name", set by Hugging Face Spaces
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 LOCAL_HOSTS = {"localhost"}
 # Gradio's cache (uploads, results): every 30 min, delete what this app wrote more than 2 h ago (a lesson).
 DELETE_CACHE = (30 * 60, 2 * 3600)
@@ -45,16 +55,17 @@ class UsageError(ValueError):
     """A bad flag (the message is printed on one line, exit code 2)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The flags of `python app.py`."""
+def build_parser(prog: str = "python app.py") -> argparse.ArgumentParser:
+    """The flags of `python app.py` (also `srgan-studio` and `python -m srgan app`)."""
     d = AppSettings()
-    p = OneLineParser(prog="python app.py", description="SRGAN Studio, the teaching app")
+    p = OneLineParser(prog=prog, description="SRGAN Studio, the teaching app")
     p.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to bind (default: this machine only; 0.0.0.0: every network interface)",
+        default=None,
+        help=f"address to bind (default: ${HOST_ENV}, else {DEFAULT_HOST}, this machine only; "
+        "0.0.0.0: every network interface)",
     )
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=None, help=f"default: ${PORT_ENV}, else {DEFAULT_PORT}")
     p.add_argument("--lang", default="en", choices=["en", "es"], help="default language")
     p.add_argument(
         "--max-input-pixels",
@@ -75,11 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER:PASSWORD",
         help=f"ask for this user and password (or set ${AUTH_ENV}, which keeps it out of `ps`)",
     )
-    p.add_argument(
+    training = p.add_mutually_exclusive_group()
+    training.add_argument(
         "--no-train",
         dest="allow_training",
         action="store_false",
+        default=None,
         help="turn fine-tuning off (for public servers: it takes the whole machine for minutes)",
+    )
+    training.add_argument(
+        "--train",
+        dest="allow_training",
+        action="store_true",
+        default=None,
+        help=f"turn fine-tuning on where it is off by default (a Hugging Face Space; or set {FINETUNE_ENV}=1)",
     )
     return p
 
@@ -98,30 +118,73 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user.strip(), password
 
 
-def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> argparse.Namespace:
-    """Parse and check the flags; `args.auth` becomes a (user, password) tuple or None.
+def parse_args(
+    argv: list[str] | None = None, environ: dict[str, str] | None = None, *, prog: str = "python app.py"
+) -> argparse.Namespace:
+    """Parse and check the flags, completed from the environment.
+
+    `args.auth` becomes a (user, password) tuple or None; `args.host`/`args.port` the address to bind (flag,
+    else $GRADIO_SERVER_NAME/$GRADIO_SERVER_PORT, else 127.0.0.1:7860); `args.space` the Hugging Face Space's
+    id or None; `args.allow_training` True or False (flag, else $SRGAN_FINETUNE, else off on a Space only).
 
     Args:
         argv: the arguments (default: sys.argv[1:]).
-        environ: where $SRGAN_AUTH is read (default: os.environ); the flag wins over it.
+        environ: where the variables are read (default: os.environ); a flag wins over them.
+        prog: the command's name in --help and in errors.
 
     Raises:
-        SystemExit(2): a bad flag, after one line on stderr.
+        SystemExit(2): a bad flag or variable, after one line on stderr.
     """
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
     try:
         args.auth = parse_auth(args.auth if args.auth is not None else environ.get(AUTH_ENV))
+        args.space = environ.get(SPACE_ENV, "").strip() or None
+        args.host, args.port = resolve_address(args.host, args.port, environ)
+        args.allow_training = training_allowed(args.allow_training, environ, on_space=args.space is not None)
         _check_limits(args)
     except UsageError as e:
         parser.error(str(e))
     return args
 
 
+def resolve_address(host: str | None, port: int | None, environ: dict[str, str]) -> tuple[str, int]:
+    """(host, port) to bind: the flags, else $GRADIO_SERVER_NAME / $GRADIO_SERVER_PORT, else 127.0.0.1:7860.
+
+    Raises:
+        UsageError: a port (flag or variable) that is not a number from 0 to 65535.
+    """
+    host = host or environ.get(HOST_ENV, "").strip() or DEFAULT_HOST
+    where, raw = ("--port", str(port)) if port is not None else (f"${PORT_ENV}", environ.get(PORT_ENV, "").strip())
+    if not raw:
+        return host, DEFAULT_PORT
+    try:
+        number = int(raw)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise UsageError(f"{where} must be between 0 and 65535, got {raw}")
+    return host, number
+
+
+def training_allowed(flag: bool | None, environ: dict[str, str], *, on_space: bool) -> bool:
+    """Whether the Fine-tune tab may train: --train/--no-train, else $SRGAN_FINETUNE, else not on a Space.
+
+    Raises:
+        UsageError: $SRGAN_FINETUNE set to something else than 1/0 (true/false, yes/no, on/off).
+    """
+    if flag is not None:
+        return flag
+    raw = environ.get(FINETUNE_ENV, "").strip().lower()
+    if raw in _YES or raw in _NO:
+        return raw in _YES
+    if raw:
+        raise UsageError(f"${FINETUNE_ENV} must be 1 or 0, got {raw!r}")
+    return not on_space
+
+
 def _check_limits(args: argparse.Namespace) -> None:
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     if args.max_input_pixels < 1:
         raise UsageError(f"--max-input-pixels must be at least 1, got {args.max_input_pixels}")
     if not 0 < args.max_upload_mb <= MAX_UPLOAD_MB_CAP:
@@ -151,8 +214,22 @@ def is_local(host: str) -> bool:
 
 
 def exposure_warning(args: argparse.Namespace) -> str | None:
-    """One line for stderr when others can reach the app without a password (None when it is safe)."""
-    if args.auth is not None or (is_local(args.host) and not args.share):
+    """One line for stderr when others can reach the app without a password (None when it is safe).
+
+    On a Hugging Face Space, binding 0.0.0.0 is how Spaces reach the app (only through their proxy), and who may
+    open it is the Space's visibility, public or private, not ours: nothing to say about the address. What is
+    worth a line there is fine-tuning turned on without a password, on a machine every visitor shares.
+    """
+    if args.auth is not None:
+        return None
+    if getattr(args, "space", None):
+        if not args.allow_training:
+            return None
+        return (
+            f"app.py: warning: fine-tuning is on in the Space {args.space} WITHOUT a password: any visitor can "
+            f"take its CPU for minutes; set {AUTH_ENV} as a Space secret, or turn {FINETUNE_ENV} off"
+        )
+    if is_local(args.host) and not args.share:
         return None
     where = "on a public gradio.live link" if args.share else f"from other machines (bound to {args.host})"
     training = " and --no-train" if args.allow_training else ""
@@ -167,7 +244,7 @@ def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "server_name": args.host,
         "server_port": args.port,
-        "share": args.share,
+        "share": args.share and not getattr(args, "space", None),  # a Space is already online (Gradio ignores it)
         "auth": args.auth,
         "max_file_size": int(args.max_upload_mb * 1024 * 1024),
         "show_error": True,
@@ -249,7 +326,14 @@ def warm_up_in_background() -> threading.Thread:
 
 @contextlib.contextmanager
 def app_subprocess(
-    *flags: str, runs_dir: str | Path, log_path: str | Path, env: dict[str, str] | None = None, timeout: float = 180
+    *flags: str,
+    runs_dir: str | Path,
+    log_path: str | Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    port_from_env: bool = False,
+    command: list[str] | None = None,
+    cwd: str | Path | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start `python app.py *flags` as a user would, on a free local port, for tests and benchmarks.
 
@@ -259,6 +343,9 @@ def app_subprocess(
         log_path: where the app's output goes.
         env: extra environment variables (they win over the defaults: offline, no analytics).
         timeout: seconds to wait for the first answer.
+        port_from_env: give the address as GRADIO_SERVER_NAME/GRADIO_SERVER_PORT, as Spaces do, not as --port.
+        command: what to run instead of `python app.py` (e.g. `python -m srgan app` from an installed wheel).
+        cwd: where to run it (default: the checkout).
 
     Yields:
         (URL, process) once the app answers; the app is stopped on exit.
@@ -274,13 +361,15 @@ def app_subprocess(
         "SRGAN_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "SRGAN_RUNS_DIR": str(runs_dir),
+        **({HOST_ENV: DEFAULT_HOST, PORT_ENV: str(port)} if port_from_env else {}),
         **(env or {}),
     }
     root = Path(__file__).resolve().parent.parent
+    address = [] if port_from_env else ["--port", str(port)]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port), *flags],
-            cwd=root,
+            [*(command or [sys.executable, "app.py"]), *address, *flags],
+            cwd=cwd or root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

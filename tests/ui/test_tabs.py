@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import app
 import ui
+from ui import app  # ui/app.py: the tabs and build_app (the top-level app.py only launches it)
 from ui.context import Tab, TabContext
 from ui.i18n import Strings
 

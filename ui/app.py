@@ -1,0 +1,130 @@
+"""SRGAN Studio: the Gradio teaching app. It only assembles the tabs (one module each in ui/).
+
+python app.py                 # http://127.0.0.1:7860, bundled weights (app.py, at the top, only calls main())
+python app.py --lang es       # Spanish by default (also: http://127.0.0.1:7860/?lang=es)
+srgan-studio                  # the same from an installed wheel (or: python -m srgan app)
+
+A new tab: its module in ui/, one name in the import below and one in TABS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import gradio as gr
+
+from . import compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
+from .context import AppSettings, Tab, TabContext
+from .i18n import LANG_CHOICES, Relabel, Strings, normalise_lang
+from .launch import (
+    DELETE_CACHE,
+    exposure_warning,
+    launch_kwargs,
+    parse_args,
+    settings_from_args,
+    start_cleanup,
+    warm_up_in_background,
+)
+from .lessons import SOURCE_ROOT
+
+STRINGS = Strings({
+    "app_title": ("SRGAN Studio", "SRGAN Studio"),
+    "app_subtitle": (
+        ("Super-resolution x4 with SRGAN (Ledig et al. 2017, arXiv 1609.04802): compare bicubic, the MSE-trained "
+        "SRResNet and SRGAN, and open every piece of the paper."),
+        ("Superresolución x4 con SRGAN (Ledig et al. 2017, arXiv 1609.04802): compara bicúbica, SRResNet entrenada "
+        "con MSE y SRGAN, y explora cada pieza del artículo."),
+    ),
+    "language": ("Language", "Idioma"),
+    "presenter": ("Presenter mode (large type)", "Modo presentación (letra grande)"),
+})  # fmt: skip
+t = STRINGS.t
+
+# The tabs, in the order they appear; each module's KEY is its gr.Tab id and its title's key.
+TABS: tuple[Tab, ...] = (compare, pixel_shuffle, prelu, feature_maps, loss_lab, realism, finetune, mos, lessons)
+CSS = """
+.gradio-container { max-width: 1800px !important; }
+.srgan-header h1 { margin-bottom: 0; }
+/* Presenter mode (?presenter=1, or the header's checkbox): large type for projectors, and the Compare
+   tab's results full width under its inputs. Theme sizes are CSS variables resolved on :root, so each
+   derived one (body, labels, inputs, buttons) is set here too, not only --text-md. */
+body.srgan-presenter .gradio-container {
+  --text-xs: 14px; --text-sm: 17px; --text-md: 21px; --text-lg: 24px; --text-xl: 30px; --text-xxl: 38px;
+  --body-text-size: 21px; --prose-text-size: 21px; --input-text-size: 21px; --checkbox-label-text-size: 21px;
+  --block-label-text-size: 18px; --block-title-text-size: 21px; --block-info-text-size: 17px;
+  --section-header-text-size: 21px; --button-large-text-size: 24px; --button-medium-text-size: 21px;
+  --button-small-text-size: 18px; font-size: 21px;
+}
+body.srgan-presenter .tab-container button, body.srgan-presenter button[role="tab"] { font-size: 21px; }
+body.srgan-presenter .srgan-compare-row { flex-direction: column !important; }
+body.srgan-presenter .srgan-compare-row > .column { width: 100% !important; max-width: 100% !important; }
+body.srgan-presenter .srgan-result { height: 560px !important; }
+/* Realism dial: the 192x192 crops fill their panels, pixels kept sharp (as the Compare tab's zoom does). */
+#rl-sr img, #rl-hr img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
+"""
+PRESENTER_JS = "(on) => { document.body.classList.toggle('srgan-presenter', on === true); return []; }"
+
+
+def header_markdown(lang: str) -> str:
+    return f"# {t('app_title', lang)}\n{t('app_subtitle', lang)}"
+
+
+def build_app(settings: AppSettings | None = None) -> gr.Blocks:
+    """Build the Blocks app (not launched)."""
+    settings = settings or AppSettings()
+    lang0 = settings.default_lang
+    page = TabContext(lang=None, tr=Relabel(), settings=settings, strings=STRINGS)  # the header's own strings
+    with gr.Blocks(title="SRGAN Studio", delete_cache=DELETE_CACHE) as demo:  # uploads don't pile up
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=5, elem_classes="srgan-header"):
+                page.relabel(gr.Markdown(header_markdown(lang0)), header_markdown, "value")
+            lang = page.widget(gr.Radio, "language", LANG_CHOICES, value=lang0, scale=1, min_width=200)
+            presenter = page.widget(
+                gr.Checkbox, "presenter", False, scale=1, min_width=160, elem_id="srgan-presenter-toggle"
+            )
+        ctx = dataclasses.replace(page, lang=lang, strings=None)
+        with gr.Tabs():
+            for module in TABS:
+                with gr.Tab(module.STRINGS.t(module.KEY, lang0), id=module.KEY) as tab:
+                    module.build(dataclasses.replace(ctx, tab=tab))
+                ctx.tr.add(tab, module.STRINGS.producer(module.KEY))
+        lang.change(ctx.tr.updates, lang, ctx.tr.components, api_visibility="private", queue=False)
+        _wire_url_options(demo, lang, presenter, lang0)
+    return demo
+
+
+def _wire_url_options(demo: gr.Blocks, lang: gr.Radio, presenter: gr.Checkbox, lang0: str) -> None:
+    """?lang=es picks the language; ?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body>."""
+
+    def lang_from_url(request: gr.Request) -> str:
+        return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
+
+    demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
+
+    def presenter_from_url(request: gr.Request) -> bool:
+        return bool(request) and request.query_params.get("presenter", "").lower() in ("1", "true", "yes", "on")
+
+    demo.load(presenter_from_url, None, presenter, api_visibility="private", queue=False)
+    presenter.change(None, presenter, None, js=PRESENTER_JS, api_visibility="private", queue=False)
+
+
+def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
+    """Serve the app; flags in ui/launch.py (a bad one: one line on stderr, exit 2).
+
+    The entry point of `python app.py`, of the `srgan-studio` command and of `python -m srgan app`.
+    """
+    args = parse_args(argv, prog=prog)
+    warning = exposure_warning(args)
+    if warning:  # reachable by others without a password: say so before anything else
+        print(warning, file=sys.stderr, flush=True)
+    demo = build_app(settings_from_args(args))
+    demo.queue(default_concurrency_limit=2)
+    start_cleanup()  # old runs and temporary downloads, every hour
+    warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
+    demo.launch(**launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
