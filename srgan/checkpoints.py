@@ -44,6 +44,14 @@ BUNDLED: dict[str, str] = {
     "srgan": "srgan_x4.safetensors",
     "srgan_discriminator": "srgan_x4_discriminator.safetensors",
 }
+# The discriminator (47 MB) stays out of the wheel, which carries the two 3 MB generators. Outside a checkout it
+# is looked up like the VGG19: $SRGAN_DISCRIMINATOR, then the cache folder, then a message saying where to put it.
+DISCRIMINATOR_ENV = "SRGAN_DISCRIMINATOR"
+
+
+def cache_dir() -> Path:
+    """SRGAN Studio's cache folder: `$XDG_CACHE_HOME/srgan-studio`, by default `~/.cache/srgan-studio`."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "srgan-studio"
 
 
 class CheckpointError(ValueError):
@@ -271,8 +279,14 @@ def _infer_generator_config(state: dict[str, torch.Tensor]) -> GeneratorConfig:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A bundled name ("srresnet", "srgan", "srgan_discriminator") or a path -> an existing file."""
+    """A bundled name ("srresnet", "srgan", "srgan_discriminator") or a path -> an existing file.
+
+    "srgan_discriminator" is `$SRGAN_DISCRIMINATOR` when set, else the bundled file (a checkout), else the one in
+    `cache_dir()` (an installed wheel, which does not carry it).
+    """
     key = str(name_or_path)
+    if key == "srgan_discriminator":
+        return _resolve_discriminator()
     if key in BUNDLED:
         path = ASSETS / BUNDLED[key]
         if not path.is_file():
@@ -285,6 +299,25 @@ def resolve(name_or_path: str | Path) -> Path:
     if not path.is_file():
         raise CheckpointError(f"no such model: {key!r} (bundled names: {', '.join(BUNDLED)}; or a checkpoint file)")
     return path
+
+
+def _resolve_discriminator() -> Path:
+    """The SRGAN discriminator's file: $SRGAN_DISCRIMINATOR, the bundled one, the cache's (see `resolve`)."""
+    name = BUNDLED["srgan_discriminator"]
+    explicit = os.environ.get(DISCRIMINATOR_ENV, "").strip()
+    if explicit:  # a typo must not fall back silently to another file
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"${DISCRIMINATOR_ENV} names no file: {path}")
+        return path
+    for path in (ASSETS / name, cache_dir() / name):
+        if path.is_file():
+            return path
+    raise CheckpointError(
+        f"the SRGAN discriminator (47 MB, {name}) is not installed: the package carries only the generators. "
+        f"Set ${DISCRIMINATOR_ENV} to the file, or copy it into {cache_dir()} (it is in the repository's "
+        "assets/weights/); the discriminator's feature maps, the −log D loss and fine-tuning from it need it"
+    )
 
 
 _models: LRUCache[tuple[nn.Module, dict]] = LRUCache(16)  # bundled models and a class's fine-tuned runs, ~6 MB each

@@ -1,4 +1,4 @@
-"""Command line: `python -m srgan {upscale, evaluate, train, bench}`.
+"""Command line: `python -m srgan {upscale, evaluate, train, bench, app}`.
 
 Every user error (bad argument, unreadable image, bad checkpoint) prints one line on stderr and exits 2.
 """
@@ -97,10 +97,17 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--train", action="store_true", help="also measure training samples/s on the CPU")
     be.add_argument("--peers", action="store_true",
                     help="also run the same network through ONNX Runtime and OpenVINO (pip install -e '.[peers]')")
+    sub.add_parser("app", add_help=False,
+                   help="serve the teaching app (its flags: python -m srgan app --help; also `srgan-studio`)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["app"]:  # the app's own flags (ui/launch.py), passed on whole
+        from ui.app import main as app_main
+
+        return app_main(argv[1:], prog="python -m srgan app")
     args = _parser().parse_args(argv)
     from .checkpoints import CheckpointError
     from .images import ImageError
