@@ -1,34 +1,65 @@
 """MOS test tab: the paper's mean-opinion-score study (Ledig et al. 2017, §3.4, Table 2), live in class.
 
-Two roles on one page. The teacher opens a session and projects its code; each student enters the code on
-their own device and rates blind crops (bicubic, SRResNet, SRGAN or HR, shown as nothing but a number) from
-1 (bad) to 5 (excellent). The teacher's chart pools every vote live: mean ± 95 % interval per method,
-labelled A-D until the teacher reveals which is which, beside the paper's MOS.
+Two roles. The teacher opens a session here and projects its code, its join address and a QR code of
+that address; each student opens the address on a phone (`ui/mos_phone.py`: the /mos page, nothing but the
+code, the blind crop and five rating buttons) or uses the Student panel below, and rates blind crops
+(bicubic, SRResNet, SRGAN or HR, shown as nothing but a number) from 1 (bad) to 5 (excellent). The
+teacher's chart pools every vote live: mean and 95 % bootstrap interval over raters per method, labelled
+A-D until the teacher reveals which is which, beside the paper's MOS.
 
-Events: `/mos_open`, `/mos_results`, `/mos_reveal`, `/mos_reset`, `/mos_export` (teacher), `/mos_join`,
-`/mos_vote` (student). Storage and statistics: `srgan.classroom.mos`.
+Events: `/mos_open`, `/mos_results`, `/mos_reveal`, `/mos_reset`, `/mos_undo_reset`, `/mos_export`
+(teacher), `/mos_join`, `/mos_vote` (student). Storage and statistics: `srgan.classroom.mos`.
+
+Who is the teacher: the browser that opened the session. `/mos_open` returns the session's teacher key
+(`secrets.token_urlsafe`) into a `gr.BrowserState` keyring, {code: key}, kept in that browser's local
+storage and never drawn on the page; every teacher event sends the keyring back and the store checks the
+key's sha256 (`MosStore.teacher_session`). A script passes the key itself in the keyring's place:
+`client.predict(code, key, api_name="/mos_reveal")`. The projected code only lets students join and vote.
+Before the reveal only the teacher sees results; after it, anyone with the code may (they are on the
+projector anyway). Wrong codes and keys are counted per browser session and per address
+(`GuessLimiter`), and a client over its limit is refused for the rest of the minute. With --auth the
+teacher still needs the key: --auth is one shared account for the whole class, so being logged in says
+nothing about who is the teacher (docs/reliability.md).
 
 Who is a voter: a hash of Gradio's `session_hash`, which the browser creates when it loads the page and
 sends with every event. It is decided on the server, so a student cannot type someone else's id, and a
-`gradio_client.Client` is a voter of its own, like a browser. `gr.BrowserState` would survive a page
-reload, but its value arrives from the browser as a plain API parameter (anyone can send any id) and its
-encryption key changes at every server restart; a reload giving a fresh ballot is the lesser evil in a
-classroom, where the teacher sees the number of students beside the number of votes.
+`gradio_client.Client` is a voter of its own, like a browser. A reload gives a fresh ballot, the lesser
+evil in a classroom, where the teacher sees the number of students beside the number of votes.
 
-The handlers are plain functions; gradio is only imported inside `build()`.
+The handlers are plain functions; gradio is only imported inside `build()` and the wiring.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import html
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from PIL import Image
 
-from srgan.classroom.mos import METHODS, PAPER_MOS, PAPER_SETS, Results, get_store, normalise_code
+from srgan.classroom.mos import (
+    METHODS,
+    PAPER_MOS,
+    PAPER_SETS,
+    UNDO_SECONDS,
+    GuessLimiter,
+    NothingToUndo,
+    NotTeacher,
+    Results,
+    Session,
+    TooManyGuesses,
+    UnknownSession,
+    get_store,
+    normalise_code,
+)
+from srgan.classroom.mos_stats import BOOTSTRAP_RESAMPLES, FEW_RATERS
 
 from .common import METHOD_LABELS, fig_to_pil, new_figure
 from .context import TabContext
@@ -76,9 +107,6 @@ STRINGS = Strings({
     "mos_teacher_code": ("Session code (type one and press Resume to reopen it)",
                          "Código de la sesión (escribe uno y pulsa Reanudar para volver a él)"),
     "mos_resume": ("Resume", "Reanudar"),
-    "mos_code_caption": ("Students: open the **MOS test** tab and enter this session code under **Student**.",
-                         ("Estudiantes: abrid la pestaña **Test MOS** e introducid este código de sesión en "
-                         "**Estudiante**.")),
     "mos_refresh": ("Refresh", "Actualizar"),
     "mos_reveal": ("Reveal the methods", "Revelar los métodos"),
     "mos_reset": ("Reset the votes", "Borrar los votos"),
@@ -93,14 +121,12 @@ STRINGS = Strings({
     "mos_hidden": ("The methods are hidden as A-D until you reveal them.",
                    "Los métodos se muestran como A-D hasta que los reveles."),
     "mos_shown": ("Methods revealed.", "Métodos revelados."),
-    "mos_reset_done": ("{n} votes deleted; the methods are hidden again.",
-                       "{n} votos borrados; los métodos vuelven a estar ocultos."),
     "mos_col_method": ("Method", "Método"),
     "mos_col_n": ("Votes", "Votos"),
     "mos_col_mean": ("Mean", "Media"),
     "mos_col_ci": ("95 % interval", "Intervalo del 95 %"),
     "mos_col_paper": ("Paper MOS (Set5 / Set14 / BSD100)", "MOS del artículo (Set5 / Set14 / BSD100)"),
-    "mos_class_title": ("This class: mean ± 95 % interval", "Esta clase: media ± intervalo del 95 %"),
+    "mos_class_title": ("This class: mean, 95 % bootstrap interval", "Esta clase: media, intervalo bootstrap del 95 %"),
     "mos_paper_title": ("Ledig et al. 2017, Table 2 (26 raters)", "Ledig et al. 2017, tabla 2 (26 evaluadores)"),
     "mos_no_votes": ("no votes yet", "aún sin votos"),
     "mos_axis": ("MOS (1 bad … 5 excellent)", "MOS (1 mala … 5 excelente)"),
@@ -111,6 +137,47 @@ STRINGS = Strings({
         "SRGAN-MSE del artículo), no la SRGAN-VGG54 del artículo, y los recortes salen de cuatro fotos reservadas, "
         "no de Set5/Set14/BSD100."),
     ),
+    "mos_code_caption": (("Students: scan the QR code or open the address on your phone, or open the **MOS test** "
+                          "tab and enter this code under **Student**."),
+                         ("Estudiantes: escanead el código QR o abrid la dirección en el móvil, o abrid la pestaña "
+                          "**Test MOS** e introducid este código en **Estudiante**.")),
+    "mos_join_at": ("Join at", "Únete en"),
+    "mos_local_only": (("This address only works on this computer: start the app with `--host 0.0.0.0` and open it "
+                        "by this computer's network address, so that the phones can reach it."),
+                       ("Esta dirección solo funciona en este ordenador: arranca la app con `--host 0.0.0.0` y ábrela "
+                        "con la dirección de red de este ordenador, para que los móviles lleguen a ella.")),
+    "mos_reset_ask": ("Delete the {n} votes of session {code}? You can undo it for {minutes} minutes.",
+                      "¿Borrar los {n} votos de la sesión {code}? Podrás deshacerlo durante {minutes} minutos."),
+    "mos_reset_yes": ("Yes, delete the votes", "Sí, borrar los votos"),
+    "mos_reset_no": ("Cancel", "Cancelar"),
+    "mos_undo": ("Undo the reset", "Deshacer el borrado"),
+    "mos_reset_done": (("{n} votes deleted; the methods are hidden again. **Undo the reset** brings them back for "
+                        "{minutes} minutes; the CSV file beside holds them for good."),
+                       ("{n} votos borrados; los métodos vuelven a estar ocultos. **Deshacer el borrado** los "
+                        "recupera durante {minutes} minutos; el CSV de al lado los guarda para siempre.")),
+    "mos_undo_done": ("{n} votes are back.", "Han vuelto {n} votos."),
+    "err_unknown_code": ("No session has the code {code}: check the code on the teacher's screen.",
+                         "Ninguna sesión tiene el código {code}: revisa el código en la pantalla del docente."),
+    "err_not_teacher": (("Only the teacher's browser (the one that opened session {code}) can do this; students "
+                         "can join and vote."),
+                        ("Solo el navegador del docente (el que abrió la sesión {code}) puede hacer esto; los "
+                         "estudiantes pueden unirse y votar.")),
+    "err_not_yet": ("The results of session {code} are shown after the teacher reveals the methods.",
+                    "Los resultados de la sesión {code} se ven cuando el docente revela los métodos."),
+    "err_too_many": ("Too many wrong codes from this device: wait {wait} s and try again.",
+                     "Demasiados códigos erróneos desde este dispositivo: espera {wait} s y vuelve a intentarlo."),
+    "err_no_undo": ("There is no reset to undo (a reset can be undone for {minutes} minutes).",
+                    "No hay ningún borrado que deshacer (se puede deshacer durante {minutes} minutos)."),
+    "err_no_session": ("Open a session first (or type its code and press Resume).",
+                       "Abre antes una sesión (o escribe su código y pulsa Reanudar)."),
+    "mos_col_raters": ("Raters", "Evaluadores"),
+    "mos_few": ("few raters", "pocos evaluadores"),
+    "mos_ci_note": (("Interval: 95 % percentile bootstrap over raters ({resamples} resamples; each student's votes "
+                     "stay together), so it stays inside 1-5. Fewer than {few} raters: drawn dashed, too narrow "
+                     "to trust."),
+                    ("Intervalo: bootstrap de percentiles al 95 % sobre evaluadores ({resamples} remuestreos; los "
+                     "votos de cada estudiante van juntos), así que queda dentro de 1-5. Con menos de {few} "
+                     "evaluadores: discontinuo, demasiado estrecho para fiarse.")),
 })  # fmt: skip
 t = STRINGS.t
 
@@ -118,21 +185,36 @@ SHOW_ZOOM = 3  # crops are 128 px: enlarged with nearest neighbour so no browser
 CLASS_COLOURS = {"bicubic": "#7f7f7f", "srresnet": "#1f77b4", "srgan": "#ff7f0e", "hr": "#2ca02c"}
 BLIND_COLOUR = "#8c6bb1"  # one colour for every blind bar: per-method colours would give the game away
 PAPER_SHADES = ("#c6dbef", "#6baed6", "#2171b5")  # Set5, Set14, BSD100
+PHONE_PATH = "mos"  # the students' page, ui/mos_phone.py: <server>/mos?code=ABCD
+KEYRING_SIZE = 20  # sessions a teacher's browser keeps keys for
+LIMITER = GuessLimiter()  # wrong codes and keys per client per minute, for this server process
+Keys = Mapping[str, str] | str | None  # the keyring {code: key} of a teacher's browser, or a key itself
 
 
 class SessionView(NamedTuple):
-    """What the teacher sees of a session's code (`/mos_open`)."""
+    """What the teacher sees of a session (`/mos_open`): its code, the join address, and the browser's keyring."""
 
     code_html: str  # the code, large enough to read from the back of the room
     code: str
+    join_html: str  # the students' address and its QR code
+    keys: dict[str, str]  # the keyring, with this session's key: kept in the teacher's browser, never drawn
 
 
 class ResultsView(NamedTuple):
-    """What the teacher sees of a session's votes (`/mos_results`, `/mos_reveal`, `/mos_reset`)."""
+    """What the teacher sees of a session's votes (`/mos_results`, `/mos_reveal`, `/mos_undo_reset`)."""
 
     chart: Image.Image
     table: Any  # a pandas DataFrame, one row per method
     summary: str  # Markdown
+
+
+class ResetView(NamedTuple):
+    """What the teacher sees after a reset (`/mos_reset`): the empty results and a CSV of what was deleted."""
+
+    chart: Image.Image
+    table: Any
+    summary: str
+    csv: str  # the CSV file of the deleted votes
 
 
 class CropView(NamedTuple):
@@ -169,6 +251,66 @@ def _order(results: Results) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Who may: the teacher key, and guessing slowed down
+
+
+def client_keys(request: Any) -> tuple[str, ...]:
+    """The keys `LIMITER` counts a request under: its browser session and its address.
+
+    Args:
+        request: the gr.Request (None in direct calls: nothing is counted).
+
+    Returns:
+        ("session:<hash>", "host:<address>"), an empty string for what the request lacks.
+    """
+    session = getattr(request, "session_hash", None)
+    host = getattr(getattr(request, "client", None), "host", None)
+    return (f"session:{session}" if session else "", f"host:{host}" if host else "")
+
+
+def teacher_key(keys: Keys, code: str) -> str:
+    """The key for session `code` in what a teacher event received: a keyring {code: key}, or a key itself."""
+    if isinstance(keys, str):
+        return keys
+    if isinstance(keys, Mapping):
+        return str(keys.get(normalise_code(code), ""))
+    return ""
+
+
+def guarded(action: Callable[[], Any], code: str, lang: str = "en", request: Any = None) -> Any:
+    """`action()`, its refusals in the user's language; an unknown code or a wrong key counts as a guess.
+
+    Args:
+        action: the store call (it raises UnknownSession, NotTeacher, NothingToUndo as the case may be).
+        code: the session code the user sent (for the message).
+        lang: the user's language.
+        request: the gr.Request, for `LIMITER` (None: not counted).
+
+    Raises:
+        ValueError: the refusal, translated (the app shows it as a gr.Error).
+    """
+    shown = normalise_code(code)
+    try:
+        return LIMITER.guarded(client_keys(request), action)
+    except TooManyGuesses as e:
+        wait = "".join(ch for ch in str(e).split("wait", 1)[-1] if ch.isdigit()) or "60"
+        raise ValueError(t("err_too_many", lang, wait=wait)) from None
+    except UnknownSession:
+        raise ValueError(t("err_unknown_code", lang, code=shown or "—")) from None
+    except NotTeacher:
+        raise ValueError(t("err_not_teacher", lang, code=shown)) from None
+    except NothingToUndo:
+        raise ValueError(t("err_no_undo", lang, minutes=UNDO_SECONDS // 60)) from None
+
+
+def _teacher(code: str, keys: Keys, lang: str, request: Any) -> Session:
+    """The session, if the keys hold its teacher key (else a translated refusal, counted as a guess)."""
+    if not normalise_code(code):
+        raise ValueError(t("err_no_session", lang))
+    return guarded(lambda: get_store().teacher_session(code, teacher_key(keys, code)), code, lang, request)
+
+
+# ----------------------------------------------------------------------------------------------
 # Teacher
 
 
@@ -180,67 +322,109 @@ def code_html(code: str) -> str:
     return f"<div style='{style}'>{normalise_code(code)}</div>"
 
 
-def open_session() -> SessionView:
-    """Open a new session (makes its crops, about a second per region on a CPU)."""
+def join_url(request: Any, code: str, lang: str = "en") -> str:
+    """The students' address: this server as the teacher's browser reached it, /mos, the code and language.
+
+    Behind a proxy or a share link the forwarded host and scheme are used.
+    """
+    headers = getattr(request, "headers", None) or {}
+    host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
+    scheme = headers.get("x-forwarded-proto") or ("https" if host.endswith(".gradio.live") else "http")
+    query = urlencode({"code": normalise_code(code), "lang": lang})
+    return f"{scheme}://{host.split(',')[0].strip()}/{PHONE_PATH}?{query}"
+
+
+def qr_svg(text: str) -> str:
+    """A QR code of `text` as inline SVG (segno: medium error correction, black on white)."""
+    import segno
+
+    return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)
+
+
+def join_html(url: str, lang: str = "en") -> str:
+    """The join address and its QR code, large enough for phones to scan from their seats."""
+    if not url:
+        return ""
+    host = url.split("//", 1)[-1].split("/", 1)[0].split(":")[0]
+    local = host in ("127.0.0.1", "localhost", "::1", "[::1]") or host.startswith("127.")
+    warning = f"<p style='color:#b45309'>{html.escape(t('mos_local_only', lang))}</p>" if local else ""
+    return (
+        "<div style='display:flex;gap:2rem;align-items:center;flex-wrap:wrap;justify-content:center'>"
+        f"<div style='width:min(320px,80vw)' id='mos-qr'>{qr_svg(url)}</div>"
+        f"<div style='font-size:1.6rem'><b>{html.escape(t('mos_join_at', lang))}</b><br>"
+        f"<a href='{html.escape(url)}' target='_blank' style='word-break:break-all'>{html.escape(url)}</a>{warning}</div>"
+        "</div>"
+    )
+
+
+def _keyring(keys: Keys, session: Session) -> dict[str, str]:
+    """The browser's keyring with this session's key added (the newest last, at most `KEYRING_SIZE`)."""
+    ring = {k: v for k, v in keys.items() if k != session.code} if isinstance(keys, Mapping) else {}
+    ring[session.code] = session.secret
+    return dict(list(ring.items())[-KEYRING_SIZE:])
+
+
+def open_session(keys: Keys = None, lang: str = "en", request: Any = None) -> SessionView:
+    """Open a new session (makes its crops, about a second per region on a CPU) and keep its key.
+
+    Args:
+        keys: the browser's keyring (the new key is added to it).
+        lang: the teacher's language.
+        request: the gr.Request (for the join address).
+    """
     session = get_store().open_session()
-    return SessionView(code_html=code_html(session.code), code=session.code)
+    url = join_url(request, session.code, lang)
+    return SessionView(code_html(session.code), session.code, join_html(url, lang), _keyring(keys, session))
 
 
-def resume_session(code: str) -> SessionView:
-    """Show an existing session again (after a page reload or a server restart)."""
-    session = get_store().session(code)
-    return SessionView(code_html=code_html(session.code), code=session.code)
+def resume_session(code: str, keys: Keys, lang: str = "en", request: Any = None) -> SessionView:
+    """Show a session again (after a page reload or a server restart): only with its key.
+
+    An empty code resumes the newest session of the keyring.
+    """
+    if not normalise_code(code) and isinstance(keys, Mapping) and keys:
+        code = list(keys)[-1]
+    session = _teacher(code, keys, lang, request)
+    ring = dict(keys) if isinstance(keys, Mapping) else {session.code: teacher_key(keys, code)}
+    url = join_url(request, session.code, lang)
+    return SessionView(code_html(session.code), session.code, join_html(url, lang), ring)
 
 
 def results_table(results: Results, lang: str = "en"):
-    """One row per method: label, votes, mean, 95 % interval, and the paper's MOS once revealed."""
+    """One row per method: label, votes, raters, mean, 95 % interval, and the paper's MOS once revealed."""
     import pandas as pd
 
     rows = []
     for m in _order(results):
         s = results.stats[m]
         paper = " / ".join(f"{v:.2f}" for v in PAPER_MOS[m]) if results.revealed else "—"
-        rows.append(
-            [
-                _label(results, m),
-                s.n,
-                "—" if s.mean is None else f"{s.mean:.2f}",
-                "—" if s.half_width is None else f"{s.low:.2f} – {s.high:.2f}",
-                paper,
-            ]
-        )
-    columns = [t(k, lang) for k in ("mos_col_method", "mos_col_n", "mos_col_mean", "mos_col_ci", "mos_col_paper")]
-    return pd.DataFrame(rows, columns=columns)
+        interval = "—" if s.low is None else f"{s.low:.2f} – {s.high:.2f}" + (f" ({t('mos_few', lang)})" * s.few_raters)
+        rows.append([_label(results, m), s.n, s.raters, "—" if s.mean is None else f"{s.mean:.2f}", interval, paper])
+    keys = ("mos_col_method", "mos_col_n", "mos_col_raters", "mos_col_mean", "mos_col_ci", "mos_col_paper")
+    return pd.DataFrame(rows, columns=[t(k, lang) for k in keys])
 
 
-def results_chart(results: Results, lang: str = "en") -> Image.Image:
-    """The class's mean ± 95 % interval per method (left) beside the paper's MOS (right)."""
-    fig = new_figure(13, 5.2)
+def results_figure(results: Results, lang: str = "en") -> Any:
+    """The class's mean and 95 % bootstrap interval per method, with n (left), beside the paper's MOS (right).
+
+    Sized for a projector: 13 x 5.6 in at 100 dpi, drawn 1:1 in the teacher's column at 1920 px; tick labels
+    of 15 and 13 pt. Returns the matplotlib Figure (`results_chart` draws it).
+    """
+    fig = new_figure(13, 5.6)
     ours, paper = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.4])
     order = _order(results)
     for x, m in enumerate(order):
-        s = results.stats[m]
-        colour = CLASS_COLOURS[m] if results.revealed else BLIND_COLOUR
-        if s.mean is None:
-            ours.text(x, 0.15, t("mos_no_votes", lang), ha="center", fontsize=12, rotation=90, va="bottom")
-            continue
-        ours.bar(x, s.mean, color=colour, width=0.65)
-        if s.half_width is not None:
-            ours.errorbar(x, s.mean, yerr=s.half_width, color="black", capsize=8, linewidth=2)
-        ours.text(x + 0.36, s.mean, f"{s.mean:.2f}\nn={s.n}", fontsize=11, va="center")
-    ours.set_xticks(range(len(order)), [_label(results, m) for m in order], fontsize=15)
+        _draw_method(ours, x, results.stats[m], CLASS_COLOURS[m] if results.revealed else BLIND_COLOUR, lang)
+    ticks = [f"{_label(results, m).replace(' (', chr(10) + '(')}\nn={results.stats[m].n}" for m in order]
+    ours.set_xticks(range(len(order)), ticks, fontsize=15)
+    ours.set_xlim(-0.6, len(order) - 0.4)
     ours.set_title(t("mos_class_title", lang), fontsize=15)
     ours.set_ylabel(t("mos_axis", lang), fontsize=14)
     width = 0.26
     for k, (name, shade) in enumerate(zip(PAPER_SETS, PAPER_SHADES)):
-        paper.bar(
-            [x + (k - 1) * width for x in range(len(METHODS))],
-            [PAPER_MOS[m][k] for m in METHODS],
-            width,
-            color=shade,
-            label=name,
-        )
-    paper.set_xticks(range(len(METHODS)), [METHOD_LABELS[m] for m in METHODS], fontsize=13)
+        xs = [x + (k - 1) * width for x in range(len(METHODS))]
+        paper.bar(xs, [PAPER_MOS[m][k] for m in METHODS], width, color=shade, label=name)
+    paper.set_xticks(range(len(METHODS)), [METHOD_LABELS[m].replace(" (", "\n(") for m in METHODS], fontsize=13)
     paper.set_title(t("mos_paper_title", lang), fontsize=15)
     paper.legend(fontsize=12, loc="upper left")
     for ax in (ours, paper):
@@ -248,27 +432,51 @@ def results_chart(results: Results, lang: str = "en") -> Image.Image:
         ax.set_yticks(range(6))
         ax.tick_params(axis="y", labelsize=13)
         ax.grid(axis="y", alpha=0.3)
-    return fig_to_pil(fig)
+    note = t("mos_ci_note", lang, resamples=BOOTSTRAP_RESAMPLES, few=FEW_RATERS)
+    fig.get_layout_engine().set(h_pad=0.1)
+    fig.supxlabel(note, fontsize=11, wrap=True)
+    return fig
 
 
-def results_view(code: str, lang: str = "en") -> ResultsView:
-    """Everything the teacher sees about a session's votes."""
-    results = get_store().results(code)
+def _draw_method(ax: Any, x: int, s: Any, colour: str, lang: str) -> None:
+    """One method's bar, its interval (dashed when from few raters) and its mean written beside it."""
+    if s.mean is None:
+        ax.text(x, 0.15, t("mos_no_votes", lang), ha="center", fontsize=12, rotation=90, va="bottom")
+        return
+    ax.bar(x, s.mean, color=colour, width=0.6)
+    if s.low is not None:
+        bar = ax.errorbar(x, s.mean, yerr=[[s.mean - s.low], [s.high - s.mean]], color="black", capsize=8, linewidth=2)
+        if s.few_raters:
+            bar[2][0].set_linestyle("--")
+    ax.text(x + 0.33, s.mean, f"{s.mean:.2f}", fontsize=12, va="center")
+
+
+def results_chart(results: Results, lang: str = "en") -> Image.Image:
+    """`results_figure`, drawn."""
+    return fig_to_pil(results_figure(results, lang))
+
+
+def _results_view(results: Results, lang: str) -> ResultsView:
     state = t("mos_shown" if results.revealed else "mos_hidden", lang)
     summary = t(
-        "mos_summary",
-        lang,
-        votes=results.votes,
-        voters=results.voters,
-        code=results.code,
-        crops=results.n_crops,
+        "mos_summary", lang, votes=results.votes, voters=results.voters, code=results.code, crops=results.n_crops,
         state=state,
-    )
+    )  # fmt: skip
     return ResultsView(
         chart=results_chart(results, lang),
         table=results_table(results, lang),
         summary=f"{summary}\n\n*{t('mos_note', lang)}*",
     )
+
+
+def results_view(code: str, keys: Keys = None, lang: str = "en", request: Any = None) -> ResultsView:
+    """Everything the teacher sees about a session's votes; for anyone else only once revealed."""
+    if not normalise_code(code):
+        raise ValueError(t("err_no_session", lang))
+    session = guarded(lambda: get_store().session(code), code, lang, request)
+    if not session.revealed:
+        _teacher(code, keys, lang, request)
+    return _results_view(get_store().results(session.code), lang)
 
 
 def results_signature(code: str, lang: str = "en") -> tuple:
@@ -279,26 +487,47 @@ def results_signature(code: str, lang: str = "en") -> tuple:
     return (r.code, r.revealed, lang, r.votes, tuple((s.n, s.mean, s.sd) for s in r.stats.values()))
 
 
-def reveal(code: str, lang: str = "en") -> ResultsView:
-    """Unblind the methods, and the results that show them."""
-    get_store().set_revealed(code, True)
-    return results_view(code, lang)
+def reveal(code: str, keys: Keys, lang: str = "en", request: Any = None) -> ResultsView:
+    """Unblind the methods (teacher only), and the results that show them."""
+    session = _teacher(code, keys, lang, request)
+    get_store().set_revealed(session.code, True)
+    return _results_view(get_store().results(session.code), lang)
 
 
-def reset(code: str, lang: str = "en") -> ResultsView:
-    """Delete the session's votes (hides the methods again), and the empty results."""
-    n = get_store().reset(code)
-    view = results_view(code, lang)
-    return view._replace(summary=f"{t('mos_reset_done', lang, n=n)}\n\n{view.summary}")
+def reset_question(code: str, keys: Keys, lang: str = "en", request: Any = None) -> str:
+    """What the confirmation asks before a reset: how many votes would go, and for how long it can be undone."""
+    session = _teacher(code, keys, lang, request)
+    n = get_store().results(session.code).votes
+    return t("mos_reset_ask", lang, n=n, code=session.code, minutes=UNDO_SECONDS // 60)
 
 
-def export_votes(code: str) -> str:
+def reset(code: str, keys: Keys, lang: str = "en", request: Any = None) -> ResetView:
+    """Delete the session's votes (teacher only; undoable for `UNDO_SECONDS`), hiding the methods again.
+
+    Returns:
+        The empty results, and the CSV file of the deleted votes (kept in the session's folder too).
+    """
+    session = _teacher(code, keys, lang, request)
+    receipt = get_store().reset(session.code)
+    view = _results_view(get_store().results(session.code), lang)
+    done = t("mos_reset_done", lang, n=receipt.deleted, minutes=UNDO_SECONDS // 60)
+    return ResetView(view.chart, view.table, f"{done}\n\n{view.summary}", str(receipt.csv_path))
+
+
+def undo_reset(code: str, keys: Keys, lang: str = "en", request: Any = None) -> ResultsView:
+    """Bring back the votes of the last reset (teacher only, for `UNDO_SECONDS`)."""
+    session = _teacher(code, keys, lang, request)
+    n = guarded(lambda: get_store().undo_reset(session.code), code, lang, request)
+    view = _results_view(get_store().results(session.code), lang)
+    return view._replace(summary=f"{t('mos_undo_done', lang, n=n)}\n\n{view.summary}")
+
+
+def export_votes(code: str, keys: Keys, lang: str = "en", request: Any = None) -> str:
     """The session's votes as a CSV file in a temp folder (which Gradio serves), named after the session."""
-    store = get_store()
-    session = store.session(code)
+    session = _teacher(code, keys, lang, request)
     folder = Path(tempfile.mkdtemp(prefix="srgan-mos-"))
     path = folder / f"mos_{session.code}_{time.strftime('%Y%m%d-%H%M%S')}.csv"
-    path.write_text(store.export_csv(session.code), encoding="utf-8")
+    path.write_text(get_store().export_csv(session.code), encoding="utf-8")
     return str(path)
 
 
@@ -311,8 +540,21 @@ def _show(path: Path) -> Image.Image:
     return image.resize((image.width * SHOW_ZOOM, image.height * SHOW_ZOOM), Image.Resampling.NEAREST)
 
 
-def next_crop_view(code: str, voter: str, lang: str = "en", note: str = "") -> CropView:
-    """The voter's next unrated crop (None and "" when all are rated), and their progress."""
+def crop_html(path: Path | None) -> str:
+    """A crop as an <img> that fills its column, pixels kept sharp (the phone page: no re-encoding, ~10 KB)."""
+    if path is None:
+        return ""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    style = "width:100%;aspect-ratio:1/1;image-rendering:pixelated;display:block"
+    return f"<img id='mos-phone-img' alt='' src='data:image/png;base64,{data}' style='{style}'>"
+
+
+def next_crop_view(code: str, voter: str, lang: str = "en", note: str = "", *, show: Callable = _show) -> CropView:
+    """The voter's next unrated crop (None and "" when all are rated), and their progress.
+
+    Args:
+        show: turns the crop's file into what is shown (the tab: an enlarged image; the phone page: HTML).
+    """
     store = get_store()
     session = store.session(code)
     crop = store.next_crop(session.code, voter)
@@ -321,25 +563,28 @@ def next_crop_view(code: str, voter: str, lang: str = "en", note: str = "") -> C
     if crop is None:
         return CropView(None, "", prefix + t("mos_done", lang, code=session.code, total=session.n_crops))
     progress = t("mos_progress", lang, code=session.code, done=done, total=session.n_crops)
-    return CropView(crop=_show(crop.path), crop_id=crop.crop_id, progress=prefix + progress)
+    return CropView(crop=show(crop.path), crop_id=crop.crop_id, progress=prefix + progress)
 
 
-def join(code: str, voter: str, lang: str = "en") -> CropView:
-    """A student joins a session: their first (or next) crop."""
+def join(code: str, voter: str, lang: str = "en", request: Any = None, *, show: Callable = _show) -> CropView:
+    """A student joins a session: their first (or next) crop (an unknown code counts as a guess)."""
     if not normalise_code(code):
         raise ValueError(t("mos_join_first", lang))
-    return next_crop_view(code, voter, lang)
+    return guarded(lambda: next_crop_view(code, voter, lang, show=show), code, lang, request)
 
 
-def vote(code: str, crop_id: str, score: int | None, voter: str, lang: str = "en") -> VoteView:
+def vote(
+    code: str, crop_id: str, score: int | None, voter: str, lang: str = "en", request: Any = None, *,
+    show: Callable = _show,
+) -> VoteView:  # fmt: skip
     """Record a rating and move on to the next crop (the rating is cleared for it)."""
     if not normalise_code(code) or not crop_id:
         raise ValueError(t("mos_join_first", lang))
     if score in (None, ""):
         raise ValueError(t("mos_pick_score", lang))
-    recorded = get_store().vote(code, voter, crop_id, score)
+    recorded = guarded(lambda: get_store().vote(code, voter, crop_id, score), code, lang, request)
     note = "" if recorded else t("mos_again", lang, crop=crop_id)
-    return VoteView(*next_crop_view(code, voter, lang, note), score=None)
+    return VoteView(*next_crop_view(code, voter, lang, note, show=show), score=None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -382,11 +627,18 @@ def score_choices(lang: str = "en") -> list[tuple[str, int]]:
     return [(t(f"mos_score_{s}", lang), s) for s in range(1, 6)]
 
 
+# The teacher keyring's place in the browser's local storage. Gradio encrypts a BrowserState with a key it
+# sends to the page, so that key protects nothing; it is fixed so that the keyring survives a server restart
+# (a random one per start would leave the teacher unable to manage the session after a restart).
+KEYRING_STORAGE = "srgan-mos-teacher-keys"
+KEYRING_CIPHER = "srgan-mos-keyring-v1"
+
+
 def _teacher_panel(ctx: TabContext) -> dict[str, Any]:
-    """Open/resume a session, its code for the projector, the live chart and table, reveal, reset, export."""
+    """Open/resume a session, its code and join address for the projector, the live results, reveal, reset, export."""
     import gradio as gr
 
-    w: dict[str, Any] = {}
+    w: dict[str, Any] = {"keys": gr.BrowserState({}, storage_key=KEYRING_STORAGE, secret=KEYRING_CIPHER)}
     with ctx.widget(gr.Accordion, "mos_teacher", open=False, elem_id="mos-teacher"), gr.Row():
         with gr.Column(scale=1, min_width=300):
             w["open"] = ctx.widget(gr.Button, "mos_open", variant="primary")
@@ -395,11 +647,18 @@ def _teacher_panel(ctx: TabContext) -> dict[str, Any]:
             w["refresh"] = ctx.widget(gr.Button, "mos_refresh")
             w["reveal"] = ctx.widget(gr.Button, "mos_reveal")
             w["reset"] = ctx.widget(gr.Button, "mos_reset", variant="stop")
+            with gr.Group(visible=False) as w["confirm"]:
+                w["question"] = gr.Markdown(elem_id="mos-reset-question")
+                with gr.Row():
+                    w["reset_yes"] = ctx.widget(gr.Button, "mos_reset_yes", variant="stop", elem_id="mos-reset-yes")
+                    w["reset_no"] = ctx.widget(gr.Button, "mos_reset_no")
+            w["undo"] = ctx.widget(gr.Button, "mos_undo", visible=False, elem_id="mos-undo")
             w["export"] = ctx.widget(gr.Button, "mos_export")
             w["csv"] = ctx.widget(gr.File, "mos_csv", interactive=False, elem_id="mos-csv")
         with gr.Column(scale=3):
             ctx.widget(gr.Markdown, "mos_code_caption")
             w["code_html"] = gr.HTML(elem_id="mos-code")
+            w["join_html"] = gr.HTML(elem_id="mos-join")
             w["summary"] = gr.Markdown(elem_id="mos-summary")
             w["chart"] = ctx.widget(
                 gr.Image,
@@ -414,89 +673,139 @@ def _teacher_panel(ctx: TabContext) -> dict[str, Any]:
     return w
 
 
-def _with_request(fn):
-    """Gradio hands the gr.Request to a parameter annotated with the class itself; this module's annotations
-    are strings (postponed evaluation) and gradio is not imported at its top, so set it here."""
+def with_request(fn: Callable) -> Callable:
+    """`fn` for Gradio, which hands the gr.Request to a parameter annotated with the class itself.
+
+    This module's annotations are strings (postponed evaluation) and gradio is not imported at its top, so
+    a wrapper carries the annotation (`fn` itself is left as it is).
+    """
     import gradio as gr
 
-    fn.__annotations__ = {"request": gr.Request}
-    return fn
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    wrapper.__annotations__ = {"request": gr.Request}
+    return wrapper
 
 
 def _wire_student(ctx: TabContext, w: dict[str, Any]) -> None:
     """`/mos_join` (also on Enter in the code box) and `/mos_vote`."""
     from .common import output_list, user_errors
 
-    @_with_request
+    @with_request
     def on_join(code, lang, request):
-        return join(code, voter_id(getattr(request, "session_hash", None)), lang)
+        return join(code, voter_id(getattr(request, "session_hash", None)), lang, request)
 
-    @_with_request
+    @with_request
     def on_vote(code, crop_id, score, lang, request):
-        return vote(code, crop_id, score, voter_id(getattr(request, "session_hash", None)), lang)
+        return vote(code, crop_id, score, voter_id(getattr(request, "session_hash", None)), lang, request)
 
     # Votes are quick database writes: their own group, so a class voting at once never waits for a
-    # network elsewhere in the app.
-    votes = {"concurrency_id": "mos_vote", "concurrency_limit": 8}
+    # network elsewhere in the app (the phone page's events share it).
     join_inputs, shown = [w["code"], ctx.lang], output_list(CropView, w)
-    w["join"].click(user_errors(on_join), join_inputs, shown, api_name="mos_join", **votes)
-    w["code"].submit(user_errors(on_join), join_inputs, shown, api_visibility="private", **votes)
+    w["join"].click(user_errors(on_join), join_inputs, shown, api_name="mos_join", **VOTES)
+    w["code"].submit(user_errors(on_join), join_inputs, shown, api_visibility="private", **VOTES)
     w["rate"].click(
         user_errors(on_vote),
         [w["code"], w["crop_id"], w["score"], ctx.lang],
         output_list(VoteView, w),
         api_name="mos_vote",
-        **votes,
+        **VOTES,
     )
 
 
+VOTES = {"concurrency_id": "mos_vote", "concurrency_limit": 8}
+TEACHER = {"concurrency_id": "mos_results", "concurrency_limit": 2}  # results draw a chart each
+
+
 def _wire_teacher(ctx: TabContext, w: dict[str, Any]) -> None:
-    """`/mos_open`, resume, the live timer, `/mos_results`, `/mos_reveal`, `/mos_reset`, `/mos_export`."""
+    """`/mos_open`, resume, the live timer, `/mos_results`, `/mos_reveal`, `/mos_export`; reset in `_wire_reset`."""
     import gradio as gr
 
     from .common import output_list, user_errors
 
     timer = gr.Timer(2.0, active=False)  # live results, started once a session is shown
     shown = gr.State(())  # the signature of the results on screen
-    # Results share a small group (each draws a chart).
-    teacher = {"concurrency_id": "mos_results", "concurrency_limit": 2}
-    code, results = w["code"], output_list(ResultsView, w)
+    live_code = gr.State("")  # the session whose key was checked: set on the server only, the timer reads it
+    code, keys, results = w["code"], w["keys"], output_list(ResultsView, w)
 
-    def on_tick(code, lang, on_screen):
-        try:
-            signature = results_signature(code, lang)
-        except ValueError:  # a code being typed in the box: no toast every two seconds
+    def on_tick(session_code, keyring, lang, on_screen):
+        try:  # the key was checked when the session was shown; checked again, quietly (no toast every 2 s)
+            get_store().teacher_session(session_code, teacher_key(keyring, session_code))
+            signature = results_signature(session_code, lang)
+        except ValueError:
             signature = ()
         if not signature or signature == on_screen:  # nothing new: send nothing, the browser keeps its chart
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (*results_view(code, lang), signature)
+        return (*_results_view(get_store().results(session_code), lang), signature)
 
-    def start_live(code, lang):
-        return (*results_view(code, lang), results_signature(code, lang), gr.Timer(active=True))
+    @with_request
+    def start_live(code, keyring, lang, request):
+        session = _teacher(code, keyring, lang, request)
+        view = _results_view(get_store().results(session.code), lang)
+        return (*view, results_signature(session.code, lang), session.code, gr.Timer(active=True))
 
     live = {
         "fn": user_errors(start_live),
-        "inputs": [code, ctx.lang],
-        "outputs": [*results, shown, timer],
+        "inputs": [code, keys, ctx.lang],
+        "outputs": [*results, shown, live_code, timer],
         "api_visibility": "private",
-        **teacher,
+        **TEACHER,
     }
     session = output_list(SessionView, w)
-    w["open"].click(
-        user_errors(open_session), None, session, api_name="mos_open", concurrency_id="mos_open", concurrency_limit=1
-    ).success(**live)
+    opened = w["open"].click(
+        user_errors(with_request(open_session)), [keys, ctx.lang], session, api_name="mos_open",
+        concurrency_id="mos_open", concurrency_limit=1,
+    )  # fmt: skip
+    opened.success(**live)
     gr.on(
         [w["resume"].click, code.submit],
-        user_errors(resume_session),
-        code,
+        user_errors(with_request(resume_session)),
+        [code, keys, ctx.lang],
         session,
         api_visibility="private",
-        queue=False,
+        **TEACHER,
     ).success(**live)
-    w["refresh"].click(user_errors(results_view), [code, ctx.lang], results, api_name="mos_results", **teacher)
-    timer.tick(
-        on_tick, [code, ctx.lang, shown], [*results, shown], api_visibility="private", show_progress="hidden", **teacher
+    teacher_inputs = [code, keys, ctx.lang]
+    w["refresh"].click(
+        user_errors(with_request(results_view)), teacher_inputs, results, api_name="mos_results", **TEACHER
     )
-    w["reveal"].click(user_errors(reveal), [code, ctx.lang], results, api_name="mos_reveal", **teacher)
-    w["reset"].click(user_errors(reset), [code, ctx.lang], results, api_name="mos_reset", **teacher)
-    w["export"].click(user_errors(export_votes), code, w["csv"], api_name="mos_export", **teacher)
+    timer.tick(
+        on_tick, [live_code, keys, ctx.lang, shown], [*results, shown], api_visibility="private",
+        show_progress="hidden", **TEACHER,
+    )  # fmt: skip
+    w["reveal"].click(user_errors(with_request(reveal)), teacher_inputs, results, api_name="mos_reveal", **TEACHER)
+    w["export"].click(
+        user_errors(with_request(export_votes)), teacher_inputs, w["csv"], api_name="mos_export", **TEACHER
+    )
+    _wire_reset(w, teacher_inputs)
+
+
+def _wire_reset(w: dict[str, Any], teacher_inputs: list[Any]) -> None:
+    """Reset asks first (a question and two buttons, in the page), then `/mos_reset`; `/mos_undo_reset` after."""
+    import gradio as gr
+
+    from .common import output_list, user_errors
+
+    @with_request
+    def ask(code, keys, lang, request):
+        return gr.Group(visible=True), reset_question(code, keys, lang, request)
+
+    def hide():
+        return gr.Group(visible=False)
+
+    w["reset"].click(
+        user_errors(ask), teacher_inputs, [w["confirm"], w["question"]], api_visibility="private", **TEACHER
+    )
+    w["reset_no"].click(hide, None, w["confirm"], api_visibility="private", queue=False)
+    done = w["reset_yes"].click(
+        user_errors(with_request(reset)), teacher_inputs, output_list(ResetView, w), api_name="mos_reset", **TEACHER
+    )
+    done.then(lambda: (gr.Group(visible=False), gr.Button(visible=True)), None, [w["confirm"], w["undo"]],
+              api_visibility="private", queue=False)  # fmt: skip
+    undone = w["undo"].click(
+        user_errors(with_request(undo_reset)), teacher_inputs, output_list(ResultsView, w), api_name="mos_undo_reset",
+        **TEACHER,
+    )  # fmt: skip
+    undone.success(lambda: gr.Button(visible=False), None, w["undo"], api_visibility="private", queue=False)
