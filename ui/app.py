@@ -15,6 +15,7 @@ import sys
 import gradio as gr
 
 from . import compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
+from . import mos_phone
 from .context import AppSettings, Tab, TabContext
 from .i18n import LANG_CHOICES, Relabel, Strings, normalise_lang
 from .launch import (
@@ -91,6 +92,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
                 ctx.tr.add(tab, module.STRINGS.producer(module.KEY))
         lang.change(ctx.tr.updates, lang, ctx.tr.components, api_visibility="private", queue=False)
         _wire_url_options(demo, lang, presenter, lang0)
+    mos_phone.build_page(demo, settings)  # /mos: the students' phone page (a route of its own)
     return demo
 
 
