@@ -1,7 +1,8 @@
 """The generator and the discriminator of SRGAN (Ledig et al. 2017, arXiv 1609.04802, Fig. 4).
 
 Lessons: [generator and discriminator](../lessons/en/02_generator_discriminator.md),
-[PixelShuffle](../lessons/en/07_pixel_shuffle.md), [PReLU](../lessons/en/08_prelu.md).
+[PixelShuffle](../lessons/en/07_pixel_shuffle.md), [PReLU](../lessons/en/08_prelu.md),
+[Fig. 4 live, block by block](../lessons/en/10_architecture.md) (the Architecture tab: `srgan/architecture.py`).
 
 Generator (Fig. 4, top), for scale r = 2^k::
 

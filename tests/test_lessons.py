@@ -25,14 +25,15 @@ NAMES = (
     "07_pixel_shuffle",
     "08_prelu",
     "09_perception_distortion",
+    "10_architecture",
 )
 SECTIONS = {
     "en": ("## Try it in the app", "## In the code"),
     "es": ("## Pruébalo en la app", "## En el código"),
 }
 TABS = {
-    "en": ("Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Realism dial"),
-    "es": ("Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Dial de realismo"),
+    "en": ("Compare", "PixelShuffle", "PReLU", "Feature maps", "Loss lab", "Realism dial", "Architecture"),
+    "es": ("Comparar", "PixelShuffle", "PReLU", "Mapas de activación", "Laboratorio de pérdidas", "Dial de realismo", "Arquitectura"),
 }
 MIN_WORDS, MAX_WORDS = 250, 600  # prose only: code blocks and display formulas are not counted
 

@@ -14,7 +14,7 @@ import sys
 
 import gradio as gr
 
-from . import compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
+from . import architecture, compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
 from . import mos_phone
 from .context import AppSettings, Tab, TabContext
 from .i18n import LANG_CHOICES, Relabel, Strings, normalise_lang
@@ -43,7 +43,18 @@ STRINGS = Strings({
 t = STRINGS.t
 
 # The tabs, in the order they appear; each module's KEY is its gr.Tab id and its title's key.
-TABS: tuple[Tab, ...] = (compare, pixel_shuffle, prelu, feature_maps, loss_lab, realism, finetune, mos, lessons)
+TABS: tuple[Tab, ...] = (
+    compare,
+    pixel_shuffle,
+    prelu,
+    feature_maps,
+    loss_lab,
+    realism,
+    architecture,
+    finetune,
+    mos,
+    lessons,
+)
 CSS = """
 .gradio-container { max-width: 1800px !important; }
 .srgan-header h1 { margin-bottom: 0; }
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
     demo.queue(default_concurrency_limit=2)
     start_cleanup()  # old runs and temporary downloads, every hour
     warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
-    demo.launch(**launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS)
+    demo.launch(**launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS + architecture.CSS)
     return 0
 
 

@@ -23,6 +23,7 @@ LESSONS = (
     "07_pixel_shuffle",
     "08_prelu",
     "09_perception_distortion",
+    "10_architecture",
 )
 # $$...$$ for display formulas, $...$ inline (KaTeX in the browser).
 LATEX_DELIMITERS = [
