@@ -107,8 +107,10 @@ def atomic_write(path: Path, write: Any) -> None:
 
 def disk_full_error(path: Path) -> DiskFullError:
     """The error for a write to `path` that found the disk full (errno ENOSPC, a sentence for the user)."""
-    error = DiskFullError(f"the server's disk is full: {Path(path).name} was not written (nothing was changed). "
-                          "Ask the teacher to free some space, then try again.")  # fmt: skip
+    error = DiskFullError(
+        f"the server's disk is full: {Path(path).name} was not written (nothing was changed). "
+        "Ask the teacher to free some space, then try again."
+    )
     error.errno = errno.ENOSPC
     return error
 
