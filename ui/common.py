@@ -16,9 +16,56 @@ from srgan.checkpoints import CheckpointError
 from srgan.images import ImageError
 from srgan.resources import examples_dir
 
+from .i18n import Strings
+
 # The three methods of every comparison, in the order the class reads them.
 METHODS = ("bicubic", "srresnet", "srgan")
-METHOD_LABELS = {"bicubic": "Bicubic", "srresnet": "SRResNet (MSE)", "srgan": "SRGAN", "hr": "HR"}
+METHOD_LABELS = {"bicubic": "Bicubic", "srresnet": "SRResNet (MSE)", "srgan": "SRGAN", "hr": "HR"}  # English
+STRINGS = Strings({
+    "bicubic": ("Bicubic", "Bicúbica"),
+    "srresnet": ("SRResNet (MSE)", "SRResNet (MSE)"),
+    "srgan": ("SRGAN", "SRGAN"),
+    "hr": ("HR", "HR"),
+    "bundled": ("{name} (bundled)", "{name} (incluido)"),
+    "fine_tuned": ("fine-tuned: {name}", "ajuste fino: {name}"),
+    "run_label": ("{name} (fine-tuned, {objective})", "{name} (ajuste fino, {objective})"),
+    "mean": ("mean", "media"),
+})  # fmt: skip
+OBJECTIVE_SHORT = {"mse": "MSE", "vgg54": "VGG54", "srgan": "SRGAN"}  # a run's objective, as its label says it
+
+
+def method_label(name: str, lang: str = "en", *, gan_label: str | None = None) -> str:
+    """What the class reads for a method ("bicubic" -> "Bicúbica" in Spanish).
+
+    `gan_label` names the generator of the SRGAN column when it is not the bundled SRGAN (`generator_label`):
+    every panel, table, figure and download of that column then says which network made it.
+    """
+    if name == "srgan" and gan_label:
+        return gan_label
+    return STRINGS.t(name, lang) if name in STRINGS else name
+
+
+def generator_label(gan_model: str, lang: str = "en") -> str:
+    """The name of a generator as the class should read it: "SRGAN", "SRResNet (MSE)" or "run-7 (fine-tuned, MSE)".
+
+    A fine-tuned run keeps its own name and says its objective (an SRResNet fine-tuned with MSE is no SRGAN).
+    """
+    if gan_model in ("srgan", "srresnet"):
+        return STRINGS.t(gan_model, lang)
+    objective = run_objective(gan_model)
+    if objective is None:
+        return str(gan_model)
+    return STRINGS.t("run_label", lang, name=gan_model, objective=OBJECTIVE_SHORT.get(objective, objective))
+
+
+def run_objective(name: str) -> str | None:
+    """The objective ("mse", "vgg54", "srgan") a fine-tuned run was trained with; None when unknown."""
+    from srgan.classroom.runs import list_runs
+
+    for run in list_runs():
+        if run.name == name:
+            return run.metadata.get("objective")
+    return None
 
 
 def example_paths() -> list[str]:
@@ -71,7 +118,7 @@ def output_list(result_type: type, widgets: Mapping[str, Any]) -> list[Any]:
     return [widgets[name] for name in result_type._fields]
 
 
-def retitled_table(value: Any, headers: list[str]) -> Any:
+def retitled_table(value: Any, headers: list[str], *, lang: str | None = None) -> Any:
     """A Dataframe update with new column titles that keeps its rows (the language switch of a table).
 
     `gr.update(headers=...)` alone changes the titles Gradio uses from then on, but a table already showing
@@ -85,14 +132,41 @@ def retitled_table(value: Any, headers: list[str]) -> Any:
 
     if value is None or len(value.columns) != len(headers):
         return gr.update(headers=headers)
-    return gr.update(value=value.set_axis(headers, axis=1), headers=headers)
+    value = value.set_axis(headers, axis=1)
+    if lang is not None and len(value.columns):  # the first column names the methods: in `lang` too
+        value[value.columns[0]] = [relabel_method(str(cell), lang) for cell in value[value.columns[0]]]
+    return gr.update(value=value, headers=headers)
 
 
-def new_figure(width: float, height: float) -> Any:
-    """A matplotlib Figure not attached to pyplot's global state (safe in server threads)."""
+def relabel_method(label: str, lang: str) -> str:
+    """A method's name shown in either language, in `lang` ("Bicubic" -> "Bicúbica"; a run's label too)."""
+    for key in ("bicubic", "srresnet", "srgan", "hr"):
+        if label in STRINGS[key]:
+            return STRINGS.t(key, lang)
+    for en, es in ((" (fine-tuned, ", " (ajuste fino, "),):
+        label = label.replace(es, en) if lang == "en" else label.replace(en, es)
+    return label
+
+
+def empty_table(headers: list[str]) -> Any:
+    """A table with titles and no rows (an empty gr.Dataframe keeps the titles it was made with: give it this)."""
+    import pandas as pd
+
+    return pd.DataFrame(columns=headers)
+
+
+def new_figure(width: float, height: float, scale: float = 1.0) -> Any:
+    """A matplotlib Figure not attached to pyplot's global state (safe in server threads).
+
+    `scale` > 1 (presenter mode) makes every text of the figure that much larger against its drawing: the
+    figure is made `scale` times smaller in inches and drawn at `scale` times the dpi (`fig_to_pil`), so it
+    has the same pixels, and font sizes (in points) cover `scale` times as many of them.
+    """
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width / scale, height / scale), layout="constrained")
+    fig.srgan_scale = scale  # read by fig_to_pil
+    return fig
 
 
 def fig_to_pil(fig: Any, *, dpi: int = 100) -> Image.Image:
@@ -103,7 +177,7 @@ def fig_to_pil(fig: Any, *, dpi: int = 100) -> Image.Image:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig.set_dpi(dpi)
+    fig.set_dpi(dpi * getattr(fig, "srgan_scale", 1.0))
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())  # (H, W, 4) -> (H, W, 3) uint8
@@ -116,13 +190,22 @@ def as_pil(image: Any) -> Image.Image:
     return Image.fromarray(image) if isinstance(image, np.ndarray) else image
 
 
-def generator_choices() -> list[tuple[str, str]]:
+def generator_choices(lang: str = "en") -> list[tuple[str, str]]:
     """(label, value) of the generators a tab can use: the bundled SRGAN, then fine-tuned runs, newest first."""
     from srgan.classroom.runs import list_runs
 
-    return [("SRGAN (bundled)", "srgan"), ("SRResNet (bundled)", "srresnet")] + [
-        (f"fine-tuned: {r.name}", r.name) for r in list_runs()
+    t = STRINGS.t
+    return [(t("bundled", lang, name="SRGAN"), "srgan"), (t("bundled", lang, name="SRResNet"), "srresnet")] + [
+        (t("fine_tuned", lang, name=r.name), r.name) for r in list_runs()
     ]
+
+
+PRESENTER_SCALE = 1.5  # how much larger a figure's text is in presenter mode (`new_figure(scale=...)`)
+
+
+def figure_scale(presenter: bool | None) -> float:
+    """The `scale` of `new_figure` for a page in presenter mode (True) or not."""
+    return PRESENTER_SCALE if presenter else 1.0
 
 
 def resolve_generator(name: str) -> str:
@@ -132,3 +215,31 @@ def resolve_generator(name: str) -> str:
     from srgan.classroom.runs import run_checkpoint
 
     return str(run_checkpoint(name))
+
+
+# The tabs' own CSS (app.py adds it to the page's).
+TAB_CSS = """
+/* A page opened in another language than the server's stays hidden until relabelled (i18n.page_head). */
+html.srgan-relabelling gradio-app { visibility: hidden; }
+/* Results, zooms and sliders: upscaled pixels stay sharp, and the image fills its panel. */
+.srgan-result img, .srgan-pixels img { image-rendering: pixelated; }
+.srgan-result img { width: 100%; height: 100%; object-fit: contain; }
+.srgan-result button, .srgan-result .image-frame, .srgan-result .image-container { position: relative; }
+/* The zoom's square over every result (compare.ZOOM_BOX_JS). */
+.srgan-zoom-box { position: absolute; pointer-events: none; border: 2px solid #ff2828;
+                  box-shadow: 0 0 0 1px rgba(255, 255, 255, 0.9); }
+/* Figures carry their titles at the top: the buttons of a shown image (download, full screen) sit in a row
+   of their own above it, not over the title (the result panels keep them on the picture: room for it). */
+.gradio-container .block:not(.srgan-result) .image-container > .icon-button-wrapper.top-panel {
+  position: static !important; justify-content: flex-end; margin: 0 0 2px auto; order: -1; }
+/* Tables break between words, never inside one (a narrow column scrolls instead). */
+.gradio-container table th, .gradio-container table th *, .gradio-container table td,
+.gradio-container table td * { word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
+.gradio-container .prose table { display: block; overflow-x: auto; max-width: 100%; }
+.gradio-container .prose table th, .gradio-container .prose table td { white-space: nowrap; }
+/* Presenter mode, Compare tab: the input, the button and the three results on the first screen. */
+body.srgan-presenter .srgan-header .prose p { display: none; }
+body.srgan-presenter .srgan-compare-row > .column:first-child { min-width: 360px !important; max-width: 420px; }
+body.srgan-presenter .srgan-compare-row .srgan-upload { height: 240px !important; }
+body.srgan-presenter .srgan-result { height: calc(100vh - 330px) !important; min-height: 420px; }
+"""

@@ -27,7 +27,7 @@ from srgan.engine.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.images import ImageError, split_image
 from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
 
-from .common import METHOD_LABELS, METHODS, as_pil, example_paths, fig_to_pil, new_figure
+from .common import METHODS, as_pil, empty_table, example_paths, fig_to_pil, generator_label, method_label, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -82,6 +82,9 @@ STRINGS = Strings({
     "cmp_spec_y": ("power (log scale)", "potencia (escala log)"),
     "cmp_spec_note": ("MSE (SRResNet) falls below HR at high frequencies: it averages away the fine texture.",
                       "MSE (SRResNet) cae por debajo de HR en altas frecuencias: promedia la textura fina."),
+    "cmp_animated": (" Animated image: only the first frame was used.",
+                     " Imagen animada: solo se usó el primer fotograma."),
+    "cmp_mean": ("mean {value:.2f}", "media {value:.2f}"),
 })  # fmt: skip
 t = STRINGS.t
 
@@ -94,24 +97,38 @@ class CompareResult:
     lr_image: Image.Image
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # empty without HR
     seconds: float = 0.0
-    note: str = ""
+    notes: list[tuple[str, dict]] = field(default_factory=list)  # (key, values) of the status's notes: any language
     alpha: Image.Image | None = None  # the upload's alpha (LR size, upscale mode): put back on the downloads
     files: dict[str, str] = field(default_factory=dict)  # the PNG of each image, once `save_downloads` wrote it
+    views: dict[str, str] = field(default_factory=dict)  # what the panels show: each file, enlarged `view_scale` x
+    view_scale: int = 1
+    gan_model: str = "srgan"  # the generator of the SRGAN column: "srgan", "srresnet" or a fine-tuned run's name
+
+    def label(self, name: str, lang: str = "en") -> str:
+        """A method's name as the class reads it; the SRGAN column is named after its own generator."""
+        gan = generator_label(self.gan_model, lang) if self.gan_model != "srgan" else None
+        return method_label(name, lang, gan_label=gan)
+
+    def note(self, lang: str = "en") -> str:
+        return "".join(t(key, lang, **values) for key, values in self.notes)
 
 
 def prepare_input(
     image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
-) -> tuple[Image.Image, Image.Image | None, str]:
-    """Turn the upload into (LR RGB, HR RGB or None, note), enforcing the pixel limit with a helpful message."""
+) -> tuple[Image.Image, Image.Image | None, list[tuple[str, dict]]]:
+    """Turn the upload into (LR RGB, HR RGB or None, notes), enforcing the pixel limit with a helpful message.
+
+    The notes are (key, values) pairs of this module's strings, so that the status follows a language switch.
+    """
     split = split_image(as_pil(image))
-    rgb, note = split.rgb, split.note
+    rgb, notes = split.rgb, ([("cmp_animated", {})] if split.note else [])
     if mode == "ground_truth":
         w0, h0 = rgb.size
         if min(w0, h0) < 4 * SCALE:
             raise ImageError(t("cmp_too_small", lang, min=4 * SCALE))
         hr = mod_crop(rgb, SCALE)
         lr = bicubic_downsample(hr, SCALE)
-        note += t("cmp_gt_note", lang, W0=w0, H0=h0, w=lr.width, h=lr.height)
+        notes.append(("cmp_gt_note", {"W0": w0, "H0": h0, "w": lr.width, "h": lr.height}))
     else:
         hr, lr = None, rgb
     if lr.width * lr.height > max_input_pixels:
@@ -119,7 +136,7 @@ def prepare_input(
         raise ImageError(
             t("cmp_too_big", lang, w=lr.width, h=lr.height, px=lr.width * lr.height, max=max_input_pixels, side=side)
         )
-    return lr, hr, note
+    return lr, hr, notes
 
 
 def run_compare(
@@ -140,16 +157,18 @@ def run_compare(
     from .common import resolve_generator
 
     models = {"bicubic": "bicubic", "srresnet": "srresnet", "srgan": resolve_generator(gan_model)}
-    lr, hr, note = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
+    lr, hr, notes = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
     alpha = split_image(as_pil(image)).alpha if mode != "ground_truth" else None  # the networks only see RGB
-    note += t("cmp_alpha_note", lang) if alpha is not None else ""
+    notes += [("cmp_alpha_note", {})] if alpha is not None else []
+    label = generator_label(gan_model, lang) if gan_model != "srgan" else None
     start = time.perf_counter()
     images: dict[str, Image.Image] = {}
     for k, method in enumerate(METHODS):
 
         def report(fraction: float, desc: str, k: int = k, method: str = method) -> None:
             if progress is not None:
-                progress((k + fraction) / len(METHODS), desc=f"{METHOD_LABELS[method]}: {desc}")
+                name = method_label(method, lang, gan_label=label)
+                progress((k + fraction) / len(METHODS), desc=f"{name}: {desc}")
 
         images[method] = upscaler_for(models[method])(lr, progress=report)
     metrics = {}
@@ -157,25 +176,22 @@ def run_compare(
         images["hr"] = hr
         metrics = {m: evaluate_pair(images[m], hr, scale=SCALE) for m in METHODS}
         metrics["hr"] = evaluate_pair(hr, hr, scale=SCALE)
-    return CompareResult(images, lr, metrics, time.perf_counter() - start, note, alpha)
+    return CompareResult(images, lr, metrics, time.perf_counter() - start, notes, alpha, gan_model=gan_model)
 
 
 def status_text(result: CompareResult, lang: str = "en") -> str:
     out = result.images["bicubic"]
     tiles = tiles_needed(result.lr_image.width, result.lr_image.height, upscaler_for("srresnet").tile_size)
-    return (
-        t(
-            "cmp_done",
-            lang,
-            w=result.lr_image.width,
-            h=result.lr_image.height,
-            W=out.width,
-            H=out.height,
-            seconds=result.seconds,
-            tiles=tiles,
-        )
-        + result.note
-    )
+    return t(
+        "cmp_done",
+        lang,
+        w=result.lr_image.width,
+        h=result.lr_image.height,
+        W=out.width,
+        H=out.height,
+        seconds=result.seconds,
+        tiles=tiles,
+    ) + result.note(lang)
 
 
 def metrics_table(result: CompareResult, lang: str = "en") -> list[list]:
@@ -185,7 +201,7 @@ def metrics_table(result: CompareResult, lang: str = "en") -> list[list]:
     rows = []
     for m, v in result.metrics.items():
         psnr = "∞" if not np.isfinite(v["psnr_y"]) else f"{v['psnr_y']:.2f}"
-        rows.append([METHOD_LABELS[m], psnr, f"{v['ssim_y']:.4f}", f"{v['gradient_ratio']:.3f}"])
+        rows.append([result.label(m, lang), psnr, f"{v['ssim_y']:.4f}", f"{v['gradient_ratio']:.3f}"])
     return rows
 
 
@@ -193,33 +209,54 @@ def metrics_headers(lang: str = "en") -> list[str]:
     return [t("cmp_method", lang), t("cmp_psnr", lang), t("cmp_ssim", lang), t("cmp_grad", lang)]
 
 
+def zoom_region(width: int, height: int, cx: float, cy: float, size: float) -> tuple[int, int, int]:
+    """(x0, y0, side) of the square the zoom shows: `size` of the shorter side, centred at (cx, cy), inside.
+
+    ZOOM_BOX_JS draws the same square on the result panels (keep the two in step).
+    """
+    side = max(8, int(min(width, height) * min(max(size, 0.02), 1.0)))
+    x0 = int(np.clip(cx * width - side / 2, 0, width - side))
+    y0 = int(np.clip(cy * height - side / 2, 0, height - side))
+    return x0, y0, side
+
+
 def zoom_panel(
     result: CompareResult, cx: float = 0.5, cy: float = 0.5, size: float = 0.2, *, lang: str = "en", tile: int = 320
 ) -> Image.Image:
     """The same region of every result, enlarged with nearest neighbour (pixels stay visible), labelled."""
     names = list(result.images)
-    w, h = result.images["bicubic"].size
-    side = max(8, int(min(w, h) * min(max(size, 0.02), 1.0)))
-    x0 = int(np.clip(cx * w - side / 2, 0, w - side))
-    y0 = int(np.clip(cy * h - side / 2, 0, h - side))
+    x0, y0, side = zoom_region(*result.images["bicubic"].size, cx, cy, size)
     panel = Image.new("RGB", (tile * len(names) + 8 * (len(names) - 1), tile + 34), "white")
     draw = ImageDraw.Draw(panel)
     for k, name in enumerate(names):  # labels under the crops, clear of the widget's own label
         crop = result.images[name].convert("RGB").crop((x0, y0, x0 + side, y0 + side))
         panel.paste(crop.resize((tile, tile), Image.Resampling.NEAREST), (k * (tile + 8), 0))
-        draw.text((k * (tile + 8) + 4, tile + 6), METHOD_LABELS[name], fill="black", font_size=22)
+        draw.text((k * (tile + 8) + 4, tile + 6), result.label(name, lang), fill="black", font_size=22)
     return panel
 
 
-def region_overlay(result: CompareResult, cx: float, cy: float, size: float) -> Image.Image:
-    """The bicubic result with the zoom region outlined (to show where the zoom looks)."""
-    image = result.images["bicubic"].convert("RGB").copy()
-    w, h = image.size
-    side = max(8, int(min(w, h) * min(max(size, 0.02), 1.0)))
-    x0 = int(np.clip(cx * w - side / 2, 0, w - side))
-    y0 = int(np.clip(cy * h - side / 2, 0, h - side))
-    ImageDraw.Draw(image).rectangle((x0, y0, x0 + side, y0 + side), outline=(255, 40, 40), width=max(2, w // 200))
-    return image
+# The zoom's square drawn over every result panel, in the browser (no image is sent again): arguments are
+# the three zoom sliders; the same arithmetic as `zoom_region`. Runs at every slider move and after each result.
+ZOOM_BOX_JS = """(cx, cy, size) => {
+  const place = (img) => {
+    const frame = img.parentElement;
+    let box = frame.querySelector(':scope > .srgan-zoom-box');
+    if (!img.naturalWidth) { if (box) box.remove(); return; }
+    if (!box) { box = document.createElement('div'); box.className = 'srgan-zoom-box'; frame.appendChild(box); }
+    const W = img.naturalWidth, H = img.naturalHeight, r = img.getBoundingClientRect();
+    const f = frame.getBoundingClientRect(), s = Math.min(r.width / W, r.height / H);
+    const ox = r.left - f.left + (r.width - W * s) / 2, oy = r.top - f.top + (r.height - H * s) / 2;
+    const side = Math.max(8, Math.floor(Math.min(W, H) * Math.min(Math.max(size, 0.02), 1)));
+    const x0 = Math.floor(Math.min(Math.max(cx * W - side / 2, 0), W - side));
+    const y0 = Math.floor(Math.min(Math.max(cy * H - side / 2, 0), H - side));
+    Object.assign(box.style, {left: `${ox + x0 * s}px`, top: `${oy + y0 * s}px`,
+                              width: `${side * s}px`, height: `${side * s}px`});
+  };
+  document.querySelectorAll('.srgan-result img').forEach((img) => {
+    if (img.complete) place(img); else img.addEventListener('load', () => place(img), {once: true});
+  });
+  return [];
+}"""
 
 
 def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
@@ -234,7 +271,7 @@ def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
     top = max(float(np.percentile(np.concatenate([d.ravel() for d in maps]), 99.5)), 1.0)
     for ax, m, d in zip(axes, methods, maps):
         im = ax.imshow(d, cmap="magma", vmin=0, vmax=top)
-        ax.set_title(f"{METHOD_LABELS[m]}\nmean {d.mean():.2f}", fontsize=14)
+        ax.set_title(f"{result.label(m, lang)}\n{t('cmp_mean', lang, value=d.mean())}", fontsize=14)
         ax.axis("off")
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="|ΔY|")
     fig.suptitle(t("cmp_diff_title_hr" if has_hr else "cmp_diff_title_bic", lang), fontsize=16)
@@ -254,12 +291,12 @@ def spectrum_figure(result: CompareResult, *, lang: str = "en") -> Image.Image:
     for name, image in result.images.items():
         freqs, power = radial_power_spectrum(rgb_to_y(image))
         color, style = styles[name]
-        ax.semilogy(freqs, power, style, color=color, label=METHOD_LABELS[name], linewidth=2.2)
+        ax.semilogy(freqs, power, style, color=color, label=result.label(name, lang), linewidth=2.2)
     ax.set_xlabel(t("cmp_spec_x", lang), fontsize=13)
     ax.set_ylabel(t("cmp_spec_y", lang), fontsize=13)
     fig.suptitle(t("cmp_spec_title", lang), fontsize=15)
-    ax.set_title(t("cmp_spec_note", lang), fontsize=10)
-    ax.legend(fontsize=12)
+    fig.supxlabel(t("cmp_spec_note", lang), fontsize=12, style="italic")  # under the plot: clear of the legend
+    ax.legend(fontsize=12, loc="lower left")  # the spectra fall to the right: the lower left stays empty
     ax.grid(alpha=0.3)
     return fig_to_pil(fig)
 
@@ -270,8 +307,19 @@ def shown_image(result: CompareResult, name: str) -> Image.Image | str:
     A file goes to the browser as it is; an image Gradio would encode as PNG again (0.5 s at 1024x1024).
     The file may be gone (temporary folders are pruned after a while): then the image is sent.
     """
-    path = result.files.get(name)
+    path = result.views.get(name) or result.files.get(name)
     return path if path is not None and Path(path).is_file() else result.images[name]
+
+
+# A result smaller than this (its longer side, in pixels) is shown enlarged by a whole factor, nearest
+# neighbour, to about this size: its pixels stay sharp at any panel size, and the panel never shows an image
+# larger than its own pixels (Gradio maps a click to image coordinates only for images shown at most 1:1).
+VIEW_SIDE = 1024
+
+
+def view_scale(size: tuple[int, int]) -> int:
+    """The whole factor a result of `size` is shown enlarged by (1: as it is)."""
+    return max(1, VIEW_SIDE // max(size))
 
 
 def slider_pair(result: CompareResult, a: str = "bicubic", b: str = "srgan") -> tuple[Image.Image | str, ...]:
@@ -297,14 +345,39 @@ def save_downloads(result: CompareResult) -> dict[str, str]:
     from srgan.checkpoints import atomic_write
 
     folder = Path(tempfile.mkdtemp(prefix="srgan-compare-"))
+    result.view_scale = view_scale(result.images["bicubic"].size)
     for name, image in result.images.items():
-        path = folder / f"{name}_x{SCALE}.png" if name != "hr" else folder / "hr.png"
+        path = folder / f"{download_stem(result, name)}_x{SCALE}.png" if name != "hr" else folder / "hr.png"
         if result.alpha is not None and name in METHODS:
             image = image.convert("RGBA")
             image.putalpha(bicubic_upscale(result.alpha, SCALE))
         atomic_write(path, lambda tmp, image=image: image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL))
         result.files[name] = str(path)
+        result.views[name] = _write_view(image, path, result.view_scale)
     return dict(result.files)
+
+
+def download_stem(result: CompareResult, name: str) -> str:
+    """A result's file name: the method's, and for the SRGAN column its own generator's ("run-7_x4.png")."""
+    if name != "srgan" or result.gan_model == "srgan":
+        return name
+    return result.gan_model if result.gan_model != "srresnet" else "srresnet_third_column"
+
+
+def _write_view(image: Image.Image, path: Path, scale: int) -> str:
+    """The PNG a result panel shows: `path` itself, or beside it the image enlarged `scale` x (nearest)."""
+    if scale == 1:
+        return str(path)
+    view = path.with_name(path.stem + "_view.png")
+    big = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    atomic_write_png(view, big)
+    return str(view)
+
+
+def atomic_write_png(path: Path, image: Image.Image) -> None:
+    from srgan.checkpoints import atomic_write
+
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL))
 
 
 class UpscaleOutputs(NamedTuple):
@@ -362,6 +435,18 @@ def upscale(
     )
 
 
+def result_labels(result: CompareResult | None, lang: str = "en") -> dict[str, str]:
+    """The title of each result panel (the SRGAN column named after its generator once a result is shown)."""
+    if result is None:
+        return {name: method_label(name, lang) for name in (*METHODS, "hr")}
+    return {name: result.label(name, lang) for name in (*METHODS, "hr")}
+
+
+def pair_choices(result: CompareResult | None, lang: str = "en") -> list[tuple[str, str]]:
+    """(label, value) of the before/after slider's two dropdowns."""
+    return [(label, name) for name, label in result_labels(result, lang).items()]
+
+
 def mode_choices(lang: str = "en") -> list[tuple[str, str]]:
     return [(t("cmp_mode_upscale", lang), "upscale"), (t("cmp_mode_gt", lang), "ground_truth")]
 
@@ -388,7 +473,13 @@ def _inputs(ctx: TabContext) -> dict[str, Any]:
 
     w: dict[str, Any] = {}
     w["image"] = ctx.widget(
-        upload_image, "cmp_input", prop="label", height=300, image_mode=None, sources=["upload", "clipboard"]
+        upload_image,
+        "cmp_input",
+        prop="label",
+        height=300,
+        image_mode=None,
+        sources=["upload", "clipboard"],
+        elem_classes="srgan-upload",
     )
     w["mode"] = ctx.widget(gr.Radio, "cmp_mode", mode_choices(ctx.default_lang), value="upscale")
     ctx.relabel(w["mode"], mode_choices, "choices")
@@ -404,37 +495,40 @@ def _results(ctx: TabContext) -> dict[str, Any]:
     """The right column: the result panels, scores, zoom, slider, figures and downloads (named as UpscaleOutputs)."""
     import gradio as gr
 
-    choices = [(METHOD_LABELS[m], m) for m in (*METHODS, "hr")]
+    lang0 = ctx.default_lang
+    choices = pair_choices(None, lang0)
     w: dict[str, Any] = {}
-    with gr.Row():
+    with gr.Row(elem_classes="srgan-result-row"):
         shown = {"interactive": False, "height": 300, "elem_classes": "srgan-result"}  # taller in presenter mode
+        labels = result_labels(None, lang0)
         for name in METHODS:
-            w[name] = gr.Image(type="pil", format="png", label=METHOD_LABELS[name], **shown)
-        w["hr"] = gr.Image(type="pil", format="png", label=METHOD_LABELS["hr"], visible=False, **shown)  # GT mode
+            w[name] = gr.Image(type="pil", format="png", label=labels[name], elem_id=f"cmp-{name}", **shown)
+        w["hr"] = gr.Image(type="pil", format="png", label=labels["hr"], visible=False, elem_id="cmp-hr", **shown)
     w["metrics"] = ctx.widget(
         gr.Dataframe,
         "cmp_metrics",
-        headers=metrics_headers(ctx.default_lang),
+        empty_table(metrics_headers(lang0)),
+        headers=metrics_headers(lang0),
         interactive=False,
         wrap=True,
         column_widths=["34%", "22%", "22%", "22%"],
+        elem_classes="srgan-table",
     )  # headers wrap by words
     with gr.Row():
         w["zoom_x"] = ctx.widget(gr.Slider, "cmp_zoom_x", 0, 1, 0.5, step=0.01)
         w["zoom_y"] = ctx.widget(gr.Slider, "cmp_zoom_y", 0, 1, 0.5, step=0.01)
         w["zoom_size"] = ctx.widget(gr.Slider, "cmp_zoom_size", 0.05, 1, 0.2, step=0.01)
-    w["zoom"] = ctx.widget(gr.Image, "cmp_zoom", type="pil", format="png", interactive=False)
+    w["zoom"] = ctx.widget(
+        gr.Image, "cmp_zoom", type="pil", format="png", interactive=False, elem_classes="srgan-pixels"
+    )
     with gr.Row():
         w["slider_a"] = ctx.widget(gr.Dropdown, "cmp_slider_a", choices, value="bicubic")
         w["slider_b"] = ctx.widget(gr.Dropdown, "cmp_slider_b", choices, value="srgan")
-    w["slider"] = ctx.widget(gr.ImageSlider, "cmp_slider", type="pil", format="png")
-    with gr.Row():  # the figures carry their own titles
-        w["differences"] = ctx.widget(
-            gr.Image, "cmp_diff", type="pil", format="png", interactive=False, show_label=False
-        )
-        w["spectrum"] = ctx.widget(
-            gr.Image, "cmp_spectrum", type="pil", format="png", interactive=False, show_label=False
-        )
+    w["slider"] = ctx.widget(gr.ImageSlider, "cmp_slider", type="pil", format="png", elem_classes="srgan-pixels")
+    with gr.Row():  # the figures carry their own titles; their buttons sit above them (CSS .srgan-figure)
+        figure = {"type": "pil", "format": "png", "interactive": False, "show_label": False}
+        w["differences"] = ctx.widget(gr.Image, "cmp_diff", elem_classes="srgan-figure", **figure)
+        w["spectrum"] = ctx.widget(gr.Image, "cmp_spectrum", elem_classes="srgan-figure", **figure)
     w["downloads"] = ctx.widget(gr.File, "cmp_downloads", file_count="multiple", interactive=False)
     w["result"] = gr.State(None)
     return w
@@ -447,7 +541,6 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
     from .common import output_list, user_errors
 
     w = {**inputs, **outputs}
-    state, zoom = w["result"], w["zoom"]
     zoom_inputs = [w["zoom_x"], w["zoom_y"], w["zoom_size"]]
     max_input_pixels = ctx.settings.max_input_pixels
 
@@ -455,41 +548,80 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
         return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=max_input_pixels, progress=progress)
 
     event_inputs = [w["image"], w["mode"], *zoom_inputs, w["slider_a"], w["slider_b"], ctx.lang, w["gan_model"]]
-    w["run"].click(
+    done = w["run"].click(
         user_errors(on_upscale), event_inputs, output_list(UpscaleOutputs, w), api_name="upscale", concurrency_limit=2
     )
+    labels = _wire_labels(ctx, w)
+    done.then(**labels).then(None, zoom_inputs, None, js=ZOOM_BOX_JS, queue=False)
 
     # The HR panel only shows in ground-truth mode (no empty panel otherwise).
     w["mode"].change(
         lambda m: gr.update(visible=m == "ground_truth"), w["mode"], w["hr"], api_visibility="private", queue=False
     )
+    _wire_zoom(ctx, w, zoom_inputs)
+
+    def on_pair(result, a, b):
+        return None if result is None else slider_pair(result, a, b)
+
+    for dd in (w["slider_a"], w["slider_b"]):
+        dd.change(on_pair, [w["result"], w["slider_a"], w["slider_b"]], w["slider"], api_visibility="private")
+
+
+def _wire_labels(ctx: TabContext, w: dict[str, Any]) -> dict[str, Any]:
+    """Panel titles and slider choices in the page's language (after a result: its generator's name).
+
+    Returns the keyword arguments of the labels event, for the upscale event to chain after its results.
+    """
+    import gradio as gr
+
+    panels = [w[name] for name in (*METHODS, "hr")]
+
+    def on_labels(result, lang):
+        titles = result_labels(result, lang)
+        choices = gr.update(choices=pair_choices(result, lang))
+        return *(gr.update(label=titles[name]) for name in (*METHODS, "hr")), choices, choices
+
+    event = {
+        "fn": on_labels,
+        "inputs": [w["result"], ctx.lang],
+        "outputs": [*panels, w["slider_a"], w["slider_b"]],
+        "api_visibility": "private",
+        "queue": False,
+    }
+    ctx.shown_language().change(**event)
+    return event
+
+
+def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any]) -> None:
+    """The zoom sliders, a click on a result (it moves the zoom's centre there), and the language switch."""
+    import gradio as gr
+
+    state, zoom = w["result"], w["zoom"]
 
     def on_zoom(result, zx, zy, zs, lang):
         return None if result is None else zoom_panel(result, zx, zy, zs, lang=lang)
 
     for s in zoom_inputs:
         s.release(on_zoom, [state, *zoom_inputs, ctx.lang], zoom, api_visibility="private")
+        s.change(None, zoom_inputs, None, js=ZOOM_BOX_JS, queue=False)  # the square follows the slider, live
 
-    def on_select(result, zs, lang, evt: gr.SelectData = None):
+    def on_select(result, zs, lang, evt):
         if result is None or evt is None or evt.index is None:
             return gr.update(), gr.update(), gr.update()
-        width, height = result.images["bicubic"].size
-        zx, zy = evt.index[0] / width, evt.index[1] / height
+        width, height = result.images["bicubic"].size  # the panels show it `view_scale` times larger
+        zx, zy = evt.index[0] / (width * result.view_scale), evt.index[1] / (height * result.view_scale)
         return round(zx, 3), round(zy, 3), zoom_panel(result, zx, zy, zs, lang=lang)
 
+    # The class itself, not the string `from __future__ import annotations` would leave here: Gradio finds
+    # the SelectData parameter by its annotation, and cannot resolve "gr.SelectData" (gr is a local name).
+    on_select.__annotations__["evt"] = gr.SelectData
     for name in (*METHODS, "hr"):
         w[name].select(
             on_select, [state, w["zoom_size"], ctx.lang], [w["zoom_x"], w["zoom_y"], zoom], api_visibility="private"
-        )
+        ).then(None, [w["zoom_x"], w["zoom_y"], w["zoom_size"]], None, js=ZOOM_BOX_JS, queue=False)
 
-    def on_pair(result, a, b):
-        return None if result is None else slider_pair(result, a, b)
-
-    for dd in (w["slider_a"], w["slider_b"]):
-        dd.change(on_pair, [state, w["slider_a"], w["slider_b"]], w["slider"], api_visibility="private")
-
-    def on_lang(result, lang):
-        headers = gr.update(headers=metrics_headers(lang))
+    def on_lang(result, zx, zy, zs, lang):
+        headers = gr.update(value=empty_table(metrics_headers(lang)), headers=metrics_headers(lang))
         if result is None:
             return headers, gr.update(), gr.update(), gr.update(), gr.update()
         return (
@@ -497,12 +629,12 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
             difference_maps(result, lang=lang),
             spectrum_figure(result, lang=lang),
             status_text(result, lang),
-            zoom_panel(result, 0.5, 0.5, 0.2, lang=lang),
+            zoom_panel(result, zx, zy, zs, lang=lang),  # where the sliders say, not back at the centre
         )
 
-    ctx.lang.change(
+    ctx.shown_language().change(
         on_lang,
-        [state, ctx.lang],
+        [state, *zoom_inputs, ctx.lang],
         [w["metrics"], w["differences"], w["spectrum"], w["status"], zoom],
         api_visibility="private",
     )
