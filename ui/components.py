@@ -66,9 +66,15 @@ def generator_dropdown(ctx: TabContext) -> gr.Dropdown:
     opened, and typed names are accepted (the handler validates them through `resolve_generator`).
     """
     dropdown = ctx.with_strings(STRINGS).widget(
-        gr.Dropdown, "gan_model", generator_choices(), value="srgan", allow_custom_value=True
+        gr.Dropdown, "gan_model", generator_choices(ctx.default_lang), value="srgan", allow_custom_value=True
     )
-    ctx.tab.select(lambda: gr.update(choices=generator_choices()), None, dropdown, api_visibility="private")
+    ctx.relabel(dropdown, generator_choices, "choices")
+    ctx.tab.select(  # with the value it has: a dropdown given new choices alone shows a stale label
+        lambda lang, value: gr.update(choices=generator_choices(lang), value=value),
+        [ctx.lang, dropdown],
+        dropdown,
+        api_visibility="private",
+    )
     return dropdown
 
 

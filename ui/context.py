@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .i18n import Relabel, Strings
@@ -36,6 +37,8 @@ class TabContext:
     settings: AppSettings
     tab: Any = None  # the gr.Tab being built (its .select event lets a tab compute when first opened)
     strings: Strings | None = None  # the table `widget`/`text`/`relabel` look keys up in (`with_strings`)
+    presenter: Any = None  # the presenter-mode gr.Checkbox (an input for handlers that size their figures)
+    views: dict[str, tuple[Any, str]] = field(default_factory=dict)  # tab id -> (shown_language box, tab elem_id)
 
     @property
     def default_lang(self) -> str:
@@ -76,6 +79,51 @@ class TabContext:
         component = cls(*args, **{prop: self.text(key, **fmt)}, **kwargs)
         self.tr.add(component, self._table().producer(key, **fmt), prop)
         return component
+
+    def shown_language(self) -> Any:
+        """A hidden box holding the language this tab's figures and texts are drawn in ("" before its first opening).
+
+        Its `.change` is the trigger for what a tab redraws in a new language: the box takes the page's language
+        when the tab is opened (so the first opening computes, and a later one only after a language switch
+        made while the tab was hidden) and at a switch made while the tab is on screen (`wire_views`). A switch
+        redraws the tab on screen only, not the figures of every tab.
+        """
+        import gradio as gr
+
+        key = str(self.tab.id)
+        if key not in self.views:
+            self.tab.elem_id = self.tab.elem_id or f"srgan-tab-{key}"  # how wire_views finds the tab on screen
+            box = gr.Textbox("", visible=False)
+            self.tab.select(None, [self.lang, box], box, js="(lang, shown) => [lang]", queue=False)
+            self.views[key] = (box, self.tab.elem_id)
+        return self.views[key][0]
+
+    def wire_views(self) -> None:
+        """At a language switch, the tab on screen takes the new language (in the browser: no request)."""
+        if not self.views:
+            return
+        boxes = [box for box, _ in self.views.values()]
+        elem_ids = json.dumps([elem_id for _, elem_id in self.views.values()])
+        js = (
+            f"(lang, ...shown) => {elem_ids}.map((id, i) => {{ const el = document.getElementById(id); "
+            "return el && el.offsetParent !== null ? lang : shown[i]; })"
+        )
+        self.lang.change(None, [self.lang, *boxes], boxes, js=js, queue=False)
+
+    def wire_language(self, demo: Any) -> None:
+        """The language radio: relabel every widget (one request), redraw the tab on screen, set Gradio's locale.
+
+        The radio takes the URL's language (?lang=es) in the browser when the page loads.
+        """
+        from .i18n import LOCALE_JS, RELABELLED_JS, URL_LANG_JS
+
+        relabel = self.lang.change(
+            self.tr.updates, [self.lang, *self.tr.inputs], self.tr.components, api_visibility="private", queue=False
+        )
+        relabel.then(None, None, None, js=RELABELLED_JS, queue=False)
+        self.lang.change(None, self.lang, None, js=LOCALE_JS, queue=False)
+        self.wire_views()
+        demo.load(None, None, self.lang, js=URL_LANG_JS, queue=False)
 
     def relabel(self, component: C, key: str | Callable[[str], Any], prop: str = "label", **fmt: Any) -> C:
         """Translate a widget made elsewhere: `prop` becomes the text of `key` (or `key(lang)`, a function)."""

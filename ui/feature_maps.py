@@ -21,7 +21,7 @@ from PIL import Image
 from srgan.data import centre_crop, pil_to_tensor
 from srgan.vgg import PAPER_NAMES, RELU_LAYERS, cached_weights_source, vgg_features
 
-from .common import METHOD_LABELS, fig_to_pil, new_figure
+from .common import fig_to_pil, new_figure
 from .compare import run_compare
 from .context import TabContext
 from .i18n import Strings
@@ -32,6 +32,7 @@ ORDER = ("hr", "bicubic", "srresnet", "srgan")
 
 KEY = "tab_feature_maps"
 STRINGS = Strings({
+    "fm_disc_block": ("Discriminator block {k}", "Bloque {k} del discriminador"),
     "tab_feature_maps": ("Feature maps", "Mapas de activación"),
     "fm_image": ("HR image (a centre crop of 192x192 is analysed)", "Imagen HR (se analiza un recorte central de 192x192)"),
     "fm_layer": ("Layer φ_i,j", "Capa φ_i,j"),
@@ -66,11 +67,11 @@ class FeatureMapsOutputs(NamedTuple):
     banner: str  # Markdown: which network, pretrained or not
 
 
-def layer_choices() -> list[tuple[str, str]]:
+def layer_choices(lang: str = "en") -> list[tuple[str, str]]:
     """(label, value) for the layer dropdown: VGG19's ReLU layers (VGG22/VGG54 marked) and D1..D8."""
     paper = {v: k.upper() for k, v in PAPER_NAMES.items()}
     vgg = [(f"VGG19 {name}" + (f"  ({paper[name]})" if name in paper else ""), name) for name in RELU_LAYERS]
-    return vgg + [(f"Discriminator block {k[1:]}", k) for k in DISC_LAYERS]
+    return vgg + [(t("fm_disc_block", lang, k=k[1:]), k) for k in DISC_LAYERS]
 
 
 def _activations(images: dict[str, Image.Image], layer: str) -> dict[str, torch.Tensor]:
@@ -126,15 +127,15 @@ def feature_maps(
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:
-                ax.set_ylabel(METHOD_LABELS[name], fontsize=13)
+                ax.set_ylabel(result.label(name, lang), fontsize=13)
             if row == 0:
                 ax.set_title(f"#{c}", fontsize=12)
-    label = next((lab for lab, v in layer_choices() if v == layer), layer)
+    label = next((lab for lab, v in layer_choices(lang) if v == layer), layer)
     fig.suptitle(t("fm_title", lang, layer=label, channels=", ".join(map(str, strongest))), fontsize=15)
     rows = []
     for name in ORDER:
         loss = float(torch.mean((acts[name] - acts["hr"]) ** 2))
-        rows.append([METHOD_LABELS[name], f"{loss:.4g}", f"{loss / 12.75**2:.4g}"])
+        rows.append([result.label(name, lang), f"{loss:.4g}", f"{loss / 12.75**2:.4g}"])
     return FeatureMapsOutputs(grid=fig_to_pil(fig), losses=rows, banner=network_banner(layer, lang))
 
 
@@ -154,7 +155,8 @@ def build(ctx: TabContext) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             image, examples = example_upload(ctx, "fm_image")
-            layer = ctx.widget(gr.Dropdown, "fm_layer", layer_choices(), value="relu2_2")
+            layer = ctx.widget(gr.Dropdown, "fm_layer", layer_choices(ctx.default_lang), value="relu2_2")
+            ctx.relabel(layer, layer_choices, "choices")
             channels = ctx.widget(gr.Slider, "fm_channels", 1, 12, 6, step=1)
             gan_model = generator_dropdown(ctx)
             run = ctx.widget(gr.Button, "fm_run", variant="primary")
@@ -176,8 +178,8 @@ def build(ctx: TabContext) -> None:
         concurrency_limit=2,
     )
     layer.change(network_banner, [layer, ctx.lang], out["banner"], api_visibility="private", queue=False)
-    ctx.lang.change(
-        lambda lay, lg, rows: (network_banner(lay, lg), retitled_table(rows, loss_headers(lg))),
+    ctx.shown_language().change(
+        lambda lay, lg, rows: (network_banner(lay, lg), retitled_table(rows, loss_headers(lg), lang=lg)),
         [layer, ctx.lang, out["losses"]],
         [out["banner"], out["losses"]],
         api_visibility="private",

@@ -373,7 +373,8 @@ def curves_figure(s: RunStatus, lang: str = "en") -> Image.Image | None:
         ax_p.axhline(s.base_psnr_y, color="#555", linestyle="--", label=t("ft_plot_base", lang))
     ax_p.set_title(t("ft_plot_psnr", lang) + " (dB)", fontsize=11)
     for ax in (ax_c, ax_g, ax_d, ax_p):
-        ax.set_xlim(0, max(int(steps.max()), s.total, 1))
+        last = max(int(steps.max()), s.total, 1)
+        ax.set_xlim(0, last * 1.03)  # room for the last point's marker (at the edge it was cut in half)
         ax.set_xlabel(t("ft_plot_step", lang))
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
@@ -676,7 +677,8 @@ def _wire_events(ctx: TabContext, w: dict[str, Any]) -> None:
     ctx.tab.select(user_errors_gen(watch), ctx.lang, outputs, api_name="finetune_watch", **stream).then(
         refresh_runs, ctx.lang, runs, api_visibility="private"
     )
-    ctx.lang.change(refresh_runs, ctx.lang, runs, api_visibility="private")
-    ctx.lang.change(
+    shown = ctx.shown_language()  # a new language, on screen now or at the next opening (not at the first)
+    shown.change(refresh_runs, ctx.lang, runs, api_visibility="private")
+    shown.change(
         lambda lang: view(get_manager().status(), normalise_lang(lang)), ctx.lang, outputs, api_visibility="private"
     )

@@ -14,6 +14,7 @@ updates them all at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 LANGS = ("en", "es")
@@ -59,23 +60,83 @@ def normalise_lang(lang: str | None) -> str:
 
 
 class Relabel:
-    """Remembers (widget, property, text) so one event can switch the whole page's language."""
+    """Remembers (widget, property, text) so one event can switch the whole page's language.
+
+    A widget whose choices are relabelled is also an input of that event: its update carries its current
+    value, without which a dropdown would go on showing the old label of its selected choice.
+    """
 
     def __init__(self) -> None:
         self.items: list[tuple[Any, str, Callable[[str], Any]]] = []
+        self.valued: list[Any] = []  # the widgets whose value the event reads (those with relabelled choices)
 
     def add(self, component: Any, producer: Callable[[str], Any], prop: str = "label") -> Any:
         """Set `component.prop` to `producer(lang)` at every language switch (`Strings.producer` makes one)."""
         if not callable(producer):
             raise TypeError("Relabel.add takes a function of the language (e.g. STRINGS.producer(key))")
         self.items.append((component, prop, producer))
+        if prop == "choices" and not any(c is component for c in self.valued):
+            self.valued.append(component)
         return component
 
     @property
     def components(self) -> list[Any]:
         return [c for c, _, _ in self.items]
 
-    def updates(self, lang: str) -> list[Any]:
+    @property
+    def inputs(self) -> list[Any]:
+        """What the relabelling event reads: the language, then the values of `valued`."""
+        return self.valued
+
+    def updates(self, lang: str, *values: Any) -> list[Any]:
+        """The update of every recorded widget in `lang`; `values` are those of `valued`, in order (kept)."""
         import gradio as gr
 
-        return [gr.update(**{prop: producer(lang)}) for _, prop, producer in self.items]
+        current = {id(c): v for c, v in zip(self.valued, values)}
+        out = []
+        for component, prop, producer in self.items:
+            extra = {"value": current[id(component)]} if prop == "choices" and id(component) in current else {}
+            out.append(gr.update(**{prop: producer(lang)}, **extra))
+        return out
+
+
+def page_head(default_lang: str = "en") -> str:
+    """The <head> script of the page: the language of the URL (?lang=es) from the first paint on.
+
+    Gradio's own widgets ("Drop Image Here", "Click to Upload") follow the locale of Gradio's frontend,
+    which this sets (`window.srganSetLocale`, also called at every switch of the language radio). Our own
+    labels come from the server: while the page's first relabelling runs, a page whose URL asks for another
+    language than the server's default stays hidden (class `srgan-relabelling`, removed when the labels have
+    changed, or after 6 s at most), so what is painted first is already in the URL's language.
+    """
+    import gradio as gr
+
+    assets = Path(gr.__file__).parent / "templates" / "frontend" / "assets"
+    core = next((p.name for p in sorted(assets.glob("core-*.js"))), "")
+    return HEAD_TEMPLATE.replace("__CORE__", core).replace("__DEFAULT__", normalise_lang(default_lang))
+
+
+HEAD_TEMPLATE = """<script>
+(() => {
+  const norm = (l) => (String(l || "").toLowerCase().startsWith("es") ? "es" : "en");
+  const asked = new URLSearchParams(location.search).get("lang");
+  const lang = asked ? norm(asked) : "__DEFAULT__";
+  window.srganUrlLang = lang;
+  window.srganSetLocale = (l) => {
+    const entry = [...document.querySelectorAll("script[type=module][src]")].find((s) => s.src.includes("/assets/index-"));
+    if (!entry || !"__CORE__") return;
+    import(new URL("./__CORE__", entry.src).href).then((m) => m.changeLocale(norm(l))).catch(() => {});
+  };
+  window.srganSetLocale(lang);
+  document.documentElement.lang = lang;
+  if (lang !== "__DEFAULT__") {
+    document.documentElement.classList.add("srgan-relabelling");
+    setTimeout(() => document.documentElement.classList.remove("srgan-relabelling"), 6000);
+  }
+})();
+</script>"""
+# The radio's value at the first paint: the URL's language (read by the head script), without a request.
+URL_LANG_JS = "() => [window.srganUrlLang || null]"
+# At a switch: Gradio's own widgets follow, and a page hidden for its first relabelling shows.
+LOCALE_JS = "(lang) => { window.srganSetLocale && window.srganSetLocale(lang); return []; }"
+RELABELLED_JS = "() => { document.documentElement.classList.remove('srgan-relabelling'); return []; }"

@@ -87,4 +87,4 @@ def build(ctx: TabContext) -> None:
     md = gr.Markdown(lesson_markdown(LESSONS[0], ctx.default_lang), latex_delimiters=LATEX_DELIMITERS)
     ctx.relabel(pick, lesson_choices, "choices")
     pick.change(lesson_markdown, [pick, ctx.lang], md, api_name="lesson")
-    ctx.lang.change(lesson_markdown, [pick, ctx.lang], md, api_visibility="private")
+    ctx.shown_language().change(lesson_markdown, [pick, ctx.lang], md, api_visibility="private")

@@ -24,7 +24,7 @@ from srgan.data import pil_to_tensor
 from srgan.metrics import psnr_y
 
 from . import compare
-from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
+from .common import as_pil, fig_to_pil, method_label, new_figure
 from .compare import run_compare
 from .context import TabContext
 from .feature_maps import ORDER, square_crop
@@ -123,35 +123,40 @@ def compute_losses(images: dict[str, Image.Image]) -> tuple[dict[str, dict[str, 
     return table, vgg.pretrained
 
 
-def explanation(table: dict[str, dict[str, float]], lang: str = "en") -> str:
+def explanation(table: dict[str, dict[str, float]], lang: str = "en", labels: dict[str, str] | None = None) -> str:
     """What this table says, measured: which method wins on MSE and which on −log D (HR itself left out)."""
     methods = [n for n in ORDER if n != "hr"]
     best_mse = min(methods, key=lambda n: table[n]["MSE"])
     best_adv = min(methods, key=lambda n: table[n]["−log D"])
-    return t("ll_explain", lang, mse=METHOD_LABELS[best_mse], adv=METHOD_LABELS[best_adv])
+    labels = labels or {n: method_label(n, lang) for n in ORDER}
+    return t("ll_explain", lang, mse=labels[best_mse], adv=labels[best_adv])
 
 
-def losses_chart(table: dict[str, dict[str, float]], *, lang: str = "en") -> Image.Image:
+def losses_chart(
+    table: dict[str, dict[str, float]], *, lang: str = "en", labels: dict[str, str] | None = None
+) -> Image.Image:
     """One small bar chart per loss (their scales differ by orders of magnitude)."""
+    labels = labels or {n: method_label(n, lang) for n in ORDER}
     fig = new_figure(15, 6.4)
     axes = fig.subplots(2, 4).ravel()
     colors = {"hr": "black", "bicubic": "tab:gray", "srresnet": "tab:blue", "srgan": "tab:orange"}
     for ax, column in zip(axes, COLUMNS):
         names = [n for n in ORDER if not (column.startswith("PSNR") and n == "hr")]  # HR's PSNR is infinite
         values = [table[n][column] for n in names]
-        ax.bar([METHOD_LABELS[n] for n in names], values, color=[colors[n] for n in names])
+        ax.bar([labels[n] for n in names], values, color=[colors[n] for n in names])
         ax.set_title(column, fontsize=14)
         ax.tick_params(axis="x", labelrotation=30, labelsize=11)
     axes[-1].axis("off")
-    axes[-1].text(0, 0.5, textwrap.fill(explanation(table, lang), 38), fontsize=11, va="center")
+    axes[-1].text(0, 0.5, textwrap.fill(explanation(table, lang, labels), 38), fontsize=11, va="center")
     return fig_to_pil(fig)
 
 
-def table_rows(table: dict[str, dict[str, float]]) -> list[list]:
+def table_rows(table: dict[str, dict[str, float]], labels: dict[str, str] | None = None) -> list[list]:
+    labels = labels or {n: method_label(n) for n in ORDER}
     rows = []
     for name in ORDER:
         v = table[name]
-        rows.append([METHOD_LABELS[name]] + ["∞" if not np.isfinite(v[c]) else f"{v[c]:.4g}" for c in COLUMNS])
+        rows.append([labels[name]] + ["∞" if not np.isfinite(v[c]) else f"{v[c]:.4g}" for c in COLUMNS])
     return rows
 
 
@@ -177,8 +182,11 @@ def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> LossLabOutput
         raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=PATCH))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)
     table, pretrained = compute_losses(result.images)
-    note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + explanation(table, lang)
-    return LossLabOutputs(table=table_rows(table), chart=losses_chart(table, lang=lang), note=note)
+    labels = {name: result.label(name, lang) for name in ORDER}  # the SRGAN row named after its generator
+    note = t("ll_note_pretrained" if pretrained else "ll_note_random", lang) + "\n\n" + explanation(table, lang, labels)
+    return LossLabOutputs(
+        table=table_rows(table, labels), chart=losses_chart(table, lang=lang, labels=labels), note=note
+    )
 
 
 def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int = 0, lang: str = "en") -> Fig3Outputs:
@@ -236,8 +244,8 @@ def build(ctx: TabContext) -> None:
         api_name="losses",
         concurrency_limit=2,
     )
-    ctx.lang.change(
-        lambda rows, lg: retitled_table(rows, table_headers(lg)),
+    ctx.shown_language().change(
+        lambda rows, lg: retitled_table(rows, table_headers(lg), lang=lg),
         [out["table"], ctx.lang],
         out["table"],
         api_visibility="private",

@@ -35,6 +35,8 @@ from .i18n import Strings
 
 KEY = "tab_pixel_shuffle"
 STRINGS = Strings({
+    "ps_fig_in_label": ("ch {k}", "canal {k}"),
+    "ps_code_comment": ("i next to h, j next to w", "i junto a h, j junto a w"),
     "tab_pixel_shuffle": ("PixelShuffle", "PixelShuffle"),
     "ps_intro": (
         ("PixelShuffle turns a tensor $(C \\cdot r^2, H, W)$ into $(C, H \\cdot r, W \\cdot r)$ without any "
@@ -267,7 +269,7 @@ def shuffle_figure(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang: str = "
     index = np.arange(n * H * W).reshape(n, H, W)  # (C*r*r, H, W), each element's flat index
     for k, x, y in lay["inputs"]:
         _draw_grid(ax, index[k], np.broadcast_to(palette[k], (H, W, 3)), x, y, cell_fs / pt, block=1)
-        label = f"ch {k}"
+        label = t("ps_fig_in_label", lang, k=k)
         ax.text(x + W / 2, y - 0.12, label, ha="center", va="bottom", fontsize=_fit(label, (W + 0.9) * pt, label_fs))
     channel, row, col = pixel_shuffle_source_map(C, r, H, W)  # each (C, H*r, W*r)
     flat = channel * H * W + row * W + col  # (C, H*r, W*r), the number of the value that lands there
@@ -346,7 +348,7 @@ def shuffle_check_markdown(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang:
     code = (
         "```python\n"
         f"y = (x.reshape(B, C, r, r, H, W)    # (B, {n}, {H}, {W}) -> (B, {C}, {r}, {r}, {H}, {W})\n"
-        f"      .permute(0, 1, 4, 2, 5, 3)    # -> (B, {C}, {H}, {r}, {W}, {r}): i next to h, j next to w\n"
+        f"      .permute(0, 1, 4, 2, 5, 3)    # -> (B, {C}, {H}, {r}, {W}, {r}): {t('ps_code_comment', lang)}\n"
         f"      .reshape(B, C, H * r, W * r)) # -> (B, {C}, {H * r}, {W * r})\n"
         "```"
     )
@@ -575,8 +577,9 @@ def build(ctx: TabContext) -> None:
             out["checker_text"] = gr.Markdown()
         with gr.Column(scale=2):
             lessons.lesson_panel(ctx, "07_pixel_shuffle")
-    # Runs when the tab is opened (not on page load: the first tab must stay responsive) and on every change.
-    triggers = [ctx.tab.select, *[s.change for s in (*sliders, channel)], ctx.lang.change]
+    # Runs when the tab is first opened (not on page load: the first tab must stay responsive), on every
+    # change, and in a new language when the tab is on screen (or next opened): ctx.shown_language.
+    triggers = [ctx.shown_language().change, *[s.change for s in (*sliders, channel)]]
     gr.on(
         triggers,
         user_errors(pixel_shuffle_view),

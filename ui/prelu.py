@@ -19,7 +19,7 @@ from srgan.checkpoints import CheckpointError, load_pretrained
 from srgan.models import Generator
 from srgan.teaching import PRELU_INIT, prelu_layer_group, prelu_slopes, prelu_summary
 
-from .common import METHOD_LABELS, fig_to_pil, new_figure
+from .common import fig_to_pil, generator_label, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -106,7 +106,7 @@ def prelu_curve(slope: float = 0.25, lang: str = "en") -> Image.Image:
         The plot as an RGB PIL image.
     """
     y = np.linspace(-3, 3, 601)
-    fig = new_figure(7.5, 5.5)
+    fig = new_figure(7.5, 6.4)
     ax = fig.add_subplot()
     ax.axhline(0, color="#999", linewidth=1)
     ax.axvline(0, color="#999", linewidth=1)
@@ -126,7 +126,7 @@ def prelu_curve(slope: float = 0.25, lang: str = "en") -> Image.Image:
     ax.set_ylabel("f(y)", fontsize=16)
     ax.set_title(t("prelu_curve_title", lang), fontsize=17)
     ax.tick_params(labelsize=14)
-    ax.legend(fontsize=13, loc="lower right")  # y > 0, f(y) < 0: always empty
+    fig.legend(fontsize=13, loc="outside lower center", ncols=1)  # under the axes: never on a curve
     ax.grid(alpha=0.3)
     return fig_to_pil(fig)
 
@@ -189,7 +189,7 @@ def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str) -> Image
             linewidth=2.5,
             markersize=7,
             capsize=4,
-            label=METHOD_LABELS.get(model, model),
+            label=generator_label(model, lang),
         )
     ax.axhline(PRELU_INIT, color="#555", linestyle="--", linewidth=1.5, label=t("prelu_init", lang))
     groups = [prelu_layer_group(n) for n in names]
@@ -221,7 +221,7 @@ def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str) -> Image
 
 def slopes_markdown(models: dict[str, Generator], missing: dict[str, str], lang: str) -> str:
     """What the weights say about the slide's claim, computed now from the slopes, in `lang`."""
-    missing_lines = [t("prelu_missing", lang, model=METHOD_LABELS.get(m, m), error=e) for m, e in missing.items()]
+    missing_lines = [t("prelu_missing", lang, model=generator_label(m, lang), error=e) for m, e in missing.items()]
     if not models:
         return "\n\n".join([t("prelu_none", lang), *missing_lines])
     slopes = {m: prelu_slopes(g) for m, g in models.items()}
@@ -229,7 +229,7 @@ def slopes_markdown(models: dict[str, Generator], missing: dict[str, str], lang:
     rows = [t("prelu_table", lang)]
     for m, s in summaries.items():
         rows.append(
-            f"| {METHOD_LABELS.get(m, m)} | {s['head']:.3f} | {s['residual']:.3f} | {s['upsample']:.3f} | "
+            f"| {generator_label(m, lang)} | {s['head']:.3f} | {s['residual']:.3f} | {s['upsample']:.3f} | "
             f"{s['moved']:.3f} | {s['min']:.3f} | {s['max']:.3f} |"
         )
     parts = ["\n".join(rows), t("prelu_claim", lang)]
@@ -239,7 +239,7 @@ def slopes_markdown(models: dict[str, Generator], missing: dict[str, str], lang:
     for m, s in list(summaries.items())[: 1 if identical else None]:
         parts.append(
             _claim_check(
-                " = ".join(METHOD_LABELS.get(k, k) for k in summaries) if identical else METHOD_LABELS.get(m, m),
+                " = ".join(generator_label(k, lang) for k in summaries) if identical else generator_label(m, lang),
                 s,
                 lang,
             )
@@ -315,11 +315,11 @@ def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> PreluOut
     return PreluOutputs(curve=prelu_curve(slope, lang), slopes=figure, analysis=slopes_markdown(models, missing, lang))
 
 
-def run_choices() -> list[tuple[str, str]]:
+def run_choices(lang: str = "en") -> list[tuple[str, str]]:
     """The fine-tuned runs that may join the plot (the bundled models are always on it), after "—" for none."""
     from .common import generator_choices
 
-    return [("—", "")] + generator_choices()[2:]
+    return [("—", "")] + generator_choices(lang)[2:]
 
 
 def build(ctx: TabContext) -> None:
@@ -337,15 +337,19 @@ def build(ctx: TabContext) -> None:
             with gr.Row():
                 with gr.Column():
                     slope = ctx.widget(gr.Slider, "prelu_slope", -0.5, 1, value=0.25, step=0.05)
-                    run = ctx.widget(gr.Dropdown, "prelu_run", run_choices(), value="", allow_custom_value=True)
+                    run = ctx.widget(
+                        gr.Dropdown, "prelu_run", run_choices(ctx.default_lang), value="", allow_custom_value=True
+                    )
+                    ctx.relabel(run, run_choices, "choices")
                     out["curve"] = ctx.widget(gr.Image, "prelu_curve_image", **picture)
                 out["analysis"] = gr.Markdown()
             out["slopes"] = ctx.widget(gr.Image, "prelu_slopes_image", **picture)
         with gr.Column(scale=2):
             lessons.lesson_panel(ctx, "08_prelu")
-    # Runs when the tab is opened (not on page load: the first tab must stay responsive) and on every change.
+    # Runs when the tab is first opened (not on page load: the first tab must stay responsive), on every
+    # change, and in a new language when the tab is on screen (or next opened): ctx.shown_language.
     gr.on(
-        [ctx.tab.select, slope.change, run.change, ctx.lang.change],
+        [ctx.shown_language().change, slope.change, run.change],
         user_errors(prelu_view),
         [slope, ctx.lang, run],
         output_list(PreluOutputs, out),
@@ -353,4 +357,9 @@ def build(ctx: TabContext) -> None:
         trigger_mode="always_last",
     )
     # Fine-tuned runs join the list as soon as they exist.
-    ctx.tab.select(lambda: gr.update(choices=run_choices()), None, run, api_visibility="private")
+    ctx.tab.select(  # with its value: a dropdown given new choices alone shows a stale label
+        lambda lang, value: gr.update(choices=run_choices(lang), value=value),
+        [ctx.lang, run],
+        run,
+        api_visibility="private",
+    )

@@ -34,7 +34,7 @@ from srgan.interpolation import checkpoint_key, interpolated_upscaler
 from srgan.metrics import gradient_ratio, grid_artifact_score, psnr_y
 
 from . import compare
-from .common import METHOD_LABELS, as_pil, fig_to_pil, new_figure
+from .common import as_pil, fig_to_pil, generator_label, method_label, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -178,9 +178,9 @@ def sr_at(
     return _results.get_or_create(key, compute)
 
 
-def model_label(name: str) -> str:
-    """ "srresnet" -> "SRResNet (MSE)"; a fine-tuned run keeps its own name."""
-    return METHOD_LABELS.get(name, name)
+def model_label(name: str, lang: str = "en") -> str:
+    """ "srresnet" -> "SRResNet (MSE)"; a fine-tuned run keeps its own name (and says its objective)."""
+    return generator_label(name, lang)
 
 
 def _ends(model_a: str, model_b: str) -> tuple[str, str]:
@@ -213,7 +213,14 @@ def metrics_markdown(
         f"| HR | ∞ | 1.000 | {hr_grid:.3f} |",
     ]
     formula = t(
-        "rl_formula", lang, a=model_label(model_a), b=model_label(model_b), alpha=alpha, w=size[0], h=size[1], ms=ms
+        "rl_formula",
+        lang,
+        a=model_label(model_a, lang),
+        b=model_label(model_b, lang),
+        alpha=alpha,
+        w=size[0],
+        h=size[1],
+        ms=ms,
     )
     return "\n".join(rows) + f"\n\n{formula}"
 
@@ -289,15 +296,26 @@ def pd_figure(points: dict, lang: str = "en") -> Image.Image:
     )
     for x, p, g in points["curve"]:  # the two ends and the middle: enough to read the direction
         if x in (0.0, 0.5, 1.0):
-            ax.annotate(
-                f"α={x:g}", (p, g), textcoords="offset points", xytext=(6, -16), fontsize=12, color="tab:purple"
+            ax.annotate(  # below and left of the point: the method's name is above and right, the marker between
+                f"α={x:g}",
+                (p, g),
+                textcoords="offset points",
+                xytext=(-12, -14),
+                ha="right",
+                va="top",
+                fontsize=12,
+                color="tab:purple",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                zorder=4,
             )
     styles = {"bicubic": ("s", "dimgray"), "srresnet": ("o", "tab:blue"), "srgan": ("o", "tab:orange")}
     for name, (p, g) in points["methods"].items():
         marker, colour = styles[name]
-        ax.scatter([p], [g], s=180, marker=marker, color=colour, edgecolor="black", zorder=3, label=METHOD_LABELS[name])
+        ax.scatter(
+            [p], [g], s=180, marker=marker, color=colour, edgecolor="black", zorder=3, label=method_label(name, lang)
+        )
         ax.annotate(
-            METHOD_LABELS[name],
+            method_label(name, lang),
             (p, g),
             textcoords="offset points",
             xytext=(8, 8),
@@ -364,8 +382,11 @@ def build(ctx: TabContext) -> None:
             image, examples = example_upload(ctx, "rl_image")
             example_photos(ctx, examples, image)
             ends = {"allow_custom_value": True}
-            model_a = ctx.widget(gr.Dropdown, "rl_model_a", generator_choices(), value="srresnet", **ends)
-            model_b = ctx.widget(gr.Dropdown, "rl_model_b", generator_choices(), value="srgan", **ends)
+            lang0 = ctx.default_lang
+            model_a = ctx.widget(gr.Dropdown, "rl_model_a", generator_choices(lang0), value="srresnet", **ends)
+            model_b = ctx.widget(gr.Dropdown, "rl_model_b", generator_choices(lang0), value="srgan", **ends)
+            ctx.relabel(model_a, generator_choices, "choices")
+            ctx.relabel(model_b, generator_choices, "choices")
             lesson_panel(ctx, "09_perception_distortion")
         with gr.Column(scale=3):
             alpha = ctx.widget(gr.Slider, "rl_alpha", 0, 1, value=0.5, step=0.05, elem_id="rl-alpha")
@@ -379,15 +400,16 @@ def build(ctx: TabContext) -> None:
             )
             out["sentence"] = gr.Markdown(elem_id="rl-sentence")
 
-    def refresh():  # fine-tuned runs join both lists as soon as they exist
-        return gr.update(choices=generator_choices()), gr.update(choices=generator_choices())
+    def refresh(lang, a, b):  # fine-tuned runs join both lists as soon as they exist (values kept: fresh labels)
+        return gr.update(choices=generator_choices(lang), value=a), gr.update(choices=generator_choices(lang), value=b)
 
-    ctx.tab.select(refresh, None, [model_a, model_b], api_visibility="private", queue=False)
+    ctx.tab.select(refresh, [ctx.lang, model_a, model_b], [model_a, model_b], api_visibility="private", queue=False)
     inputs = [image, alpha, model_a, model_b, ctx.lang]
+    shown = ctx.shown_language()  # first opening, and a new language while on screen (or at the next opening)
     live = {"trigger_mode": "always_last", "show_progress": "minimal", "concurrency_limit": 2}
     # Live: every slider step; "always_last" drops the stale steps queued while one is running.
     gr.on(
-        [ctx.tab.select, image.change, alpha.change, model_a.change, model_b.change, ctx.lang.change],
+        [shown.change, image.change, alpha.change, model_a.change, model_b.change],
         user_errors(realism),
         inputs,
         output_list(RealismOutputs, out),
@@ -396,7 +418,7 @@ def build(ctx: TabContext) -> None:
     )
     # The plot moves its star when the slider is let go (each α of the curve is cached after the first time).
     gr.on(
-        [ctx.tab.select, image.change, alpha.release, model_a.change, model_b.change, ctx.lang.change],
+        [shown.change, image.change, alpha.release, model_a.change, model_b.change],
         user_errors(perception_distortion),
         inputs,
         output_list(PerceptionDistortionOutputs, out),
