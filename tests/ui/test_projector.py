@@ -1,0 +1,106 @@
+"""Issue #18, what a lecturer meets at the projector: the handlers' side (no server). Browser side:
+tests/browser/test_projector_browser.py."""
+
+import inspect
+import json
+import typing
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from srgan.checkpoints import save_checkpoint
+from ui import common, compare, feature_maps, loss_lab, pixel_shuffle
+from ui.common import example_paths
+
+
+@pytest.fixture(scope="module")
+def example():
+    return Image.open(example_paths()[0]).convert("RGB")
+
+
+@pytest.fixture
+def mse_run(tmp_path, monkeypatch):
+    """A fine-tuned SRResNet-MSE run on disk (its weights: the bundled SRResNet's)."""
+    from srgan.checkpoints import load_pretrained
+
+    monkeypatch.setenv("SRGAN_RUNS_DIR", str(tmp_path))
+    folder = tmp_path / "20250101-000000_lecture"
+    save_checkpoint(load_pretrained("srresnet"), folder / "generator.safetensors", recipe={"steps_done": 5})
+    (folder / "run.json").write_text(json.dumps({"objective": "mse", "base": "srresnet", "state": "done"}))
+    return folder.name
+
+
+def test_a_fine_tuned_run_is_named_after_itself_everywhere(example, mse_run):
+    out = compare.upscale(example.resize((24, 20)), "ground_truth", gan_model=mse_run)
+    label = "20250101-000000_lecture (fine-tuned, MSE)"
+    assert common.generator_label(mse_run) == label
+    assert common.generator_label(mse_run, "es") == "20250101-000000_lecture (ajuste fino, MSE)"
+    assert [row[0] for row in out.metrics][2] == label
+    assert compare.result_labels(out.result)["srgan"] == label
+    assert [label for label, _ in compare.pair_choices(out.result)][2] == label
+    assert any(p.endswith("20250101-000000_lecture_x4.png") for p in out.downloads)
+    assert not any(p.endswith("srgan_x4.png") for p in out.downloads)
+    assert loss_lab.loss_lab(example, gan_model=mse_run).table[3][0] == label
+    assert feature_maps.feature_maps(example, gan_model=mse_run).losses[3][0] == label
+
+
+def test_spanish_names_the_methods_in_spanish(example):
+    out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="es")
+    assert out.metrics[0][0] == "Bicúbica"
+    assert compare.result_labels(out.result, "es")["bicubic"] == "Bicúbica"
+    assert [label for label, _ in common.generator_choices("es")][:2] == ["SRGAN (incluido)", "SRResNet (incluido)"]
+    assert "Bloque 3 del discriminador" in {v: k for k, v in feature_maps.layer_choices("es")}["D3"]
+    assert loss_lab.loss_lab(example, "es").table[1][0] == "Bicúbica"
+    assert common.relabel_method("Bicubic", "es") == "Bicúbica" and common.relabel_method("Bicúbica", "en") == "Bicubic"
+    assert "canal 0" in pixel_shuffle.STRINGS.t("ps_fig_in_label", "es", k=0)
+    code = pixel_shuffle.shuffle_check_markdown(3, 2, 2, 2, "es")
+    assert "i junto a h" in code and "next to" not in code
+
+
+def test_the_status_follows_the_language_switch(example):
+    """The notes of a result are kept as keys: the status is all Spanish after a switch, not half English."""
+    out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="en")
+    spanish = compare.status_text(out.result, "es")
+    assert "reduj" in spanish and "was used" not in spanish and " in " not in spanish
+
+
+def test_the_click_handler_gets_the_select_data():
+    """Gradio finds gr.SelectData by the annotation: a string ("gr.SelectData", from `from __future__ import
+    annotations` with a local import) cannot be resolved and the handler got evt=None (the zoom never moved)."""
+    with gr.Blocks():
+        ctx_lang = gr.Radio(["en", "es"], value="en")
+        from ui.context import AppSettings, TabContext
+        from ui.i18n import Relabel
+
+        with gr.Tabs(), gr.Tab("Compare", id="tab_compare") as tab:
+            ctx = TabContext(lang=ctx_lang, tr=Relabel(), settings=AppSettings(), tab=tab)
+            compare.build(ctx)
+        handlers = [
+            fn
+            for block in gr.context.Context.root_block.fns.values()
+            if (fn := block.fn) and fn.__name__ == "on_select"
+        ]
+    assert handlers
+    for fn in handlers:
+        assert typing.get_type_hints(fn)["evt"] is gr.SelectData
+        assert "evt" in inspect.signature(fn).parameters
+
+
+def test_the_zoom_region_is_the_same_square_as_the_panel_crop(example):
+    out = compare.upscale(example.resize((24, 20)))
+    x0, y0, side = compare.zoom_region(96, 80, 0.2, 0.7, 0.25)
+    assert (x0, y0, side) == (9, 46, 20)
+    panel = compare.zoom_panel(out.result, 0.2, 0.7, 0.25, tile=side)
+    crop = out.result.images["bicubic"].crop((x0, y0, x0 + side, y0 + side))
+    assert np.array_equal(np.asarray(panel.crop((0, 0, side, side))), np.asarray(crop))
+
+
+def test_figures_scale_their_text_with_presenter_mode():
+    small, large = common.new_figure(8, 4), common.new_figure(8, 4, scale=1.5)
+    for fig in (small, large):
+        fig.text(0.5, 0.5, "x", fontsize=10)
+    a, b = common.fig_to_pil(small), common.fig_to_pil(large)
+    assert a.size == b.size  # the same pixels, text 1.5 times larger against them
+    assert large.get_size_inches()[0] * large.dpi == pytest.approx(small.get_size_inches()[0] * small.dpi)
