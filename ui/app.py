@@ -16,8 +16,9 @@ import gradio as gr
 
 from . import architecture, compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
 from . import mos_phone
+from .common import TAB_CSS
 from .context import AppSettings, Tab, TabContext
-from .i18n import LANG_CHOICES, Relabel, Strings, normalise_lang
+from .i18n import LANG_CHOICES, Relabel, Strings, page_head
 from .launch import (
     DELETE_CACHE,
     exposure_warning,
@@ -69,9 +70,6 @@ body.srgan-presenter .gradio-container {
   --button-small-text-size: 18px; font-size: 21px;
 }
 body.srgan-presenter .tab-container button, body.srgan-presenter button[role="tab"] { font-size: 21px; }
-body.srgan-presenter .srgan-compare-row { flex-direction: column !important; }
-body.srgan-presenter .srgan-compare-row > .column { width: 100% !important; max-width: 100% !important; }
-body.srgan-presenter .srgan-result { height: 560px !important; }
 /* Realism dial: the 192x192 crops fill their panels, pixels kept sharp (as the Compare tab's zoom does). */
 #rl-sr img, #rl-hr img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 """
@@ -95,25 +93,20 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
             presenter = page.widget(
                 gr.Checkbox, "presenter", False, scale=1, min_width=160, elem_id="srgan-presenter-toggle"
             )
-        ctx = dataclasses.replace(page, lang=lang, strings=None)
+        ctx = dataclasses.replace(page, lang=lang, strings=None, presenter=presenter)
         with gr.Tabs():
             for module in TABS:
                 with gr.Tab(module.STRINGS.t(module.KEY, lang0), id=module.KEY) as tab:
                     module.build(dataclasses.replace(ctx, tab=tab))
                 ctx.tr.add(tab, module.STRINGS.producer(module.KEY))
-        lang.change(ctx.tr.updates, lang, ctx.tr.components, api_visibility="private", queue=False)
-        _wire_url_options(demo, lang, presenter, lang0)
+        ctx.wire_language(demo)  # ?lang=es, the relabelling, the tab on screen redrawn, Gradio's own locale
+        _wire_url_options(demo, presenter)
     mos_phone.build_page(demo, settings)  # /mos: the students' phone page (a route of its own)
     return demo
 
 
-def _wire_url_options(demo: gr.Blocks, lang: gr.Radio, presenter: gr.Checkbox, lang0: str) -> None:
-    """?lang=es picks the language; ?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body>."""
-
-    def lang_from_url(request: gr.Request) -> str:
-        return normalise_lang(request.query_params.get("lang", lang0)) if request else lang0
-
-    demo.load(lang_from_url, None, lang, api_visibility="private", queue=False)
+def _wire_url_options(demo: gr.Blocks, presenter: gr.Checkbox) -> None:
+    """?presenter=1 ticks the checkbox, whose change (JS only) sets a class on <body> (?lang=es: wire_language)."""
 
     def presenter_from_url(request: gr.Request) -> bool:
         return bool(request) and request.query_params.get("presenter", "").lower() in ("1", "true", "yes", "on")
@@ -135,7 +128,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
     demo.queue(default_concurrency_limit=2)
     start_cleanup()  # old runs and temporary downloads, every hour
     warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
-    demo.launch(**launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS + architecture.CSS)
+    demo.launch(
+        **launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS + TAB_CSS + architecture.CSS, head=page_head(args.lang)
+    )
     return 0
 
 
