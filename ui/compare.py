@@ -307,8 +307,18 @@ def shown_image(result: CompareResult, name: str) -> Image.Image | str:
     A file goes to the browser as it is; an image Gradio would encode as PNG again (0.5 s at 1024x1024).
     The file may be gone (temporary folders are pruned after a while): then the image is sent.
     """
-    path = result.views.get(name) or result.files.get(name)
+    path = result.files.get(name)
     return path if path is not None and Path(path).is_file() else result.images[name]
+
+
+def shown_view(result: CompareResult, name: str) -> Image.Image | str:
+    """What the page's result panels show once the `/upscale` answer is in: the enlarged view (`VIEW_SIDE`).
+
+    The API's `/upscale` keeps answering the results themselves (`shown_image`); the page swaps its panels
+    to these in a private event chained after it.
+    """
+    path = result.views.get(name)
+    return path if path is not None and Path(path).is_file() else shown_image(result, name)
 
 
 # A result smaller than this (its longer side, in pixels) is shown enlarged by a whole factor, nearest
@@ -326,7 +336,7 @@ def slider_pair(result: CompareResult, a: str = "bicubic", b: str = "srgan") -> 
     """Two results for the before/after slider (missing ones fall back to bicubic / SRGAN)."""
     a = a if a in result.images else "bicubic"
     b = b if b in result.images else "srgan"
-    return shown_image(result, a), shown_image(result, b)
+    return shown_image(result, a), shown_image(result, b)  # the API's answer: the results themselves
 
 
 # zlib level 1: about 6x faster than PIL's default (6) on a 1024x1024 result (0.08 s against 0.5 s),
@@ -552,7 +562,15 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
         user_errors(on_upscale), event_inputs, output_list(UpscaleOutputs, w), api_name="upscale", concurrency_limit=2
     )
     labels = _wire_labels(ctx, w)
-    done.then(**labels).then(None, zoom_inputs, None, js=ZOOM_BOX_JS, queue=False)
+    panels = [w[name] for name in (*METHODS, "hr")]
+
+    def on_views(result):  # the enlarged views: sharp pixels, and clicks Gradio can map (see VIEW_SIDE)
+        if result is None:
+            return tuple(gr.skip() for _ in panels)
+        return tuple(shown_view(result, n) if n in result.images else gr.skip() for n in (*METHODS, "hr"))
+
+    views = done.then(on_views, w["result"], panels, api_visibility="private", queue=False)
+    views.then(**labels).then(None, zoom_inputs, None, js=ZOOM_BOX_JS, queue=False)
 
     # The HR panel only shows in ground-truth mode (no empty panel otherwise).
     w["mode"].change(
@@ -576,15 +594,22 @@ def _wire_labels(ctx: TabContext, w: dict[str, Any]) -> dict[str, Any]:
 
     panels = [w[name] for name in (*METHODS, "hr")]
 
-    def on_labels(result, lang):
+    def on_labels(result, lang, a, b, gan):
+        from .common import generator_choices
+
         titles = result_labels(result, lang)
-        choices = gr.update(choices=pair_choices(result, lang))
-        return *(gr.update(label=titles[name]) for name in (*METHODS, "hr")), choices, choices
+        pairs = pair_choices(result, lang)
+        return (
+            *(gr.update(label=titles[name]) for name in (*METHODS, "hr")),
+            gr.update(choices=pairs, value=a),  # with their values: new choices alone leave a stale label shown
+            gr.update(choices=pairs, value=b),
+            gr.update(choices=generator_choices(lang), value=gan),
+        )
 
     event = {
         "fn": on_labels,
-        "inputs": [w["result"], ctx.lang],
-        "outputs": [*panels, w["slider_a"], w["slider_b"]],
+        "inputs": [w["result"], ctx.lang, w["slider_a"], w["slider_b"], w["gan_model"]],
+        "outputs": [*panels, w["slider_a"], w["slider_b"], w["gan_model"]],
         "api_visibility": "private",
         "queue": False,
     }

@@ -139,7 +139,7 @@ def test_spanish_url_first_paint_and_every_tab_without_english(browser, app_url)
             return document.querySelector('gradio-app').innerText + '\\n' + inputs.join('\\n'); }"""
         )
         found = [w for w in ENGLISH if w in shown]
-        assert not found, (name, found)
+        assert not found, (name, found, [shown[max(0, shown.find(w) - 80) : shown.find(w) + 30] for w in found])
     assert not errors, errors
 
 

@@ -16,14 +16,14 @@ def example():
 
 def test_upscale_mode_returns_three_results_at_4x(example):
     out = compare.upscale(example.resize((24, 20)))
-    assert [Image.open(p).size for p in out.downloads] == [(96, 80)] * 3
-    # The panels show them 10x larger (nearest neighbour: sharp pixels, and clicks map to image coordinates).
-    assert [Image.open(p).size for p in (out.bicubic, out.srresnet, out.srgan)] == [(960, 800)] * 3
+    assert [Image.open(p).size for p in (out.bicubic, out.srresnet, out.srgan)] == [(96, 80)] * 3
+    # The page then shows them 10x larger (nearest neighbour: sharp pixels, clicks map to image coordinates).
+    assert Image.open(compare.shown_view(out.result, "srgan")).size == (960, 800)
     assert out.result.view_scale == 10
     assert out.hr is None
     assert "Ground truth" in out.metrics[0][0]  # no HR: the table says how to get scores
     assert len(out.downloads) == 3 and all(p.endswith(".png") for p in out.downloads)
-    assert Image.open(out.slider[0]).size == Image.open(out.slider[1]).size == (960, 800)
+    assert Image.open(out.slider[0]).size == Image.open(out.slider[1]).size == (96, 80)
 
 
 def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example):
@@ -34,14 +34,16 @@ def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example)
     out = compare.upscale(example.crop((0, 0, 40, 30)), "ground_truth")
     result, downloads = out.result, out.downloads
     panels = [out.bicubic, out.srresnet, out.srgan, out.hr]
-    assert downloads == [result.files[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
-    assert panels == [result.views[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
+    assert panels == downloads == [result.files[m] for m in ("bicubic", "srresnet", "srgan", "hr")]
+    assert [compare.shown_view(result, m) for m in ("bicubic", "srresnet", "srgan", "hr")] == [
+        result.views[m] for m in ("bicubic", "srresnet", "srgan", "hr")
+    ]
     k = result.view_scale
     for name, path in result.files.items():
         assert np.array_equal(np.asarray(Image.open(path)), np.asarray(result.images[name]))
         view = np.asarray(Image.open(result.views[name]))  # each pixel a k x k block
         assert np.array_equal(view[::k, ::k], np.asarray(result.images[name]))
-    assert out.slider == (result.views["bicubic"], result.views["srgan"])
+    assert out.slider == (result.files["bicubic"], result.files["srgan"])
     shutil.rmtree(Path(downloads[0]).parent)  # the app prunes old temporary folders: the images stand in
     a, b = compare.slider_pair(result, "hr", "srresnet")
     assert a is result.images["hr"] and b is result.images["srresnet"]
@@ -49,7 +51,7 @@ def test_the_panels_show_the_downloaded_files_and_survive_their_pruning(example)
 
 def test_ground_truth_mode_scores_every_method(example):
     out = compare.upscale(example.crop((0, 0, 64, 48)), "ground_truth", lang="es")
-    hr, table, status = Image.open(out.downloads[-1]), out.metrics, out.status
+    hr, table, status = Image.open(out.hr), out.metrics, out.status
     assert hr.size == (64, 48) and [row[0] for row in table] == ["Bicúbica", "SRResNet (MSE)", "SRGAN", "HR"]
     assert table[-1][1] == "∞" and float(table[0][1]) > 15
     assert "reduj" in status  # the Spanish note about the downsampled upload
