@@ -58,6 +58,10 @@ STRINGS = Strings({
     "cmp_psnr": ("PSNR-Y (dB) ↑", "PSNR-Y (dB) ↑"),
     "cmp_ssim": ("SSIM-Y ↑", "SSIM-Y ↑"),
     "cmp_grad": ("Gradient ratio (1 = as detailed as HR)", "Razón de gradientes (1 = tan detallada como HR)"),
+    "cmp_flat": ("Detail in flat areas (1 = HR's; above: noise)",
+                 "Detalle en zonas lisas (1 = el de HR; más: ruido)"),
+    "cmp_busy": ("Detail in textured areas (1 = HR's; below: lost)",
+                 "Detalle en zonas con textura (1 = el de HR; menos: perdido)"),
     "cmp_no_hr": ("No HR image in this mode: choose Ground truth to score the methods.",
                   "No hay imagen HR en este modo: elige Verdad de referencia para evaluar los métodos."),
     "cmp_done": ("{w}x{h} → {W}x{H} in {seconds:.1f} s ({tiles} tile(s) per network).",
@@ -195,18 +199,25 @@ def status_text(result: CompareResult, lang: str = "en") -> str:
 
 
 def metrics_table(result: CompareResult, lang: str = "en") -> list[list]:
-    """Rows [method, PSNR-Y, SSIM-Y, gradient ratio] (HR's own PSNR is infinite: shown as "∞")."""
+    """Rows [method, PSNR-Y, SSIM-Y, gradient ratio, detail in flat areas, detail in busy areas].
+
+    The last two (`srgan.metrics.detail_by_region`) teach "detail where it belongs, noise where it does not": a
+    GAN that invents speckle on skin or sky scores above 1 in flat areas while still below 1 where HR has texture.
+    HR's own PSNR is infinite: shown as "∞".
+    """
     if not result.metrics:
-        return [[t("cmp_no_hr", lang), "", "", ""]]
+        return [[t("cmp_no_hr", lang)] + [""] * (len(metrics_headers(lang)) - 1)]
     rows = []
     for m, v in result.metrics.items():
         psnr = "∞" if not np.isfinite(v["psnr_y"]) else f"{v['psnr_y']:.2f}"
-        rows.append([result.label(m, lang), psnr, f"{v['ssim_y']:.4f}", f"{v['gradient_ratio']:.3f}"])
+        figures = [psnr, f"{v['ssim_y']:.4f}", f"{v['gradient_ratio']:.3f}"]
+        rows.append([result.label(m, lang), *figures, f"{v['detail_flat']:.2f}", f"{v['detail_busy']:.2f}"])
     return rows
 
 
 def metrics_headers(lang: str = "en") -> list[str]:
-    return [t("cmp_method", lang), t("cmp_psnr", lang), t("cmp_ssim", lang), t("cmp_grad", lang)]
+    keys = ("cmp_method", "cmp_psnr", "cmp_ssim", "cmp_grad", "cmp_flat", "cmp_busy")
+    return [t(k, lang) for k in keys]
 
 
 def zoom_region(width: int, height: int, cx: float, cy: float, size: float) -> tuple[int, int, int]:
@@ -521,7 +532,7 @@ def _results(ctx: TabContext) -> dict[str, Any]:
         headers=metrics_headers(lang0),
         interactive=False,
         wrap=True,
-        column_widths=["34%", "22%", "22%", "22%"],
+        column_widths=["20%", "14%", "14%", "18%", "17%", "17%"],
         elem_classes="srgan-table",
     )  # headers wrap by words
     with gr.Row():

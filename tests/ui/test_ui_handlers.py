@@ -129,3 +129,14 @@ def test_retitled_table_keeps_the_rows_under_new_titles():
     assert list(update["value"].columns) == update["headers"] == ["Imagen", "pérdida"]
     assert update["value"].values.tolist() == [["HR", 0.0]]
     assert "value" not in retitled_table(None, ["Imagen"])  # nothing shown yet: the titles alone
+
+
+def test_scores_show_detail_in_flat_and_textured_areas(example):
+    """#16: the teaching figure "detail where it belongs": HR scores exactly 1 and 1; bicubic is below 1 in both."""
+    out = compare.upscale(example.crop((0, 0, 96, 96)), "ground_truth", lang="en")
+    headers = compare.metrics_headers("en")
+    assert headers[-2].startswith("Detail in flat") and headers[-1].startswith("Detail in textured")
+    rows = {row[0]: row for row in out.metrics}
+    assert rows["HR"][-2:] == ["1.00", "1.00"]
+    assert float(rows["Bicubic"][-2]) < 1 and float(rows["Bicubic"][-1]) < 1
+    assert compare.metrics_headers("es")[-2].startswith("Detalle en zonas lisas")
