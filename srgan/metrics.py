@@ -1,6 +1,7 @@
 """Image-quality figures: PSNR (as the course defines it), SSIM, and an offline perceptual figure.
 
-Lesson: [content loss and PSNR](../lessons/en/03_content_loss_psnr.md).
+Lessons: [content loss and PSNR](../lessons/en/03_content_loss_psnr.md); [the perception–distortion trade-off](../lessons/en/09_perception_distortion.md)
+(the gradient ratio and detail by region).
 
 PSNR, from the course slides:
 
