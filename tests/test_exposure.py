@@ -272,3 +272,16 @@ def test_an_app_given_only_gradios_variables_answers_on_that_port(tmp_path):
     assert port != "7860" and f"127.0.0.1:{port}" in log.read_text()
     assert "ft-disabled" in config  # fine-tuning off on a Space: the Fine-tune tab says so
     assert "warning" not in log.read_text()  # nothing about 0.0.0.0 or passwords on a Space
+
+
+def test_the_code_page_of_a_public_server_asks_for_the_password_too(limited_app):
+    """/code (the lessons' links to the source, issue #18) is refused without the app's login."""
+    import httpx
+
+    url, (user, password), _ = limited_app
+    page = url.rstrip("/") + "/code?file=srgan/losses.py&symbol=mse_content_loss"
+    assert httpx.get(page, timeout=30).status_code == 401
+    with httpx.Client(timeout=30) as browser:
+        assert browser.post(url.rstrip("/") + "/login", data={"username": user, "password": password}).is_success
+        shown = browser.get(page)
+    assert shown.status_code == 200 and "mse_content_loss" in shown.text

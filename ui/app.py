@@ -14,8 +14,20 @@ import sys
 
 import gradio as gr
 
-from . import architecture, compare, feature_maps, finetune, lessons, loss_lab, mos, pixel_shuffle, prelu, realism
-from . import mos_phone
+from . import (
+    architecture,
+    code_view,
+    compare,
+    feature_maps,
+    finetune,
+    lessons,
+    loss_lab,
+    mos,
+    mos_phone,
+    pixel_shuffle,
+    prelu,
+    realism,
+)
 from .common import TAB_CSS
 from .context import AppSettings, Tab, TabContext
 from .i18n import LANG_CHOICES, Relabel, Strings, page_head
@@ -28,7 +40,6 @@ from .launch import (
     start_cleanup,
     warm_up_in_background,
 )
-from .lessons import SOURCE_ROOT
 
 STRINGS = Strings({
     "app_title": ("SRGAN Studio", "SRGAN Studio"),
@@ -129,7 +140,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
     start_cleanup()  # old runs and temporary downloads, every hour
     warm_up_in_background()  # the CPU convolution kernel and the VGG19, before the first requests
     demo.launch(
-        **launch_kwargs(args), allowed_paths=[str(SOURCE_ROOT / "srgan")], css=CSS + TAB_CSS + architecture.CSS, head=page_head(args.lang)
+        **launch_kwargs(args),
+        app_kwargs={"routes": code_view.routes()},  # /code: the lessons' links to the srgan package's source
+        css=CSS + TAB_CSS + architecture.CSS,
+        head=page_head(args.lang),
     )
     return 0
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
-from pathlib import Path
 
-import srgan
 from srgan.resources import lessons_dir
 
+from .code_view import code_url
 from .context import TabContext
 from .i18n import Strings
 
-SOURCE_ROOT = Path(srgan.__file__).resolve().parent.parent  # holds srgan/: the checkout, or site-packages
 LESSONS_DIR = lessons_dir()
 LESSONS = (
     "01_srgan_fig3",
@@ -39,7 +38,9 @@ STRINGS = Strings({
 })  # fmt: skip
 t = STRINGS.t
 
-_LINK = re.compile(r"\]\((?:\.\./)+(srgan/[\w/]+\.py)([^)]*)\)")
+# [`srgan/losses.py` — `mse_content_loss`](../../srgan/losses.py): the label names the symbol the page shows.
+_LINK = re.compile(r"\[([^\]]*)\]\((?:\.\./)+(srgan/[\w/]+\.py)[^)]*\)")
+_LABEL_SYMBOL = re.compile(r"`\s*[—-]\s*`([A-Za-z_][\w.]*)`")
 # Links to the app's own modules (ui/...): not served by the app, so shown as plain text there.
 _UI_LINK = re.compile(r"\[([^\]]*)\]\((?:\.\./)+ui/[\w/]+\.py[^)]*\)")
 
@@ -49,9 +50,20 @@ def lesson_markdown(name: str, lang: str = "en") -> str:
     if name not in LESSONS:
         raise ValueError(f"unknown lesson {name!r}")
     text = (LESSONS_DIR / ("es" if lang == "es" else "en") / f"{name}.md").read_text(encoding="utf-8")
-    # ../../srgan/losses.py -> the app serves the package's source read-only (see app.py allowed_paths).
     text = _UI_LINK.sub(lambda m: m.group(1), text)
-    return _LINK.sub(lambda m: f"](/gradio_api/file={SOURCE_ROOT / m.group(1)})", text)
+    return _LINK.sub(_code_link, text)
+
+
+def _code_link(m: re.Match) -> str:
+    """A lesson's link to srgan/x.py -> the app's code page at the symbol of its label, in a new tab.
+
+    An HTML link with an absolute address and target=_blank: Gradio's Markdown handles a relative
+    Markdown link itself (the first click did nothing, issue #18), not this one.
+    """
+    label, file = m.group(1), m.group(2)
+    symbol = _LABEL_SYMBOL.search(label)
+    url = html.escape(code_url(file, symbol.group(1) if symbol else None))
+    return f'<a href="{url}" target="_blank" rel="noopener">{label}</a>'
 
 
 def lesson_title(name: str, lang: str = "en") -> str:

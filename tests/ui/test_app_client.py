@@ -102,3 +102,19 @@ def _newest_run_name(updates) -> str:
             if match:
                 return match.group(0)
     raise AssertionError("the run's name was never shown")
+
+
+def test_code_page_of_a_lesson_link_and_nothing_else(app_url):
+    """Issue #18: /code serves a file of the srgan package at a symbol, and refuses any other path."""
+    import httpx
+
+    from ui.code_view import code_url
+
+    url = code_url("srgan/losses.py", "mse_content_loss")
+    line = url.rsplit("#L", 1)[1]
+    page = httpx.get(app_url.rstrip("/") + url.split("#")[0], timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'<div class="line hl" id="L{line}">' in page.text and "mse_content_loss" in page.text
+    for bad in ("../../etc/passwd", "srgan/../../etc/passwd", "/etc/passwd", "ui/app.py"):
+        refused = httpx.get(app_url.rstrip("/") + "/code", params={"file": bad}, timeout=30)
+        assert refused.status_code == 404 and "root:" not in refused.text, bad
