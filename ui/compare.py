@@ -27,7 +27,17 @@ from srgan.engine.inference import bicubic_upscale, tiles_needed, upscaler_for
 from srgan.images import ImageError, split_image
 from srgan.metrics import evaluate_pair, radial_power_spectrum, rgb_to_y
 
-from .common import METHODS, as_pil, empty_table, example_paths, fig_to_pil, generator_label, method_label, new_figure
+from .common import (
+    METHODS,
+    as_pil,
+    empty_table,
+    example_paths,
+    fig_to_pil,
+    figure_scale,
+    generator_label,
+    method_label,
+    new_figure,
+)
 from .context import TabContext
 from .i18n import Strings
 
@@ -270,13 +280,16 @@ ZOOM_BOX_JS = """(cx, cy, size) => {
 }"""
 
 
-def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
-    """|method − HR| per method (ground truth), else |network − bicubic|: where the pixels differ."""
+def difference_maps(result: CompareResult, *, lang: str = "en", scale: float = 1.0) -> Image.Image:
+    """|method − HR| per method (ground truth), else |network − bicubic|: where the pixels differ.
+
+    `scale`: of the text (presenter mode, `common.figure_scale`).
+    """
     has_hr = "hr" in result.images
     reference = result.images["hr" if has_hr else "bicubic"]
     methods = list(METHODS) if has_hr else ["srresnet", "srgan"]
     ref_y = rgb_to_y(reference)
-    fig = new_figure(4.2 * len(methods), 4.6)
+    fig = new_figure(4.2 * len(methods), 4.6, scale)
     axes = fig.subplots(1, len(methods), squeeze=False)[0]
     maps = [np.abs(rgb_to_y(result.images[m]) - ref_y) for m in methods]
     top = max(float(np.percentile(np.concatenate([d.ravel() for d in maps]), 99.5)), 1.0)
@@ -289,9 +302,9 @@ def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
     return fig_to_pil(fig)
 
 
-def spectrum_figure(result: CompareResult, *, lang: str = "en") -> Image.Image:
-    """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies."""
-    fig = new_figure(8, 4.8)
+def spectrum_figure(result: CompareResult, *, lang: str = "en", scale: float = 1.0) -> Image.Image:
+    """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies (`scale`: text)."""
+    fig = new_figure(8, 4.8, scale)
     ax = fig.subplots()
     styles = {
         "bicubic": ("tab:gray", "--"),
@@ -428,13 +441,15 @@ def upscale(
     slider_b: str = "srgan",
     lang: str = "en",
     gan_model: str = "srgan",
+    presenter: bool = False,
     *,
     max_input_pixels: int = 512 * 512,
     progress=None,
 ) -> UpscaleOutputs:
     """The `/upscale` event: every output of the tab from one upload (plain function, no Gradio).
 
-    The result panels and the slider get the PNG files written for download (paths), the figures images.
+    The result panels and the slider get the PNG files written for download (paths), the figures images
+    (their text larger in presenter mode: `presenter`).
     """
     result = run_compare(
         image, mode, lang=lang, max_input_pixels=max_input_pixels, gan_model=gan_model, progress=progress
@@ -448,8 +463,8 @@ def upscale(
         metrics=metrics_table(result, lang),
         zoom=zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
         slider=slider_pair(result, slider_a, slider_b),
-        differences=difference_maps(result, lang=lang),
-        spectrum=spectrum_figure(result, lang=lang),
+        differences=difference_maps(result, lang=lang, scale=figure_scale(presenter)),
+        spectrum=spectrum_figure(result, lang=lang, scale=figure_scale(presenter)),
         downloads=downloads,
         status=status_text(result, lang),
         result=result,
@@ -565,10 +580,13 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
     zoom_inputs = [w["zoom_x"], w["zoom_y"], w["zoom_size"]]
     max_input_pixels = ctx.settings.max_input_pixels
 
-    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
-        return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=max_input_pixels, progress=progress)
+    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, presenter=False, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
+        return upscale(
+            image, mode, zx, zy, zs, a, b, lang, gan, presenter, max_input_pixels=max_input_pixels, progress=progress
+        )
 
     event_inputs = [w["image"], w["mode"], *zoom_inputs, w["slider_a"], w["slider_b"], ctx.lang, w["gan_model"]]
+    event_inputs += ctx.presenter_inputs()
     done = w["run"].click(
         user_errors(on_upscale), event_inputs, output_list(UpscaleOutputs, w), api_name="upscale", concurrency_limit=2
     )
@@ -656,21 +674,21 @@ def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any]) -> No
             on_select, [state, w["zoom_size"], ctx.lang], [w["zoom_x"], w["zoom_y"], zoom], api_visibility="private"
         ).then(None, [w["zoom_x"], w["zoom_y"], w["zoom_size"]], None, js=ZOOM_BOX_JS, queue=False)
 
-    def on_lang(result, zx, zy, zs, lang):
+    def on_lang(result, zx, zy, zs, lang, presenter=False):
         headers = gr.update(value=empty_table(metrics_headers(lang)), headers=metrics_headers(lang))
         if result is None:
             return headers, gr.update(), gr.update(), gr.update(), gr.update()
         return (
             gr.update(value=metrics_table(result, lang), headers=metrics_headers(lang)),
-            difference_maps(result, lang=lang),
-            spectrum_figure(result, lang=lang),
+            difference_maps(result, lang=lang, scale=figure_scale(presenter)),
+            spectrum_figure(result, lang=lang, scale=figure_scale(presenter)),
             status_text(result, lang),
             zoom_panel(result, zx, zy, zs, lang=lang),  # where the sliders say, not back at the centre
         )
 
     ctx.shown_language().change(
         on_lang,
-        [state, *zoom_inputs, ctx.lang],
+        [state, *zoom_inputs, ctx.lang, *ctx.presenter_inputs()],
         [w["metrics"], w["differences"], w["spectrum"], w["status"], zoom],
         api_visibility="private",
     )

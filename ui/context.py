@@ -80,6 +80,13 @@ class TabContext:
         self.tr.add(component, self._table().producer(key, **fmt), prop)
         return component
 
+    def presenter_inputs(self) -> list[Any]:
+        """[the presenter checkbox], the last input of a handler whose figures' text grows in presenter mode.
+
+        Empty for a page without one (the handler's `presenter` argument keeps its default, False).
+        """
+        return [] if self.presenter is None else [self.presenter]
+
     def shown_language(self) -> Any:
         """A hidden box holding the language this tab's figures and texts are drawn in ("" before its first opening).
 

@@ -29,7 +29,7 @@ from srgan.teaching import (
     pixel_shuffle_source_map,
 )
 
-from .common import fig_to_pil, new_figure
+from .common import fig_to_pil, figure_scale, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -393,13 +393,16 @@ def real_activations(generator: Generator) -> tuple[Image.Image, str, np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
-def real_feature_map_figure(generator: Generator, channel: int, lang: str) -> tuple[Image.Image, str]:
+def real_feature_map_figure(
+    generator: Generator, channel: int, lang: str, scale: float = 1.0
+) -> tuple[Image.Image, str]:
     """The 4 conv channels that make output channel `channel`, the interleaved output and a numbered zoom.
 
     Args:
         generator: the model whose first upsampling block is shown.
         channel: output channel c (clamped to the model's channels).
         lang: "en" or "es".
+        scale: of the figure's text (presenter mode, `common.figure_scale`).
 
     Returns:
         (figure, Markdown explanation).
@@ -410,7 +413,7 @@ def real_feature_map_figure(generator: Generator, channel: int, lang: str) -> tu
     vmin, vmax = np.percentile(np.concatenate([ins.ravel(), out.ravel()]), [1, 99])  # one scale: same values
     h, w = ins.shape[1:]
 
-    fig = new_figure(16, 6)
+    fig = new_figure(16, 6, scale)
     grid = fig.add_gridspec(2, 5, width_ratios=[2, 1, 1, 2, 2])  # the 4 conv channels at half the output's size
     ax = fig.add_subplot(grid[:, 0])
     ax.imshow(lr, interpolation="nearest")
@@ -470,14 +473,14 @@ def _draw_zoom(ax, patch: np.ndarray, c: int, vmin: float, vmax: float) -> None:
     ax.vlines(np.arange(-0.5, patch.shape[1], 2), -0.5, patch.shape[0] - 0.5, colors="#ff3b30", linewidth=2)
 
 
-def real_feature_map(channel: int = 0, lang: str = "en") -> tuple[Image.Image | None, str]:
+def real_feature_map(channel: int = 0, lang: str = "en", scale: float = 1.0) -> tuple[Image.Image | None, str]:
     """(figure, text) for the bundled SRResNet; (None, a clear message) when its weights are unavailable."""
     try:
         generator = load_pretrained("srresnet")
     except CheckpointError as e:
         return None, t("ps_real_missing", lang, error=e)
     try:
-        return real_feature_map_figure(generator, channel, lang)
+        return real_feature_map_figure(generator, channel, lang, scale)
     except FileNotFoundError:
         return None, t("ps_real_no_image", lang)
 
@@ -487,8 +490,8 @@ def real_feature_map(channel: int = 0, lang: str = "en") -> tuple[Image.Image | 
 
 
 @functools.lru_cache(maxsize=2)
-def checkerboard_figure(lang: str = "en") -> tuple[Image.Image, str]:
-    """Transposed conv vs. sub-pixel (random) vs. sub-pixel (ICNR), each on a constant image, with captions."""
+def checkerboard_figure(lang: str = "en", scale: float = 1.0) -> tuple[Image.Image, str]:
+    """Transposed conv vs. sub-pixel (random) vs. sub-pixel (ICNR), each on a constant image (`scale`: text)."""
     images = checkerboard_demo()
     spread = {k: interior_spread(v) for k, v in images.items()}
     panels = [
@@ -496,7 +499,7 @@ def checkerboard_figure(lang: str = "en") -> tuple[Image.Image, str]:
         ("subpixel_random", "ps_cb_subpixel"),
         ("subpixel_icnr", "ps_cb_icnr"),
     ]
-    fig = new_figure(15, 6)
+    fig = new_figure(15, 6, scale)
     for n, (key, label) in enumerate(panels):
         ax = fig.add_subplot(1, 3, n + 1)
         ax.imshow(images[key], cmap="viridis", interpolation="nearest")
@@ -524,7 +527,7 @@ class PixelShuffleOutputs(NamedTuple):
 
 
 def pixel_shuffle_view(
-    C: int = 1, r: int = 2, H: int = 3, W: int = 3, channel: int = 0, lang: str = "en"
+    C: int = 1, r: int = 2, H: int = 3, W: int = 3, channel: int = 0, lang: str = "en", presenter: bool = False
 ) -> PixelShuffleOutputs:
     """Everything the tab shows, for one setting of the sliders.
 
@@ -532,13 +535,15 @@ def pixel_shuffle_view(
         C: output channels (1..3). r: upscaling factor (2..4). H, W: input height and width (1..4).
         channel: the output channel shown on the real feature map (0..63).
         lang: "en" or "es".
+        presenter: presenter mode: larger text in the real feature map and the checkerboards (the numbered
+            grid's text is sized to its cells already).
     """
     C, r, H, W, channel = (int(v) for v in (C, r, H, W, channel))
     if not (1 <= C <= 3 and 2 <= r <= 4 and 1 <= H <= 4 and 1 <= W <= 4):
         raise ValueError("C must be 1..3, r 2..4, and H, W 1..4")
     lang = "es" if lang == "es" else "en"
-    real_image, real_text = real_feature_map(channel, lang)
-    checker_image, checker_text = checkerboard_figure(lang)
+    real_image, real_text = real_feature_map(channel, lang, figure_scale(presenter))
+    checker_image, checker_text = checkerboard_figure(lang, figure_scale(presenter))
     return PixelShuffleOutputs(
         grid=shuffle_figure(C, r, H, W, lang),
         check=shuffle_check_markdown(C, r, H, W, lang),
@@ -583,7 +588,7 @@ def build(ctx: TabContext) -> None:
     gr.on(
         triggers,
         user_errors(pixel_shuffle_view),
-        [*sliders, channel, ctx.lang],
+        [*sliders, channel, ctx.lang, *ctx.presenter_inputs()],
         output_list(PixelShuffleOutputs, out),
         api_name="pixel_shuffle",
         trigger_mode="always_last",

@@ -19,7 +19,7 @@ from srgan.checkpoints import CheckpointError, load_pretrained
 from srgan.models import Generator
 from srgan.teaching import PRELU_INIT, prelu_layer_group, prelu_slopes, prelu_summary
 
-from .common import fig_to_pil, generator_label, new_figure
+from .common import fig_to_pil, figure_scale, generator_label, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -95,18 +95,19 @@ COLOURS = {"srresnet": "#1f77b4", "srgan": "#ff7f0e"}  # blue = MSE, orange = GA
 SMALL_MOVE = 0.02  # mean |a - 0.25| below this: the slopes have barely left their initialisation
 
 
-def prelu_curve(slope: float = 0.25, lang: str = "en") -> Image.Image:
+def prelu_curve(slope: float = 0.25, lang: str = "en", scale: float = 1.0) -> Image.Image:
     """f(y) for the chosen slope a, beside ReLU and LeakyReLU(0.2).
 
     Args:
         slope: the negative slope a.
         lang: "en" or "es".
+        scale: of the text (presenter mode, `common.figure_scale`).
 
     Returns:
         The plot as an RGB PIL image.
     """
     y = np.linspace(-3, 3, 601)
-    fig = new_figure(7.5, 6.4)
+    fig = new_figure(7.5, 6.4, scale)
     ax = fig.add_subplot()
     ax.axhline(0, color="#999", linewidth=1)
     ax.axvline(0, color="#999", linewidth=1)
@@ -159,17 +160,18 @@ def _tick_labels(names: list[str], lang: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str) -> Image.Image:
+def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str, scale: float = 1.0) -> Image.Image:
     """Mean slope and its 10-90 % band for every PReLU, both models on one plot (cached per model set).
 
     Args:
         models: ((name, generator), ...), e.g. (("srresnet", g1), ("srgan", g2)).
         lang: "en" or "es".
+        scale: of the text (presenter mode).
 
     Returns:
         The plot as an RGB PIL image.
     """
-    fig = new_figure(14, 5.8)
+    fig = new_figure(14, 5.8, scale)
     ax = fig.add_subplot()
     names: list[str] = []
     for k, (model, generator) in enumerate(models):
@@ -294,13 +296,14 @@ class PreluOutputs(NamedTuple):
     analysis: str  # Markdown: what the weights say about the slide's claim
 
 
-def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> PreluOutputs:
+def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "", presenter: bool = False) -> PreluOutputs:
     """Everything the tab shows.
 
     Args:
         slope: the negative slope a of the plotted PReLU (-0.5..1).
         lang: "en" or "es".
         run: optionally a fine-tuned run (or "srresnet"/"srgan") whose slopes join the plot.
+        presenter: presenter mode (larger text in the figures).
     """
     slope = float(slope)
     if not -0.5 <= slope <= 1:
@@ -311,8 +314,11 @@ def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> PreluOut
         from .common import resolve_generator
 
         models[run] = load_pretrained(resolve_generator(run))
-    figure = slopes_figure(tuple(models.items()), lang) if models else None
-    return PreluOutputs(curve=prelu_curve(slope, lang), slopes=figure, analysis=slopes_markdown(models, missing, lang))
+    scale = figure_scale(presenter)
+    figure = slopes_figure(tuple(models.items()), lang, scale) if models else None
+    return PreluOutputs(
+        curve=prelu_curve(slope, lang, scale), slopes=figure, analysis=slopes_markdown(models, missing, lang)
+    )
 
 
 def run_choices(lang: str = "en") -> list[tuple[str, str]]:
@@ -351,7 +357,7 @@ def build(ctx: TabContext) -> None:
     gr.on(
         [ctx.shown_language().change, slope.change, run.change],
         user_errors(prelu_view),
-        [slope, ctx.lang, run],
+        [slope, ctx.lang, run, *ctx.presenter_inputs()],
         output_list(PreluOutputs, out),
         api_name="prelu",
         trigger_mode="always_last",

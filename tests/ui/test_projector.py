@@ -8,10 +8,11 @@ import typing
 import gradio as gr
 import numpy as np
 import pytest
+from matplotlib.text import Text
 from PIL import Image
 
 from srgan.checkpoints import save_checkpoint
-from ui import common, compare, feature_maps, loss_lab, pixel_shuffle
+from ui import common, compare, feature_maps, loss_lab, pixel_shuffle, prelu
 from ui.common import example_paths
 
 
@@ -104,3 +105,40 @@ def test_figures_scale_their_text_with_presenter_mode():
     a, b = common.fig_to_pil(small), common.fig_to_pil(large)
     assert a.size == b.size  # the same pixels, text 1.5 times larger against them
     assert large.get_size_inches()[0] * large.dpi == pytest.approx(small.get_size_inches()[0] * small.dpi)
+
+
+def _text_heights(module, monkeypatch, make) -> list[float]:
+    """The height in pixels of every text of the figures `make()` draws through `module.fig_to_pil`."""
+    figures = []
+
+    def keep(fig, **kwargs):
+        figures.append(fig)
+        return common.fig_to_pil(fig, **kwargs)
+
+    monkeypatch.setattr(module, "fig_to_pil", keep)
+    make()
+    assert figures, "no figure drawn"
+    heights = []
+    for fig in figures:
+        renderer = fig.canvas.get_renderer()
+        texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        heights += [t.get_window_extent(renderer).height for t in texts]
+    return heights
+
+
+@pytest.mark.parametrize(
+    "module, make",
+    [
+        (compare, lambda p, ex: compare.upscale(ex.resize((24, 20)), presenter=p)),
+        (pixel_shuffle, lambda p, ex: pixel_shuffle.pixel_shuffle_view(presenter=p)),
+        (prelu, lambda p, ex: prelu.prelu_view(0.25, "en", "", p)),
+    ],
+    ids=["compare", "pixel_shuffle", "prelu"],
+)
+def test_presenter_mode_draws_the_figures_text_larger(module, make, example, monkeypatch):
+    """Issue #18: in presenter mode the handlers pass the font scale to their figures (same pixels)."""
+    for cached in ("checkerboard_figure", "slopes_figure"):
+        getattr(getattr(module, cached, None), "cache_clear", lambda: None)()
+    normal = _text_heights(module, monkeypatch, lambda: make(False, example))
+    large = _text_heights(module, monkeypatch, lambda: make(True, example))
+    assert np.median(large) >= 1.4 * np.median(normal), (np.median(normal), np.median(large))
