@@ -36,6 +36,14 @@ from .i18n import Strings
 KEY = "tab_pixel_shuffle"
 STRINGS = Strings({
     "ps_fig_in_label": ("ch {k}", "canal {k}"),
+    "ps_numbers_hidden": (
+        ("*With C = {C}, r = {r} and {H}×{W} the elements are too small for their numbers: the figure shows "
+        "only the colours (the hue says the sub-pixel, the lightness the group c). Lower C, r, H or W to "
+        "see the numbers again.*"),
+        ("*Con C = {C}, r = {r} y {H}×{W} los elementos son demasiado pequeños para sus números: la figura "
+        "solo muestra los colores (el tono indica el subpíxel, la luminosidad el grupo c). Baja C, r, H o W "
+        "para volver a ver los números.*"),
+    ),
     "ps_code_comment": ("i next to h, j next to w", "i junto a h, j junto a w"),
     "tab_pixel_shuffle": ("PixelShuffle", "PixelShuffle"),
     "ps_intro": (
@@ -126,6 +134,9 @@ REAL_IMAGE, REAL_BOX = "astronaut", (128, 16, 320, 208)  # a 192x192 HR crop -> 
 ZOOM_ROW, ZOOM_COL, ZOOM = 18, 15, 3  # the zoomed LR positions on the real feature map (an eye), 3x3
 TITLE_FS, LABEL_FS = 18.0, 14.0  # points, for a projector
 DIGIT_ADVANCE, DIGIT_HEIGHT = 0.63625, 0.729  # DejaVu Sans digits, in em: all equally wide, and their height
+# Below this size (points, in a figure at most MAX_FIG_W wide, shown shrunk to its column) the numbers are
+# unreadable (C=3, r=4: about 7 pt, 3-4 px high on screen): the grid then shows its colours only.
+MIN_CELL_FS = 8.0
 
 
 # -----------------------------------------------------------------------------------------------
@@ -227,7 +238,10 @@ def _numbers_patch(numbers: np.ndarray, xs: np.ndarray, ys: np.ndarray, size: fl
 
 
 def _draw_grid(ax, values: np.ndarray, colours: np.ndarray, x: float, y: float, size: float, block: int) -> None:
-    """One (h, w) grid of numbered, coloured elements with its top-left corner at (x, y); y grows downwards."""
+    """One (h, w) grid of numbered, coloured elements with its top-left corner at (x, y); y grows downwards.
+
+    `size`: of the numbers, in data units; 0 draws none.
+    """
     h, w = values.shape
     ax.imshow(colours, extent=(x, x + w, y + h, y), interpolation="nearest", zorder=1)
     ax.hlines(y + np.arange(h + 1), x, x + w, colors="#555", linewidth=0.6, zorder=2)
@@ -235,6 +249,8 @@ def _draw_grid(ax, values: np.ndarray, colours: np.ndarray, x: float, y: float, 
     if block > 1:  # thick lines around every r x r block: the values of one LR position
         ax.hlines(y + np.arange(0, h + 1, block), x, x + w, colors="black", linewidth=2.2, zorder=3)
         ax.vlines(x + np.arange(0, w + 1, block), y, y + h, colors="black", linewidth=2.2, zorder=3)
+    if size <= 0:
+        return
     rows, cols = np.mgrid[0:h, 0:w]  # (h, w) each
     # add_artist, not add_patch: add_patch would fit the axes limits to every glyph curve (seconds)
     ax.add_artist(_numbers_patch(values, x + cols + 0.5, y + rows + 0.5, size))
@@ -243,6 +259,18 @@ def _draw_grid(ax, values: np.ndarray, colours: np.ndarray, x: float, y: float, 
 def _fit(text: str, width_pt: float, largest: float, smallest: float = 8.0) -> float:
     """The font size (pt) at which `text` fits `width_pt` (about 0.62 em per character), within [smallest, largest]."""
     return float(np.clip(width_pt / (0.62 * max(len(text), 1)), smallest, largest))
+
+
+def cell_font_size(C: int, r: int, H: int, W: int) -> float:
+    """The size (pt) of the numbers in the elements of `shuffle_figure`: the widest number fits its element."""
+    _, pt = _best_layout(C, r, H, W)
+    digits = len(str(C * r * r * H * W - 1))
+    return min(22.0, 0.55 * pt, 0.8 * pt / (DIGIT_ADVANCE * digits))
+
+
+def numbers_shown(C: int, r: int, H: int, W: int) -> bool:
+    """Whether `shuffle_figure` numbers its elements (False: too small to read, it shows the colours only)."""
+    return cell_font_size(C, r, H, W) >= MIN_CELL_FS
 
 
 @functools.lru_cache(maxsize=8)
@@ -257,8 +285,9 @@ def shuffle_figure(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang: str = "
         The figure as an RGB PIL image.
     """
     lay, pt = _best_layout(C, r, H, W)
-    n, digits = C * r * r, len(str(C * r * r * H * W - 1))
-    cell_fs = min(22.0, 0.55 * pt, 0.8 * pt / (DIGIT_ADVANCE * digits))  # the widest number fits its element
+    n = C * r * r
+    cell_fs = cell_font_size(C, r, H, W)
+    number_size = cell_fs / pt if cell_fs >= MIN_CELL_FS else 0.0  # too small to read: colours only
     label_fs = min(LABEL_FS, (lay["label_h"] - 0.2) * pt / 1.3)
     title_fs = min(TITLE_FS, (lay["title_h"] - 0.4) * pt / 2.8)
     fig = new_figure(lay["width"] * pt / 72, lay["height"] * pt / 72)
@@ -268,13 +297,13 @@ def shuffle_figure(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang: str = "
 
     index = np.arange(n * H * W).reshape(n, H, W)  # (C*r*r, H, W), each element's flat index
     for k, x, y in lay["inputs"]:
-        _draw_grid(ax, index[k], np.broadcast_to(palette[k], (H, W, 3)), x, y, cell_fs / pt, block=1)
+        _draw_grid(ax, index[k], np.broadcast_to(palette[k], (H, W, 3)), x, y, number_size, block=1)
         label = t("ps_fig_in_label", lang, k=k)
         ax.text(x + W / 2, y - 0.12, label, ha="center", va="bottom", fontsize=_fit(label, (W + 0.9) * pt, label_fs))
     channel, row, col = pixel_shuffle_source_map(C, r, H, W)  # each (C, H*r, W*r)
     flat = channel * H * W + row * W + col  # (C, H*r, W*r), the number of the value that lands there
     for c, x, y in lay["outputs"]:
-        _draw_grid(ax, flat[c], palette[channel[c]], x, y, cell_fs / pt, block=r)
+        _draw_grid(ax, flat[c], palette[channel[c]], x, y, number_size, block=r)
         label = t("ps_fig_out_label", lang, c=c, a=c * r * r, b=(c + 1) * r * r - 1)
         ax.text(
             x + W * r / 2, y - 0.12, label, ha="center", va="bottom", fontsize=_fit(label, (W * r + 1.6) * pt, label_fs)
@@ -352,8 +381,10 @@ def shuffle_check_markdown(C: int = 1, r: int = 2, H: int = 3, W: int = 3, lang:
         f"      .reshape(B, C, H * r, W * r)) # -> (B, {C}, {H * r}, {W * r})\n"
         "```"
     )
+    hidden = [] if numbers_shown(C, r, H, W) else [t("ps_numbers_hidden", lang, C=C, r=r, H=H, W=W)]
     return "\n\n".join(
         [
+            *hidden,  # the figure's caption, right under it
             f"### {t('ps_check_title', lang)}",
             t("ps_check_result", lang, r=r, n=n, H=H, W=W, equal_random=equal_random, equal_index=equal_index),
             t("ps_check_formula", lang),

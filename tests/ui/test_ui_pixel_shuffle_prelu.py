@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from srgan.checkpoints import CheckpointError
-from ui import pixel_shuffle, prelu
+from ui import common, pixel_shuffle, prelu
 
 
 def _missing(name: str):
@@ -88,3 +88,31 @@ def test_build_registers_the_api_names() -> None:
     api_names = {fn.api_name for fn in demo.fns.values()}
     assert {"pixel_shuffle", "prelu"} <= api_names
     assert len(tr.items) >= 10 and len(tr.updates("es")) == len(tr.items)
+
+
+def _numbered(monkeypatch, C, r, H, W) -> bool:
+    """Whether the figure `pixel_shuffle_view` draws for these shapes has the numbers' path in it."""
+    from matplotlib.patches import PathPatch
+
+    figures = []
+
+    def keep(fig, **kwargs):
+        figures.append(fig)
+        return common.fig_to_pil(fig, **kwargs)
+
+    pixel_shuffle.shuffle_figure.cache_clear()
+    monkeypatch.setattr(pixel_shuffle, "fig_to_pil", keep)
+    pixel_shuffle.shuffle_figure(C, r, H, W, "en")
+    return bool(figures[0].findobj(PathPatch))
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_pixel_shuffle_hides_unreadable_numbers_and_says_so(monkeypatch, lang):
+    """Issue #18: at C=3, r=4 the numbers were unreadable; the grid shows colours only and the caption says why."""
+    assert pixel_shuffle.cell_font_size(3, 4, 3, 3) < pixel_shuffle.MIN_CELL_FS
+    assert not _numbered(monkeypatch, 3, 4, 3, 3) and _numbered(monkeypatch, 1, 2, 3, 3)
+    small = pixel_shuffle.pixel_shuffle_view(3, 4, 3, 3, 0, lang).check
+    assert small.startswith("*") and ("too small" in small if lang == "en" else "demasiado pequeños" in small)
+    assert "C = 3, r = 4" in small
+    readable = pixel_shuffle.pixel_shuffle_view(1, 2, 3, 3, 0, lang).check
+    assert "too small" not in readable and "demasiado pequeños" not in readable
