@@ -581,6 +581,7 @@ def _settings_column(ctx: TabContext) -> dict[str, Any]:
     lang0, allowed = ctx.default_lang, ctx.settings.allow_training
     w: dict[str, Any] = {}
     w["base"] = ctx.widget(gr.Dropdown, "ft_base", base_choices(lang0), value="srresnet", allow_custom_value=True)
+    ctx.relabel(w["base"], base_choices, "choices")  # "SRResNet (incluido, MSE)" after a switch or on a ?lang=es page
     w["data_source"] = ctx.widget(gr.Radio, "ft_data", data_choices(lang0), value="builtin")
     ctx.relabel(w["data_source"], data_choices, "choices")
     w["uploads"] = ctx.widget(

@@ -17,17 +17,19 @@ def crop() -> Image.Image:
     return Image.open(example_paths()[0]).convert("RGB").crop((40, 50, 136, 130))  # 96x80
 
 
-def test_a_block_shows_both_generators_and_every_shape(crop):
+def test_a_block_shows_both_generators_and_every_shape(crop, monkeypatch):
     out = ui_arch.architecture(crop, "res16", 6)
     assert out.left.size == out.right.size and out.left.width > 200
     assert "(1, 64, 80, 96)" in out.info and "73×73" in out.info and "74,176" in out.info
     shapes = {row[1]: row[3] for row in out.table}
     assert shapes["body_tail"] == "(1, 64, 80, 96)" and shapes["tail"] == "(1, 3, 320, 384)"
     assert shapes["sigmoid"] == "(1,)" and len(out.table) == 34
-    start = time.perf_counter()
-    for block in range(len(out.table)):  # every click after the first walk only draws
+    walks = []
+    original = ui_arch.arch.walk
+    monkeypatch.setattr(ui_arch.arch, "walk", lambda *a, **k: walks.append(1) or original(*a, **k))
+    for block in range(len(out.table)):  # every click after the first walk only draws: the networks do not run
         ui_arch.architecture(crop, block, 8, lang="es")
-    assert (time.perf_counter() - start) / len(out.table) < 1.5
+    assert walks == []
 
 
 def test_the_diagram_labels_follow_the_image(crop):
