@@ -114,10 +114,15 @@ STRINGS = Strings({
     "mos_csv": ("Votes (CSV)", "Votos (CSV)"),
     "mos_chart": ("Mean opinion score", "Puntuación media de opinión"),
     "mos_table": ("Scores", "Puntuaciones"),
-    "mos_summary": (("**{votes}** votes from **{voters}** students on session **{code}** ({crops} crops each). "
-                    "{state}"),
-                    ("**{votes}** votos de **{voters}** estudiantes en la sesión **{code}** ({crops} recortes cada "
-                    "uno). {state}")),
+    "mos_summary": ("{votes} from {voters} on session **{code}** ({crops} each). {state}",
+                    "{votes} de {voters} en la sesión **{code}** ({crops} cada uno). {state}"),
+    # Counted words (`counted`): the key + "_1" for one, + "_n" for any other number.
+    "mos_vote_1": ("**{n}** vote", "**{n}** voto"),
+    "mos_vote_n": ("**{n}** votes", "**{n}** votos"),
+    "mos_student_1": ("**{n}** student", "**{n}** estudiante"),
+    "mos_student_n": ("**{n}** students", "**{n}** estudiantes"),
+    "mos_crop_1": ("{n} crop", "{n} recorte"),
+    "mos_crop_n": ("{n} crops", "{n} recortes"),
     "mos_hidden": ("The methods are hidden as A-D until you reveal them.",
                    "Los métodos se muestran como A-D hasta que los reveles."),
     "mos_shown": ("Methods revealed.", "Métodos revelados."),
@@ -456,11 +461,17 @@ def results_chart(results: Results, lang: str = "en") -> Image.Image:
     return fig_to_pil(results_figure(results, lang))
 
 
+def counted(n: int, word: str, lang: str) -> str:
+    """`n` and a word of STRINGS ("vote", "student", "crop") in the singular for 1, else the plural."""
+    return t(f"mos_{word}_{'1' if n == 1 else 'n'}", lang, n=n)
+
+
 def _results_view(results: Results, lang: str) -> ResultsView:
     state = t("mos_shown" if results.revealed else "mos_hidden", lang)
     summary = t(
-        "mos_summary", lang, votes=results.votes, voters=results.voters, code=results.code, crops=results.n_crops,
-        state=state,
+        "mos_summary", lang, votes=counted(results.votes, "vote", lang),
+        voters=counted(results.voters, "student", lang), code=results.code,
+        crops=counted(results.n_crops, "crop", lang), state=state,
     )  # fmt: skip
     return ResultsView(
         chart=results_chart(results, lang),

@@ -58,7 +58,7 @@ def test_a_mos_round_teacher_and_student(browser, app_url):  # noqa: F811
     student.screenshot(path=str(SHOTS / "1280_mos_student.png"), full_page=True)
 
     # The teacher's live results (a timer, no click) count the student's votes, still blind.
-    teacher.get_by_text(f"{len(RATINGS)} votes from 1 students").wait_for(timeout=30_000)
+    teacher.get_by_text(f"{len(RATINGS)} votes from 1 student").wait_for(timeout=30_000)
     table = teacher.locator("#mos-table").inner_text()
     assert "SRGAN" not in table and "Bicubic" not in table
     teacher.get_by_role("button", name="Reveal the methods").click()

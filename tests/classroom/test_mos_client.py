@@ -51,14 +51,14 @@ def test_a_student_with_the_code_cannot_manage_the_session_the_teacher_can(guard
             with pytest.raises(AppError, match="Only the teacher's browser"):
                 client.predict(code, wrong, api_name=endpoint)
     _, table, summary = teacher.predict(code, key, api_name="/mos_results")  # the key itself...
-    assert "**1** votes" in summary and "hidden" in summary
+    assert "**1** vote from" in summary and "hidden" in summary
     assert [row[0] for row in table["data"]] == ["A", "B", "C", "D"]
     assert [(r["crop_id"], r["score"]) for r in _csv_rows(teacher, code, key)] == [(crop_id, "4")]
     _, table, summary = teacher.predict(code, {code: key}, api_name="/mos_reveal")  # ... or the keyring
     assert "Methods revealed" in summary and "SRGAN" in str(table["data"])
     student3 = Client(guarded_app, verbose=False, download_files=False)
     _, _, summary = student3.predict(code, {}, api_name="/mos_results")  # revealed: on the projector anyway
-    assert "**1** votes" in summary
+    assert "**1** vote from" in summary
     with pytest.raises(AppError, match="Only the teacher's browser"):
         student3.predict(code, {}, api_name="/mos_reset")
 
@@ -140,7 +140,7 @@ def test_votes_and_the_teacher_key_survive_a_server_restart(tmp_path_factory):
     with start_app(tmp_path_factory, env=env) as (url, _):
         client = Client(url, verbose=False)
         _, table, summary = client.predict(code, key, api_name="/mos_results")
-        assert "**1** votes" in summary and "revealed" in summary
+        assert "**1** vote from" in summary and "revealed" in summary
         assert _csv_rows(client, code, key) == before
         assert sum(row[1] for row in table["data"]) == 1
         with pytest.raises(AppError, match="Only the teacher's browser"):
