@@ -14,7 +14,7 @@ from .test_app_browser import SHOTS, TABS_ES, _open, _settle, browser  # noqa: F
 
 pytestmark = pytest.mark.browser
 # English a Spanish page must not show (checked on every tab).
-ENGLISH = ["Bicubic", "bundled", "Drop Image Here", "Click to Upload", "Discriminator block", "fine-tuned"]
+ENGLISH = ["Bicubic", "bundled", "Drop Image Here", "Click to Upload", "Discriminator block", "fine-tuned", "Home"]
 RESULTS = ("#cmp-bicubic", "#cmp-srresnet", "#cmp-srgan")
 
 
