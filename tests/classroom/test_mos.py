@@ -444,7 +444,7 @@ def test_teacher_view_stays_blind_until_reveal(tmp_path, monkeypatch, session):
     cells = " ".join(map(str, table.to_numpy().ravel()))
     assert list(table.iloc[:, 0]) == ["A", "B", "C", "D"]
     assert not any(name in cells for name in ("Bicubic", "SRResNet", "SRGAN", "HR", "3.58"))
-    assert "**1** votes" in summary and chart.size[0] > 600
+    assert "**1** vote from **1** student" in summary and chart.size[0] > 600
     chart, table, summary = tab.reveal(session.code, session.secret, "es")
     assert list(table.iloc[:, 0]) == ["Bicubic", "SRResNet (MSE)", "SRGAN", "HR"]
     assert "3.58 / 3.72 / 3.56" in " ".join(map(str, table.to_numpy().ravel())) and "revelados" in summary
