@@ -6,8 +6,10 @@ Only Python files of the `srgan` package are served; any other path is refused (
 """
 
 import ast
+import functools
 import html
 import re
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,7 +37,7 @@ def symbol_lines(source: str, symbol: str) -> tuple[int, int] | None:
     A dotted name ("Generator.forward") looks inside a class. A function's or class's lines start at its
     first decorator. None when the source does not define it at that level.
     """
-    body = ast.parse(source).body
+    body = _parse(source).body
     node = None
     for part in symbol.split("."):
         node = next((n for n in body if part in _defined_names(n)), None)
@@ -44,6 +46,21 @@ def symbol_lines(source: str, symbol: str) -> tuple[int, int] | None:
         body = getattr(node, "body", [])
     decorators = [d.lineno for d in getattr(node, "decorator_list", [])]
     return min([node.lineno, *decorators]), node.end_lineno or node.lineno
+
+
+_PARSE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(source: str) -> ast.Module:
+    """`ast.parse`, once per source text, one thread at a time.
+
+    Every lesson panel names symbols of the same few files, so each is parsed once. The lock is there because
+    CPython 3.11's parser raised "SystemError: AST constructor recursion depth mismatch" when two threads
+    parsed at once (seen in CI, while the app built its tabs and a background thread parsed too).
+    """
+    with _PARSE_LOCK:
+        return ast.parse(source)
 
 
 def _defined_names(node: ast.stmt) -> list[str]:
