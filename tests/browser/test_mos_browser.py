@@ -150,7 +150,11 @@ def test_a_student_votes_on_a_phone_without_scrolling(browser, app_url):  # noqa
     context.close()
 
     context, phone, errors = _phone(browser, f"{app_url}mos?lang=en", "es-ES")  # ?lang wins; no code: join by hand
-    phone.locator("#mos-phone-code input, #mos-phone-code textarea").first.fill(code.lower())
+    phone.get_by_role("button", name="Join").wait_for(timeout=60_000)
+    _settle(phone)  # the page's events are wired: a code typed before would not reach the server
+    box = phone.locator("#mos-phone-code input, #mos-phone-code textarea").first
+    box.fill(code.lower())
+    box.press("Tab")  # the box's change reaches Gradio before the click
     phone.get_by_role("button", name="Join").click()
     phone.get_by_text("you have rated 0 of 24").wait_for(timeout=30_000)
     assert "excellent" in phone.locator("#mos-phone-5").inner_text()
