@@ -580,18 +580,19 @@ def plot_curves(out_dir: str | Path, dest: str | Path) -> None:
     plt.close(fig)
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def _comma_list(kind: type, what: str):
+    """An argparse type: "1,0.75,0.5" -> [1.0, 0.75, 0.5] with `kind` for each item, one clear error otherwise."""
+
+    def parse(text: str) -> list:
+        try:
+            return [kind(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+
+    return parse
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+_floats, _ints = _comma_list(float, "numbers"), _comma_list(int, "integers")
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[RefitConfig, argparse.Namespace]:
