@@ -599,20 +599,23 @@ def build(ctx: TabContext) -> None:
     arch_out = output_list(ArchitectureOutputs, w)
     ab_in = [w["image"], ab["off"], ab["long_skip"], ab["which"], w["gan_model"], ctx.lang]
     ab_out = output_list(AblationOutputs, ab)
-    # The named events first: a private event of the same function would otherwise take the name.
-    gr.on([w["diagram"].change, w["channels"].release], user_errors(architecture), arch_in, arch_out,
+    # The named events first: a private event of the same function would otherwise take the name. Every
+    # event that draws a figure takes the presenter checkbox too (ctx.scaled: larger text in presenter mode).
+    gr.on([w["diagram"].change, w["channels"].release], *ctx.scaled(user_errors(architecture), arch_in), arch_out,
           api_name="architecture", trigger_mode="always_last", concurrency_limit=2)  # fmt: skip
-    gr.on([ab["off"].change, ab["long_skip"].change, ab["which"].change], user_errors(_ablation_event), ab_in, ab_out,
+    gr.on([ab["off"].change, ab["long_skip"].change, ab["which"].change],
+          *ctx.scaled(user_errors(_ablation_event), ab_in), ab_out,
           api_name="ablation", trigger_mode="always_last", concurrency_limit=2)  # fmt: skip
-    walk = gr.on([ctx.shown_language().change, w["image"].change, w["gan_model"].change], user_errors(on_image),
-                 [w["image"], w["gan_model"], ctx.lang], [w["diagram"], w["norms"], w["skip"], w["table"]],
-                 api_visibility="private", concurrency_limit=2)  # fmt: skip
-    walk.success(user_errors(architecture), arch_in, arch_out, api_visibility="private").success(
-        user_errors(_ablation_event), ab_in, ab_out, api_visibility="private"
+    walk = gr.on([ctx.shown_language().change, w["image"].change, w["gan_model"].change],
+                 *ctx.scaled(user_errors(on_image), [w["image"], w["gan_model"], ctx.lang]),
+                 [w["diagram"], w["norms"], w["skip"], w["table"]], api_visibility="private",
+                 concurrency_limit=2)  # fmt: skip
+    walk.success(*ctx.scaled(user_errors(architecture), arch_in), arch_out, api_visibility="private").success(
+        *ctx.scaled(user_errors(_ablation_event), ab_in), ab_out, api_visibility="private"
     )
     game_in = [game["state"], w["image"], game["weight"], ctx.lang]
     game_out = [game["state"], *output_list(GameOutputs, game)]
     for key, action, api in (("d_step", "d", "gan_discriminator_step"), ("g_step", "g", "gan_generator_step"),
                              ("run", "run", "gan_run"), ("reset", "reset", "gan_reset")):  # fmt: skip
-        game[key].click(user_errors(functools.partial(_press, action)), game_in, game_out, api_name=api,
-                        concurrency_limit=2)  # fmt: skip
+        game[key].click(*ctx.scaled(user_errors(functools.partial(_press, action)), game_in), game_out,
+                        api_name=api, concurrency_limit=2)  # fmt: skip

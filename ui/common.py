@@ -5,8 +5,11 @@ Free of Gradio imports at module level (the handlers, benchmarks and tests use i
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -155,15 +158,17 @@ def empty_table(headers: list[str]) -> Any:
     return pd.DataFrame(columns=headers)
 
 
-def new_figure(width: float, height: float, scale: float = 1.0) -> Any:
+def new_figure(width: float, height: float, scale: float | None = None) -> Any:
     """A matplotlib Figure not attached to pyplot's global state (safe in server threads).
 
     `scale` > 1 (presenter mode) makes every text of the figure that much larger against its drawing: the
     figure is made `scale` times smaller in inches and drawn at `scale` times the dpi (`fig_to_pil`), so it
-    has the same pixels, and font sizes (in points) cover `scale` times as many of them.
+    has the same pixels, and font sizes (in points) cover `scale` times as many of them. By default it is the
+    scale of the event being handled (`figure_scale()`: the page's presenter mode, see `presenter_scaled`).
     """
     from matplotlib.figure import Figure
 
+    scale = figure_scale() if scale is None else scale
     fig = Figure(figsize=(width / scale, height / scale), layout="constrained")
     fig.srgan_scale = scale  # read by fig_to_pil
     return fig
@@ -201,11 +206,67 @@ def generator_choices(lang: str = "en") -> list[tuple[str, str]]:
 
 
 PRESENTER_SCALE = 1.5  # how much larger a figure's text is in presenter mode (`new_figure(scale=...)`)
+# The one place a figure learns the page's presenter mode: set for the length of an event (`presenter_scaled`).
+_FIGURE_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("figure_scale", default=1.0)
 
 
-def figure_scale(presenter: bool | None) -> float:
-    """The `scale` of `new_figure` for a page in presenter mode (True) or not."""
+def figure_scale(presenter: bool | None = None) -> float:
+    """The `scale` of `new_figure`: for a page in presenter mode (True) or not (False); by default the current event's.
+
+    A figure cached across events takes it as an argument (its cache key), so that both sizes are kept apart.
+    """
+    if presenter is None:
+        return _FIGURE_SCALE.get()
     return PRESENTER_SCALE if presenter else 1.0
+
+
+@contextlib.contextmanager
+def presenter_figures(presenter: bool) -> Iterator[None]:
+    """Inside, `new_figure` draws for a page in presenter mode (`presenter`) or not."""
+    token = _FIGURE_SCALE.set(figure_scale(bool(presenter)))
+    try:
+        yield
+    finally:
+        _FIGURE_SCALE.reset(token)
+
+
+def presenter_scaled(fn: Callable) -> Callable:
+    """`fn` for a Gradio event with the presenter checkbox as its last input: its figures get presenter-sized text.
+
+    The wrapper takes one more positional argument, the checkbox's value, after `fn`'s own positional ones,
+    and draws `fn`'s figures inside `presenter_figures(it)`: no handler passes the mode down to its figures.
+    Its signature says so, so Gradio still injects a `gr.Request` or `gr.Progress` where `fn` asks for one.
+    A generator (a streaming event) is resumed inside it at every step: Gradio may run each in another thread.
+    """
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+    at = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    extra = inspect.Parameter("presenter", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
+
+    if inspect.isgeneratorfunction(inspect.unwrap(fn)):
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            *args, presenter = args
+            steps = fn(*args, **kwargs)
+            while True:
+                with presenter_figures(presenter):
+                    try:
+                        item = next(steps)
+                    except StopIteration:
+                        return
+                yield item
+
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            *args, presenter = args
+            with presenter_figures(presenter):
+                return fn(*args, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*params[:at], extra, *params[at:]])
+    return wrapper
 
 
 def resolve_generator(name: str) -> str:

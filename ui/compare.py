@@ -33,7 +33,6 @@ from .common import (
     empty_table,
     example_paths,
     fig_to_pil,
-    figure_scale,
     generator_label,
     method_label,
     new_figure,
@@ -280,16 +279,13 @@ ZOOM_BOX_JS = """(cx, cy, size) => {
 }"""
 
 
-def difference_maps(result: CompareResult, *, lang: str = "en", scale: float = 1.0) -> Image.Image:
-    """|method − HR| per method (ground truth), else |network − bicubic|: where the pixels differ.
-
-    `scale`: of the text (presenter mode, `common.figure_scale`).
-    """
+def difference_maps(result: CompareResult, *, lang: str = "en") -> Image.Image:
+    """|method − HR| per method (ground truth), else |network − bicubic|: where the pixels differ."""
     has_hr = "hr" in result.images
     reference = result.images["hr" if has_hr else "bicubic"]
     methods = list(METHODS) if has_hr else ["srresnet", "srgan"]
     ref_y = rgb_to_y(reference)
-    fig = new_figure(4.2 * len(methods), 4.6, scale)
+    fig = new_figure(4.2 * len(methods), 4.6)
     axes = fig.subplots(1, len(methods), squeeze=False)[0]
     maps = [np.abs(rgb_to_y(result.images[m]) - ref_y) for m in methods]
     top = max(float(np.percentile(np.concatenate([d.ravel() for d in maps]), 99.5)), 1.0)
@@ -302,9 +298,9 @@ def difference_maps(result: CompareResult, *, lang: str = "en", scale: float = 1
     return fig_to_pil(fig)
 
 
-def spectrum_figure(result: CompareResult, *, lang: str = "en", scale: float = 1.0) -> Image.Image:
-    """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies (`scale`: text)."""
-    fig = new_figure(8, 4.8, scale)
+def spectrum_figure(result: CompareResult, *, lang: str = "en") -> Image.Image:
+    """Radially averaged power spectra of every image's Y: where MSE loses the high frequencies."""
+    fig = new_figure(8, 4.8)
     ax = fig.subplots()
     styles = {
         "bicubic": ("tab:gray", "--"),
@@ -441,7 +437,6 @@ def upscale(
     slider_b: str = "srgan",
     lang: str = "en",
     gan_model: str = "srgan",
-    presenter: bool = False,
     *,
     max_input_pixels: int = 512 * 512,
     progress=None,
@@ -449,7 +444,7 @@ def upscale(
     """The `/upscale` event: every output of the tab from one upload (plain function, no Gradio).
 
     The result panels and the slider get the PNG files written for download (paths), the figures images
-    (their text larger in presenter mode: `presenter`).
+    (their text larger when the event comes from a page in presenter mode: `common.presenter_scaled`).
     """
     result = run_compare(
         image, mode, lang=lang, max_input_pixels=max_input_pixels, gan_model=gan_model, progress=progress
@@ -463,8 +458,8 @@ def upscale(
         metrics=metrics_table(result, lang),
         zoom=zoom_panel(result, zoom_x, zoom_y, zoom_size, lang=lang),
         slider=slider_pair(result, slider_a, slider_b),
-        differences=difference_maps(result, lang=lang, scale=figure_scale(presenter)),
-        spectrum=spectrum_figure(result, lang=lang, scale=figure_scale(presenter)),
+        differences=difference_maps(result, lang=lang),
+        spectrum=spectrum_figure(result, lang=lang),
         downloads=downloads,
         status=status_text(result, lang),
         result=result,
@@ -580,15 +575,15 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
     zoom_inputs = [w["zoom_x"], w["zoom_y"], w["zoom_size"]]
     max_input_pixels = ctx.settings.max_input_pixels
 
-    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, presenter=False, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
-        return upscale(
-            image, mode, zx, zy, zs, a, b, lang, gan, presenter, max_input_pixels=max_input_pixels, progress=progress
-        )
+    def on_upscale(image, mode, zx, zy, zs, a, b, lang, gan, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
+        return upscale(image, mode, zx, zy, zs, a, b, lang, gan, max_input_pixels=max_input_pixels, progress=progress)
 
     event_inputs = [w["image"], w["mode"], *zoom_inputs, w["slider_a"], w["slider_b"], ctx.lang, w["gan_model"]]
-    event_inputs += ctx.presenter_inputs()
     done = w["run"].click(
-        user_errors(on_upscale), event_inputs, output_list(UpscaleOutputs, w), api_name="upscale", concurrency_limit=2
+        *ctx.scaled(user_errors(on_upscale), event_inputs),
+        output_list(UpscaleOutputs, w),
+        api_name="upscale",
+        concurrency_limit=2,
     )
     labels = _wire_labels(ctx, w)
     panels = [w[name] for name in (*METHODS, "hr")]
@@ -674,21 +669,20 @@ def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any]) -> No
             on_select, [state, w["zoom_size"], ctx.lang], [w["zoom_x"], w["zoom_y"], zoom], api_visibility="private"
         ).then(None, [w["zoom_x"], w["zoom_y"], w["zoom_size"]], None, js=ZOOM_BOX_JS, queue=False)
 
-    def on_lang(result, zx, zy, zs, lang, presenter=False):
+    def on_lang(result, zx, zy, zs, lang):
         headers = gr.update(value=empty_table(metrics_headers(lang)), headers=metrics_headers(lang))
         if result is None:
             return headers, gr.update(), gr.update(), gr.update(), gr.update()
         return (
             gr.update(value=metrics_table(result, lang), headers=metrics_headers(lang)),
-            difference_maps(result, lang=lang, scale=figure_scale(presenter)),
-            spectrum_figure(result, lang=lang, scale=figure_scale(presenter)),
+            difference_maps(result, lang=lang),
+            spectrum_figure(result, lang=lang),
             status_text(result, lang),
             zoom_panel(result, zx, zy, zs, lang=lang),  # where the sliders say, not back at the centre
         )
 
     ctx.shown_language().change(
-        on_lang,
-        [state, *zoom_inputs, ctx.lang, *ctx.presenter_inputs()],
+        *ctx.scaled(on_lang, [state, *zoom_inputs, ctx.lang]),
         [w["metrics"], w["differences"], w["spectrum"], w["status"], zoom],
         api_visibility="private",
     )

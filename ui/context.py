@@ -37,7 +37,7 @@ class TabContext:
     settings: AppSettings
     tab: Any = None  # the gr.Tab being built (its .select event lets a tab compute when first opened)
     strings: Strings | None = None  # the table `widget`/`text`/`relabel` look keys up in (`with_strings`)
-    presenter: Any = None  # the presenter-mode gr.Checkbox (an input for handlers that size their figures)
+    presenter: Any = None  # the presenter-mode gr.Checkbox (`scaled` makes it an input of a figure's event)
     views: dict[str, tuple[Any, str]] = field(default_factory=dict)  # tab id -> (shown_language box, tab elem_id)
 
     @property
@@ -80,12 +80,17 @@ class TabContext:
         self.tr.add(component, self._table().producer(key, **fmt), prop)
         return component
 
-    def presenter_inputs(self) -> list[Any]:
-        """[the presenter checkbox], the last input of a handler whose figures' text grows in presenter mode.
+    def scaled(self, fn: Callable, inputs: list[Any]) -> tuple[Callable, list[Any]]:
+        """`fn` and its inputs for an event whose figures follow presenter mode: the presenter checkbox is added
+        as the last input and `fn`'s figures are drawn with presenter-sized text (`common.presenter_scaled`).
 
-        Empty for a page without one (the handler's `presenter` argument keeps its default, False).
+        A page without the checkbox gets `fn` and `inputs` as they are (its figures keep the normal size).
         """
-        return [] if self.presenter is None else [self.presenter]
+        from .common import presenter_scaled
+
+        if self.presenter is None:
+            return fn, list(inputs)
+        return presenter_scaled(fn), [*inputs, self.presenter]
 
     def shown_language(self) -> Any:
         """A hidden box holding the language this tab's figures and texts are drawn in ("" before its first opening).

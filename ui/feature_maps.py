@@ -171,8 +171,7 @@ def build(ctx: TabContext) -> None:
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
     gr.on(
         [run.click, ctx.tab.select],
-        user_errors(feature_maps),
-        [image, layer, channels, ctx.lang, gan_model],
+        *ctx.scaled(user_errors(feature_maps), [image, layer, channels, ctx.lang, gan_model]),
         output_list(FeatureMapsOutputs, out),
         api_name="feature_maps",
         concurrency_limit=2,

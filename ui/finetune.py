@@ -37,7 +37,7 @@ from srgan.classroom.runs import (
     uploaded_data,
 )
 
-from .common import fig_to_pil, new_figure
+from .common import fig_to_pil, figure_scale, new_figure
 from .context import TabContext
 from .i18n import Strings, normalise_lang
 
@@ -315,7 +315,7 @@ def curves_figure(s: RunStatus, lang: str = "en") -> Image.Image | None:
     """
     if not s.log:
         return None
-    key = (s.name, len(s.log), s.base_psnr_y, lang)
+    key = (s.name, len(s.log), s.base_psnr_y, lang, figure_scale())  # presenter mode draws its own copy
     with _curve_lock:
         if key in _curve_cache:
             return _curve_cache[key]
@@ -664,7 +664,7 @@ def _wire_events(ctx: TabContext, w: dict[str, Any]) -> None:
     # A busy server says so in a toast (notify).
     on_finetune = user_errors_gen(functools.partial(finetune, notify=gr.Warning, allow_training=allowed))
     runs = [w["base"], w["runs"]]
-    w["start"].click(on_finetune, inputs, outputs, api_name="finetune", **stream).then(
+    w["start"].click(*ctx.scaled(on_finetune, inputs), outputs, api_name="finetune", **stream).then(
         refresh_runs, ctx.lang, runs, api_visibility="private"
     )
     w["stop"].click(
@@ -675,11 +675,14 @@ def _wire_events(ctx: TabContext, w: dict[str, Any]) -> None:
         concurrency_limit=None,
     )
     # Reattach on opening the tab: after a refresh, or to watch someone else's run.
-    ctx.tab.select(user_errors_gen(watch), ctx.lang, outputs, api_name="finetune_watch", **stream).then(
+    watching = ctx.scaled(user_errors_gen(watch), [ctx.lang])
+    ctx.tab.select(*watching, outputs, api_name="finetune_watch", **stream).then(
         refresh_runs, ctx.lang, runs, api_visibility="private"
     )
     shown = ctx.shown_language()  # a new language, on screen now or at the next opening (not at the first)
     shown.change(refresh_runs, ctx.lang, runs, api_visibility="private")
     shown.change(
-        lambda lang: view(get_manager().status(), normalise_lang(lang)), ctx.lang, outputs, api_visibility="private"
+        *ctx.scaled(lambda lang: view(get_manager().status(), normalise_lang(lang)), [ctx.lang]),
+        outputs,
+        api_visibility="private",
     )

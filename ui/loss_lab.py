@@ -238,8 +238,7 @@ def build(ctx: TabContext) -> None:
     # Also on opening the tab (with the default example), so the class never looks at empty panels.
     gr.on(
         [run.click, ctx.tab.select],
-        user_errors(loss_lab),
-        [image, ctx.lang, gan_model],
+        *ctx.scaled(user_errors(loss_lab), [image, ctx.lang, gan_model]),
         output_list(LossLabOutputs, out),
         api_name="losses",
         concurrency_limit=2,
@@ -252,8 +251,7 @@ def build(ctx: TabContext) -> None:
     )
     gr.on(
         [fig3_run.click, ctx.tab.select],
-        user_errors(fig3_live),
-        [image, *fig3_inputs, ctx.lang],
+        *ctx.scaled(user_errors(fig3_live), [image, *fig3_inputs, ctx.lang]),
         output_list(Fig3Outputs, fig3_out),
         api_name="fig3",
     )

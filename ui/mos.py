@@ -151,16 +151,23 @@ STRINGS = Strings({
                         "by this computer's network address, so that the phones can reach it."),
                        ("Esta dirección solo funciona en este ordenador: arranca la app con `--host 0.0.0.0` y ábrela "
                         "con la dirección de red de este ordenador, para que los móviles lleguen a ella.")),
-    "mos_reset_ask": ("Delete the {n} votes of session {code}? You can undo it for {minutes} minutes.",
-                      "¿Borrar los {n} votos de la sesión {code}? Podrás deshacerlo durante {minutes} minutos."),
+    "mos_reset_ask_1": ("Delete the 1 vote of session {code}? You can undo it for {minutes} minutes.",
+                        "¿Borrar el único voto de la sesión {code}? Podrás deshacerlo durante {minutes} minutos."),
+    "mos_reset_ask_n": ("Delete the {n} votes of session {code}? You can undo it for {minutes} minutes.",
+                        "¿Borrar los {n} votos de la sesión {code}? Podrás deshacerlo durante {minutes} minutos."),
     "mos_reset_yes": ("Yes, delete the votes", "Sí, borrar los votos"),
     "mos_reset_no": ("Cancel", "Cancelar"),
     "mos_undo": ("Undo the reset", "Deshacer el borrado"),
-    "mos_reset_done": (("{n} votes deleted; the methods are hidden again. **Undo the reset** brings them back for "
-                        "{minutes} minutes; the CSV file beside holds them for good."),
-                       ("{n} votos borrados; los métodos vuelven a estar ocultos. **Deshacer el borrado** los "
-                        "recupera durante {minutes} minutos; el CSV de al lado los guarda para siempre.")),
-    "mos_undo_done": ("{n} votes are back.", "Han vuelto {n} votos."),
+    "mos_reset_done_1": (("1 vote deleted; the methods are hidden again. **Undo the reset** brings it back for "
+                          "{minutes} minutes; the CSV file beside holds it for good."),
+                         ("1 voto borrado; los métodos vuelven a estar ocultos. **Deshacer el borrado** lo "
+                          "recupera durante {minutes} minutos; el CSV de al lado lo guarda para siempre.")),
+    "mos_reset_done_n": (("{n} votes deleted; the methods are hidden again. **Undo the reset** brings them back for "
+                          "{minutes} minutes; the CSV file beside holds them for good."),
+                         ("{n} votos borrados; los métodos vuelven a estar ocultos. **Deshacer el borrado** los "
+                          "recupera durante {minutes} minutos; el CSV de al lado los guarda para siempre.")),
+    "mos_undo_done_1": ("1 vote is back.", "Ha vuelto 1 voto."),
+    "mos_undo_done_n": ("{n} votes are back.", "Han vuelto {n} votos."),
     "err_unknown_code": ("No session has the code {code}: check the code on the teacher's screen.",
                          "Ninguna sesión tiene el código {code}: revisa el código en la pantalla del docente."),
     "err_not_teacher": (("Only the teacher's browser (the one that opened session {code}) can do this; students "
@@ -461,9 +468,9 @@ def results_chart(results: Results, lang: str = "en") -> Image.Image:
     return fig_to_pil(results_figure(results, lang))
 
 
-def counted(n: int, word: str, lang: str) -> str:
-    """`n` and a word of STRINGS ("vote", "student", "crop") in the singular for 1, else the plural."""
-    return t(f"mos_{word}_{'1' if n == 1 else 'n'}", lang, n=n)
+def counted(n: int, word: str, lang: str, **fmt: Any) -> str:
+    """The string `mos_<word>_1` of STRINGS for n = 1, else `mos_<word>_n` ("vote", "student", "reset_done"...)."""
+    return t(f"mos_{word}_{'1' if n == 1 else 'n'}", lang, n=n, **fmt)
 
 
 def _results_view(results: Results, lang: str) -> ResultsView:
@@ -509,7 +516,7 @@ def reset_question(code: str, keys: Keys, lang: str = "en", request: Any = None)
     """What the confirmation asks before a reset: how many votes would go, and for how long it can be undone."""
     session = _teacher(code, keys, lang, request)
     n = get_store().results(session.code).votes
-    return t("mos_reset_ask", lang, n=n, code=session.code, minutes=UNDO_SECONDS // 60)
+    return counted(n, "reset_ask", lang, code=session.code, minutes=UNDO_SECONDS // 60)
 
 
 def reset(code: str, keys: Keys, lang: str = "en", request: Any = None) -> ResetView:
@@ -521,7 +528,7 @@ def reset(code: str, keys: Keys, lang: str = "en", request: Any = None) -> Reset
     session = _teacher(code, keys, lang, request)
     receipt = get_store().reset(session.code)
     view = _results_view(get_store().results(session.code), lang)
-    done = t("mos_reset_done", lang, n=receipt.deleted, minutes=UNDO_SECONDS // 60)
+    done = counted(receipt.deleted, "reset_done", lang, minutes=UNDO_SECONDS // 60)
     return ResetView(view.chart, view.table, f"{done}\n\n{view.summary}", str(receipt.csv_path))
 
 
@@ -530,7 +537,7 @@ def undo_reset(code: str, keys: Keys, lang: str = "en", request: Any = None) -> 
     session = _teacher(code, keys, lang, request)
     n = guarded(lambda: get_store().undo_reset(session.code), code, lang, request)
     view = _results_view(get_store().results(session.code), lang)
-    return view._replace(summary=f"{t('mos_undo_done', lang, n=n)}\n\n{view.summary}")
+    return view._replace(summary=f"{counted(n, 'undo_done', lang)}\n\n{view.summary}")
 
 
 def export_votes(code: str, keys: Keys, lang: str = "en", request: Any = None) -> str:
@@ -757,9 +764,10 @@ def _wire_teacher(ctx: TabContext, w: dict[str, Any]) -> None:
         view = _results_view(get_store().results(session.code), lang)
         return (*view, results_signature(session.code, lang), session.code, gr.Timer(active=True))
 
+    live_fn, live_inputs = ctx.scaled(user_errors(start_live), [code, keys, ctx.lang])  # every chart: presenter-sized
     live = {
-        "fn": user_errors(start_live),
-        "inputs": [code, keys, ctx.lang],
+        "fn": live_fn,
+        "inputs": live_inputs,
         "outputs": [*results, shown, live_code, timer],
         "api_visibility": "private",
         **TEACHER,
@@ -780,20 +788,23 @@ def _wire_teacher(ctx: TabContext, w: dict[str, Any]) -> None:
     ).success(**live)
     teacher_inputs = [code, keys, ctx.lang]
     w["refresh"].click(
-        user_errors(with_request(results_view)), teacher_inputs, results, api_name="mos_results", **TEACHER
-    )
+        *ctx.scaled(user_errors(with_request(results_view)), teacher_inputs), results, api_name="mos_results",
+        **TEACHER,
+    )  # fmt: skip
     timer.tick(
-        on_tick, [live_code, keys, ctx.lang, shown], [*results, shown], api_visibility="private",
+        *ctx.scaled(on_tick, [live_code, keys, ctx.lang, shown]), [*results, shown], api_visibility="private",
         show_progress="hidden", **TEACHER,
     )  # fmt: skip
-    w["reveal"].click(user_errors(with_request(reveal)), teacher_inputs, results, api_name="mos_reveal", **TEACHER)
+    w["reveal"].click(
+        *ctx.scaled(user_errors(with_request(reveal)), teacher_inputs), results, api_name="mos_reveal", **TEACHER
+    )
     w["export"].click(
         user_errors(with_request(export_votes)), teacher_inputs, w["csv"], api_name="mos_export", **TEACHER
     )
-    _wire_reset(w, teacher_inputs)
+    _wire_reset(ctx, w, teacher_inputs)
 
 
-def _wire_reset(w: dict[str, Any], teacher_inputs: list[Any]) -> None:
+def _wire_reset(ctx: TabContext, w: dict[str, Any], teacher_inputs: list[Any]) -> None:
     """Reset asks first (a question and two buttons, in the page), then `/mos_reset`; `/mos_undo_reset` after."""
     import gradio as gr
 
@@ -811,12 +822,13 @@ def _wire_reset(w: dict[str, Any], teacher_inputs: list[Any]) -> None:
     )
     w["reset_no"].click(hide, None, w["confirm"], api_visibility="private", queue=False)
     done = w["reset_yes"].click(
-        user_errors(with_request(reset)), teacher_inputs, output_list(ResetView, w), api_name="mos_reset", **TEACHER
-    )
+        *ctx.scaled(user_errors(with_request(reset)), teacher_inputs), output_list(ResetView, w),
+        api_name="mos_reset", **TEACHER,
+    )  # fmt: skip
     done.then(lambda: (gr.Group(visible=False), gr.Button(visible=True)), None, [w["confirm"], w["undo"]],
               api_visibility="private", queue=False)  # fmt: skip
     undone = w["undo"].click(
-        user_errors(with_request(undo_reset)), teacher_inputs, output_list(ResultsView, w), api_name="mos_undo_reset",
-        **TEACHER,
+        *ctx.scaled(user_errors(with_request(undo_reset)), teacher_inputs), output_list(ResultsView, w),
+        api_name="mos_undo_reset", **TEACHER,
     )  # fmt: skip
     undone.success(lambda: gr.Button(visible=False), None, w["undo"], api_visibility="private", queue=False)

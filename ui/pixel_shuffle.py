@@ -433,7 +433,7 @@ def real_feature_map_figure(
         generator: the model whose first upsampling block is shown.
         channel: output channel c (clamped to the model's channels).
         lang: "en" or "es".
-        scale: of the figure's text (presenter mode, `common.figure_scale`).
+        scale: of the figure's text (`common.figure_scale()`, an argument: it is part of the cache key).
 
     Returns:
         (figure, Markdown explanation).
@@ -558,7 +558,7 @@ class PixelShuffleOutputs(NamedTuple):
 
 
 def pixel_shuffle_view(
-    C: int = 1, r: int = 2, H: int = 3, W: int = 3, channel: int = 0, lang: str = "en", presenter: bool = False
+    C: int = 1, r: int = 2, H: int = 3, W: int = 3, channel: int = 0, lang: str = "en"
 ) -> PixelShuffleOutputs:
     """Everything the tab shows, for one setting of the sliders.
 
@@ -566,15 +566,16 @@ def pixel_shuffle_view(
         C: output channels (1..3). r: upscaling factor (2..4). H, W: input height and width (1..4).
         channel: the output channel shown on the real feature map (0..63).
         lang: "en" or "es".
-        presenter: presenter mode: larger text in the real feature map and the checkerboards (the numbered
-            grid's text is sized to its cells already).
+
+    In presenter mode (`common.presenter_scaled`) the real feature map and the checkerboards have larger text
+    (the numbered grid's text is sized to its cells already).
     """
     C, r, H, W, channel = (int(v) for v in (C, r, H, W, channel))
     if not (1 <= C <= 3 and 2 <= r <= 4 and 1 <= H <= 4 and 1 <= W <= 4):
         raise ValueError("C must be 1..3, r 2..4, and H, W 1..4")
     lang = "es" if lang == "es" else "en"
-    real_image, real_text = real_feature_map(channel, lang, figure_scale(presenter))
-    checker_image, checker_text = checkerboard_figure(lang, figure_scale(presenter))
+    real_image, real_text = real_feature_map(channel, lang, figure_scale())  # cached: the scale is in the key
+    checker_image, checker_text = checkerboard_figure(lang, figure_scale())
     return PixelShuffleOutputs(
         grid=shuffle_figure(C, r, H, W, lang),
         check=shuffle_check_markdown(C, r, H, W, lang),
@@ -618,8 +619,7 @@ def build(ctx: TabContext) -> None:
     triggers = [ctx.shown_language().change, *[s.change for s in (*sliders, channel)]]
     gr.on(
         triggers,
-        user_errors(pixel_shuffle_view),
-        [*sliders, channel, ctx.lang, *ctx.presenter_inputs()],
+        *ctx.scaled(user_errors(pixel_shuffle_view), [*sliders, channel, ctx.lang]),
         output_list(PixelShuffleOutputs, out),
         api_name="pixel_shuffle",
         trigger_mode="always_last",

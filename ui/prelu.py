@@ -95,19 +95,18 @@ COLOURS = {"srresnet": "#1f77b4", "srgan": "#ff7f0e"}  # blue = MSE, orange = GA
 SMALL_MOVE = 0.02  # mean |a - 0.25| below this: the slopes have barely left their initialisation
 
 
-def prelu_curve(slope: float = 0.25, lang: str = "en", scale: float = 1.0) -> Image.Image:
+def prelu_curve(slope: float = 0.25, lang: str = "en") -> Image.Image:
     """f(y) for the chosen slope a, beside ReLU and LeakyReLU(0.2).
 
     Args:
         slope: the negative slope a.
         lang: "en" or "es".
-        scale: of the text (presenter mode, `common.figure_scale`).
 
     Returns:
         The plot as an RGB PIL image.
     """
     y = np.linspace(-3, 3, 601)
-    fig = new_figure(7.5, 6.4, scale)
+    fig = new_figure(7.5, 6.4)
     ax = fig.add_subplot()
     ax.axhline(0, color="#999", linewidth=1)
     ax.axvline(0, color="#999", linewidth=1)
@@ -166,7 +165,7 @@ def slopes_figure(models: tuple[tuple[str, Generator], ...], lang: str, scale: f
     Args:
         models: ((name, generator), ...), e.g. (("srresnet", g1), ("srgan", g2)).
         lang: "en" or "es".
-        scale: of the text (presenter mode).
+        scale: of the text (`common.figure_scale()`, an argument: it is part of the cache key).
 
     Returns:
         The plot as an RGB PIL image.
@@ -296,14 +295,13 @@ class PreluOutputs(NamedTuple):
     analysis: str  # Markdown: what the weights say about the slide's claim
 
 
-def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "", presenter: bool = False) -> PreluOutputs:
+def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "") -> PreluOutputs:
     """Everything the tab shows.
 
     Args:
         slope: the negative slope a of the plotted PReLU (-0.5..1).
         lang: "en" or "es".
         run: optionally a fine-tuned run (or "srresnet"/"srgan") whose slopes join the plot.
-        presenter: presenter mode (larger text in the figures).
     """
     slope = float(slope)
     if not -0.5 <= slope <= 1:
@@ -314,10 +312,9 @@ def prelu_view(slope: float = 0.25, lang: str = "en", run: str = "", presenter: 
         from .common import resolve_generator
 
         models[run] = load_pretrained(resolve_generator(run))
-    scale = figure_scale(presenter)
-    figure = slopes_figure(tuple(models.items()), lang, scale) if models else None
+    figure = slopes_figure(tuple(models.items()), lang, figure_scale()) if models else None  # cached: scale in key
     return PreluOutputs(
-        curve=prelu_curve(slope, lang, scale), slopes=figure, analysis=slopes_markdown(models, missing, lang)
+        curve=prelu_curve(slope, lang), slopes=figure, analysis=slopes_markdown(models, missing, lang)
     )
 
 
@@ -356,8 +353,7 @@ def build(ctx: TabContext) -> None:
     # change, and in a new language when the tab is on screen (or next opened): ctx.shown_language.
     gr.on(
         [ctx.shown_language().change, slope.change, run.change],
-        user_errors(prelu_view),
-        [slope, ctx.lang, run, *ctx.presenter_inputs()],
+        *ctx.scaled(user_errors(prelu_view), [slope, ctx.lang, run]),
         output_list(PreluOutputs, out),
         api_name="prelu",
         trigger_mode="always_last",

@@ -407,21 +407,16 @@ def build(ctx: TabContext) -> None:
     inputs = [image, alpha, model_a, model_b, ctx.lang]
     shown = ctx.shown_language()  # first opening, and a new language while on screen (or at the next opening)
     live = {"trigger_mode": "always_last", "show_progress": "minimal", "concurrency_limit": 2}
-    # Live: every slider step; "always_last" drops the stale steps queued while one is running.
-    gr.on(
-        [shown.change, image.change, alpha.change, model_a.change, model_b.change],
-        user_errors(realism),
-        inputs,
-        output_list(RealismOutputs, out),
-        api_name="realism",
-        **live,
-    )
-    # The plot moves its star when the slider is let go (each α of the curve is cached after the first time).
-    gr.on(
-        [shown.change, image.change, alpha.release, model_a.change, model_b.change],
-        user_errors(perception_distortion),
-        inputs,
-        output_list(PerceptionDistortionOutputs, out),
-        api_name="perception_distortion",
-        **live,
-    )
+    # The image moves with every slider step ("always_last" drops the stale steps queued while one runs); the
+    # plot moves its star when the slider is let go (each α of the curve is cached after the first time).
+    for alpha_moved, handler, result, api_name in (
+        (alpha.change, realism, RealismOutputs, "realism"),
+        (alpha.release, perception_distortion, PerceptionDistortionOutputs, "perception_distortion"),
+    ):
+        gr.on(
+            [shown.change, image.change, alpha_moved, model_a.change, model_b.change],
+            *ctx.scaled(user_errors(handler), inputs),
+            output_list(result, out),
+            api_name=api_name,
+            **live,
+        )

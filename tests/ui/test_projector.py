@@ -12,7 +12,11 @@ from matplotlib.text import Text
 from PIL import Image
 
 from srgan.checkpoints import save_checkpoint
-from ui import common, compare, feature_maps, loss_lab, pixel_shuffle, prelu
+from srgan.classroom.mos import METHODS as MOS_METHODS
+from srgan.classroom.mos import Results
+from srgan.classroom.mos_stats import summarise
+from srgan.classroom.runs import RunStatus
+from ui import architecture, common, compare, feature_maps, finetune, loss_lab, mos, pixel_shuffle, prelu, realism
 from ui.common import example_paths
 
 
@@ -126,19 +130,81 @@ def _text_heights(module, monkeypatch, make) -> list[float]:
     return heights
 
 
-@pytest.mark.parametrize(
-    "module, make",
-    [
-        (compare, lambda p, ex: compare.upscale(ex.resize((24, 20)), presenter=p)),
-        (pixel_shuffle, lambda p, ex: pixel_shuffle.pixel_shuffle_view(presenter=p)),
-        (prelu, lambda p, ex: prelu.prelu_view(0.25, "en", "", p)),
-    ],
-    ids=["compare", "pixel_shuffle", "prelu"],
-)
-def test_presenter_mode_draws_the_figures_text_larger(module, make, example, monkeypatch):
-    """Issue #18: in presenter mode the handlers pass the font scale to their figures (same pixels)."""
+def _results() -> Results:
+    """A MOS session's results with votes for every method (what the teacher projects)."""
+    stats = {m: summarise({"a": [2.0, 3.0], "b": [4.0, 3.0]}) for m in MOS_METHODS}
+    return Results(code="ABCD", revealed=True, labels={}, stats=stats, votes=12, voters=2, n_crops=3)
+
+
+def _run_status() -> RunStatus:
+    """A fine-tuning run with logged losses and PSNR (what its curves show)."""
+    log = [{"step": k, "content": 0.01 / k, "psnr_y": 25 + k / 10, "adversarial": 0.7, "d_loss": 1.3}
+           for k in range(1, 30)]  # fmt: skip
+    return RunStatus(name=f"run-{id(log)}", state="running", step=29, total=50, log=log, base_psnr_y=25.0,
+                     settings={"objective": "srgan"})  # fmt: skip
+
+
+FIGURE_HANDLERS = {
+    "compare": (compare, lambda ex: compare.upscale(ex.resize((24, 20)))),
+    "pixel_shuffle": (pixel_shuffle, lambda ex: pixel_shuffle.pixel_shuffle_view()),
+    "prelu": (prelu, lambda ex: prelu.prelu_view(0.25, "en", "")),
+    "feature_maps": (feature_maps, lambda ex: feature_maps.feature_maps(ex, "relu1_2", 2)),
+    "loss_lab": (loss_lab, lambda ex: loss_lab.loss_lab(ex.crop((0, 0, 96, 96)))),
+    "fig3": (loss_lab, lambda ex: loss_lab.fig3_live(ex, count=2)),
+    "realism": (realism, lambda ex: realism.perception_distortion(ex, 0.5)),
+    "finetune": (finetune, lambda ex: finetune.curves_figure(_run_status())),
+    "mos": (mos, lambda ex: mos.results_chart(_results())),
+    "architecture": (architecture, lambda ex: architecture.diagram_view(ex.crop((0, 0, 64, 64)))),
+}
+
+
+@pytest.mark.parametrize("name", FIGURE_HANDLERS)
+def test_presenter_mode_draws_the_figures_text_larger(name, example, monkeypatch):
+    """Issue #18: every tab's figures have larger text in presenter mode (the same pixels), read from one place."""
+    module, make = FIGURE_HANDLERS[name]
     for cached in ("checkerboard_figure", "slopes_figure"):
         getattr(getattr(module, cached, None), "cache_clear", lambda: None)()
-    normal = _text_heights(module, monkeypatch, lambda: make(False, example))
-    large = _text_heights(module, monkeypatch, lambda: make(True, example))
+    with common.presenter_figures(False):
+        normal = _text_heights(module, monkeypatch, lambda: make(example))
+    with common.presenter_figures(True):
+        large = _text_heights(module, monkeypatch, lambda: make(example))
     assert np.median(large) >= 1.4 * np.median(normal), (np.median(normal), np.median(large))
+
+
+def test_presenter_scaled_appends_the_checkbox_and_keeps_gradios_special_arguments():
+    """The wrapper takes the presenter value last among the positional arguments, after a gr.Request or
+    gr.Progress that Gradio inserts by position, and sets the figure scale for the call (and each step)."""
+
+    def handler(image, lang="en", request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+        return image, lang, request, progress, common.figure_scale()
+
+    def stream(lang):
+        yield common.figure_scale()
+        yield common.figure_scale()
+
+    wrapped = common.presenter_scaled(handler)
+    names = list(inspect.signature(wrapped).parameters)
+    assert names == ["image", "lang", "request", "progress", "presenter"]
+    inputs, progress_at, _, _ = gr.helpers.special_args(wrapped, ["img", "es", True], request="REQ")
+    assert progress_at == 3 and inputs[:3] == ["img", "es", "REQ"] and inputs[4] is True
+    assert wrapped(*inputs)[-1] == common.PRESENTER_SCALE
+    assert common.figure_scale() == 1.0  # reset after the call
+    steps = common.presenter_scaled(stream)("en", True)
+    assert list(steps) == [common.PRESENTER_SCALE] * 2
+    assert common.figure_scale() == 1.0
+
+
+FIGURE_EVENTS = ("upscale", "pixel_shuffle", "prelu", "feature_maps", "losses", "fig3", "realism",
+                 "perception_distortion", "finetune", "finetune_watch", "mos_results", "mos_reveal", "mos_reset",
+                 "mos_undo_reset", "architecture", "ablation", "gan_run")  # fmt: skip
+
+
+def test_every_event_that_draws_a_figure_reads_the_presenter_checkbox():
+    from ui import app
+
+    demo = app.build_app()
+    toggle = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "srgan-presenter-toggle")
+    events = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    for name in FIGURE_EVENTS:
+        assert toggle in events[name].inputs, name
+        assert events[name].inputs[-1] is toggle, name
