@@ -1,6 +1,7 @@
 """The plain eager generator, `Upscaler` with each Winograd variant this CPU runs, and the peer runtimes, interleaved.
 
     .venv/bin/python benchmarks/winograd_variants.py [--size 128] [--rounds 5] [--calls 5] [--variants avx512 avx2]
+    .venv/bin/python benchmarks/winograd_variants.py --as-avx2     # the whole process as on an AVX2-only CPU
 
 One process, the bundled SRGAN, one random input: each round times every contender `calls` times in turn, and
 the table gives each one's minimum over all rounds (on a shared machine the minimum is the figure least disturbed
@@ -8,6 +9,12 @@ by other processes; interleaving gives every contender the same machine state). 
 rounds as SRGAN_WINOGRAD=<variant> would (`srgan.engine.winograd.kernel_variant`). ONNX Runtime and OpenVINO run the same
 network exported to ONNX, when installed (`pip install -e ".[peers]"`, `srgan.peers`). Max diff is
 the largest difference from the plain model's output in 8-bit levels. Figures, not a test.
+
+`--as-avx2` measures, on an AVX-512 CPU, what an AVX2-only laptop runs: PyTorch's own kernels are limited to AVX2
+too (ATen's `ATEN_CPU_CAPABILITY=avx2` and oneDNN's `ONEDNN_MAX_CPU_ISA=AVX2`, both read before torch is imported),
+so the plain model, and the layers of `Upscaler` that are not the Winograd kernel, run the AVX2 code such a CPU
+would; the kernel runs its avx2 variant. ONNX Runtime and OpenVINO have no such switch and keep AVX-512, so the
+ratio to the faster peer errs against `Upscaler`.
 """
 
 from __future__ import annotations
@@ -19,8 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+AS_AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}  # read once, when torch loads
+if "--as-avx2" in sys.argv:
+    os.environ.update(AS_AVX2)
+
+import numpy as np  # noqa: E402 (after the environment above)
+import torch  # noqa: E402
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,8 +62,11 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=5, help="timed calls per contender and round")
     ap.add_argument("--variants", nargs="*", default=None, help="default: every variant this CPU runs")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--as-avx2", action="store_true", help="PyTorch limited to AVX2 too, as on an AVX2-only CPU")
     args = ap.parse_args()
-    variants = winograd.cpu_variants() if args.variants is None else args.variants
+    if args.as_avx2 and torch.backends.cpu.get_cpu_capability() != "AVX2":
+        raise SystemExit(f"--as-avx2: PyTorch runs {torch.backends.cpu.get_cpu_capability()}, not AVX2")
+    variants = (["avx2"] if args.as_avx2 else winograd.cpu_variants()) if args.variants is None else args.variants
 
     model = copy.deepcopy(load_pretrained("srgan")).eval()
     x = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(args.size))
@@ -82,7 +96,8 @@ def main() -> int:
                 best[name] = min(best[name], time.perf_counter() - start)
     print(
         f"{args.size}² LR input (x4), {torch.get_num_threads()} threads, {platform_name()}, "
-        f"min of {args.rounds} rounds x {args.calls} calls"
+        f"min of {args.rounds} rounds x {args.calls} calls, PyTorch's kernels: {torch.backends.cpu.get_cpu_capability()}"
+        + (" (--as-avx2: " + " ".join(f"{k}={v}" for k, v in AS_AVX2.items()) + ")" if args.as_avx2 else "")
     )
     print(f"{'':<20}{'min ms':>10}{'vs eager':>10}{'max diff':>10}")
     for name in contenders:
