@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--models", nargs="+", default=["bicubic", "srresnet", "srgan"], help="models to compare")
     ev.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
     ev.add_argument("--max-side", type=int, default=0, help="centre-crop HR images to this side first (0: whole)")
+    ev.add_argument("--per-image", action="store_true", help="then a row per image and model (the table)")
 
     tr = sub.add_parser("train", help="train SRResNet (MSE) or SRGAN (content + 1e-3 adversarial)")
     tr.add_argument("--preset", choices=["srresnet", "srgan"], required=True)
@@ -153,7 +154,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models, format_table
 
     report = evaluate_models(args.models, hr_dir=args.hr_dir, heldout=args.heldout, max_side=args.max_side)
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    print(json.dumps(report, indent=2) if args.json else format_table(report, per_image=args.per_image))
     return 0
 
 

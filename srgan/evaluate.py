@@ -38,7 +38,7 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
     Returns:
         {"protocol": {...}, "images": N, "image_names": [...], "models": {name: {"psnr_y", "ssim_y",
         "gradient_ratio", "psnr_rgb", "grid_score"}}, "hr_grid_score": ...} with the figures averaged over
-        the images.
+        the images, and "per_image": {name: {image name: {psnr_y, ssim_y, detail_flat, detail_busy}}}.
     """
     if heldout:
         found = builtin_image_paths(split="heldout")
@@ -51,13 +51,15 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
     hr_images = [mod_crop(centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
     upscalers = {name: upscaler_for(name) for name in models}
     totals: dict[str, dict[str, float]] = {name: {} for name in models}
+    per_image: dict[str, dict[str, dict[str, float]]] = {name: {} for name in models}
     grid_ok = all(min(hr.size) >= 8 * SCALE for hr in hr_images)  # the grid score needs 32 px per side
     hr_grid = sum(grid_artifact_score(hr, period=SCALE) for hr in hr_images) / len(hr_images) if grid_ok else None
-    for hr in hr_images:
+    for image_name, hr in zip(names, hr_images):
         lr = bicubic_downsample(hr, SCALE)
         for name, upscaler in upscalers.items():
             sr = upscaler(lr)
             figures = evaluate_pair(sr, hr, scale=SCALE)
+            per_image[name][image_name] = {k: round(figures[k], 4) for k in PER_IMAGE if k in figures}
             if grid_ok:
                 figures["grid_score"] = grid_artifact_score(sr, period=SCALE)
             for key, value in figures.items():  # means over the images; ratios (detail_*) geometric
@@ -82,11 +84,15 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
         "image_names": names,
         "hr_grid_score": round(hr_grid, 4) if hr_grid is not None else None,
         "models": {name: {k: round(v, 4) for k, v in t.items()} for name, t in totals.items()},
+        "per_image": per_image,
     }
 
 
-def format_table(report: dict) -> str:
-    """A plain-text table of an `evaluate_models` report."""
+PER_IMAGE = ("psnr_y", "ssim_y", "detail_flat", "detail_busy")  # the figures `--per-image` shows for each photo
+
+
+def format_table(report: dict, *, per_image: bool = False) -> str:
+    """A plain-text table of an `evaluate_models` report (then one row per image and model with `per_image`)."""
     lines = [
         f"{report['images']} images, x{report['protocol']['scale']}, Y channel, border {report['protocol']['border_crop']}",
         f"{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'grad ratio':>12}{'flat':>7}{'busy':>7}{'grid':>7}",
@@ -104,6 +110,15 @@ def format_table(report: dict) -> str:
     lines.append(
         "flat/busy: SR's finest detail / HR's, in HR's flattest and busiest 30 % (1.0 ideal; flat > 1 is noise)"
     )
+    if per_image:
+        lines += ["", f"{'image':<24}{'model':<28}{'PSNR-Y':>9}{'SSIM-Y':>9}{'flat':>7}{'busy':>7}"]
+        for image in report["image_names"]:
+            for name, rows in report["per_image"].items():
+                m = rows[image]
+                lines.append(
+                    f"{image[:23]:<24}{Path(name).name[:27]:<28}{m['psnr_y']:>9.2f}{m['ssim_y']:>9.4f}"
+                    f"{m['detail_flat']:>7.2f}{m['detail_busy']:>7.2f}"
+                )
     return "\n".join(lines)
 
 

@@ -97,6 +97,13 @@ def test_evaluate_prints_one_json_object(tmp_path, tiny_checkpoint, photo):
     assert {"psnr_y", "ssim_y", "gradient_ratio"} <= bicubic.keys()
     assert 20 < bicubic["psnr_y"] < 40 and bicubic["gradient_ratio"] < 1
     assert "grid_score" in bicubic and report["hr_grid_score"] is not None
+    per_image = report["per_image"]["bicubic"]  # one row per photo; the summary is their mean (PSNR)
+    assert set(per_image) == {"one", "two"}
+    assert bicubic["psnr_y"] == pytest.approx(sum(r["psnr_y"] for r in per_image.values()) / 2, abs=1e-3)
+    table = run("evaluate", "--hr-dir", hr_dir, "--models", "bicubic", "--per-image")
+    rows = [line.split() for line in table.stdout.splitlines() if line.startswith(("one ", "two "))]
+    assert [r[:2] for r in rows] == [["one", "bicubic"], ["two", "bicubic"]], table.stdout
+    assert float(rows[0][2]) == pytest.approx(per_image["one"]["psnr_y"], abs=0.01)
 
 
 def test_train_then_resume_from_the_cli(tmp_path, photo):
