@@ -31,7 +31,7 @@ from srgan.classroom import gan_game
 from srgan.config import SCALE
 from srgan.data import bicubic_downsample, centre_crop, pil_to_tensor
 
-from .common import as_pil, fig_to_pil, new_figure
+from .common import as_pil, fig_to_pil, method_label, new_figure
 from .context import TabContext
 from .i18n import Strings
 
@@ -426,7 +426,7 @@ def ablation_figure(rows: list[arch.AblationRow], model: str, lang: str = "en") 
     ax.bar(x, [r.psnr_drop for r in rows], color=["C0"] * (len(rows) - 1) + ["C3"])
     ax.set_xticks(x, [r.removed for r in rows], rotation=60, fontsize=9)
     ax.set_ylabel(t("ar_plot_y", lang))
-    ax.set_title(t("ar_plot_title", lang, model=model))
+    ax.set_title(t("ar_plot_title", lang, model=method_label(model, lang)))
     return fig_to_pil(fig)
 
 
@@ -532,7 +532,7 @@ def _walk_widgets(ctx: TabContext) -> dict:
                 w["left"] = ctx.widget(gr.Image, "ar_left", elem_id="ar-left", **pic)
                 w["right"] = ctx.widget(gr.Image, "ar_right", elem_id="ar-right", **pic)
             with gr.Row():
-                w["norms"] = ctx.widget(gr.Image, "ar_norms", elem_id="ar-norms", **pic)
+                w["norms"] = ctx.widget(gr.Image, "ar_norms", elem_id="ar-norms", show_label=False, **pic)  # titled
                 w["skip"] = ctx.widget(gr.Image, "ar_skip", elem_id="ar-skip", **pic)
             w["table"] = ctx.widget(gr.Dataframe, "ar_table", headers=table_headers(lang0), interactive=False,
                                     elem_id="ar-table", wrap=True)  # fmt: skip
@@ -553,7 +553,7 @@ def _ablation_widgets(ctx: TabContext) -> dict:
             w["scores"] = gr.Markdown(elem_id="ar-ablation-scores")
         with gr.Column(scale=2, min_width=280), gr.Row():
             w["output"] = ctx.widget(gr.Image, "ar_ablated", elem_id="ar-ablated", **pic)
-            w["plot"] = ctx.widget(gr.Image, "ar_ablation_plot", elem_id="ar-ablation-plot", **pic)
+            w["plot"] = ctx.widget(gr.Image, "ar_ablation_plot", elem_id="ar-ablation-plot", show_label=False, **pic)
     return w
 
 
@@ -572,7 +572,7 @@ def _game_widgets(ctx: TabContext) -> dict:
         w["hr"] = ctx.widget(gr.Image, "ar_game_hr", elem_id="ar-game-hr", **pic)
         w["before"] = ctx.widget(gr.Image, "ar_game_before", elem_id="ar-game-before", **pic)
         w["after"] = ctx.widget(gr.Image, "ar_game_after", elem_id="ar-game-sr", **pic)
-        w["chart"] = ctx.widget(gr.Image, "ar_game_chart", elem_id="ar-game-chart", **pic)
+        w["chart"] = ctx.widget(gr.Image, "ar_game_chart", elem_id="ar-game-chart", show_label=False, **pic)
     w["report"] = gr.Markdown(elem_id="ar-game-report")
     return w
 
@@ -587,8 +587,9 @@ def build(ctx: TabContext) -> None:
 
     ctx = ctx.with_strings(STRINGS)
     w = _walk_widgets(ctx)
-    with gr.Accordion(ctx.text("ar_ablation_title").lstrip("# "), open=True):
+    with gr.Accordion(ctx.text("ar_ablation_title").lstrip("# "), open=True) as accordion:
         ab = _ablation_widgets(ctx)
+    ctx.relabel(accordion, lambda lang: t("ar_ablation_title", lang).lstrip("# "))
     game = _game_widgets(ctx)
 
     def on_image(image, gan_model, lang):

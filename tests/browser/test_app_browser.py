@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ui import app
 from ui.common import example_paths
 
 pytestmark = pytest.mark.browser
@@ -25,28 +26,9 @@ FLAGS = [
     "--disable-sync",
 ]
 SHOTS = Path(os.environ.get("SRGAN_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
-TABS_EN = [
-    "Compare",
-    "PixelShuffle",
-    "PReLU",
-    "Feature maps",
-    "Loss lab",
-    "Realism dial",
-    "Fine-tune",
-    "MOS test",
-    "Lessons",
-]
-TABS_ES = [
-    "Comparar",
-    "PixelShuffle",
-    "PReLU",
-    "Mapas de activación",
-    "Laboratorio de pérdidas",
-    "Dial de realismo",
-    "Ajuste fino",
-    "Test MOS",
-    "Lecciones",
-]
+# Every tab's title, from the app's own list (a tab added later is walked too).
+TABS_EN = [tab.STRINGS.t(tab.KEY, "en") for tab in app.TABS]
+TABS_ES = [tab.STRINGS.t(tab.KEY, "es") for tab in app.TABS]
 
 
 @pytest.fixture(scope="module")
