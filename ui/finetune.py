@@ -615,7 +615,9 @@ def _run_column(ctx: TabContext) -> dict[str, Any]:
     lang0 = ctx.default_lang
     picture = {"type": "pil", "format": "png", "interactive": False}
     w: dict[str, Any] = {}
-    w["progress"] = ctx.widget(gr.Markdown, "ft_progress", t("ft_idle", lang0), prop="label")
+    # Empty until the tab's first opening streams the run's state (or "no run yet") in the page's language: a
+    # text made here would be in the server's language, and the stream does not hold up the page's settling.
+    w["progress"] = ctx.widget(gr.Markdown, "ft_progress", "", prop="label")
     w["curves"] = ctx.widget(gr.Image, "ft_curves", show_label=False, elem_id="ft-curves", **picture)  # has titles
     with gr.Row():
         w["before"] = ctx.widget(gr.Image, "ft_before", height=280, **picture)
