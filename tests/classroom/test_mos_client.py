@@ -63,11 +63,11 @@ def test_a_student_with_the_code_cannot_manage_the_session_the_teacher_can(guard
         student3.predict(code, {}, api_name="/mos_reset")
 
     _, table, summary, deleted_csv = teacher.predict(code, key, api_name="/mos_reset")
-    assert "1 votes deleted" in summary and sum(row[1] for row in table["data"]) == 0
+    assert "1 vote deleted" in summary and sum(row[1] for row in table["data"]) == 0
     with open(deleted_csv, newline="", encoding="utf-8") as f:
         assert [r["crop_id"] for r in csv.DictReader(f)] == [crop_id]  # an export of what the reset deleted
     _, table, summary = teacher.predict(code, key, api_name="/mos_undo_reset")
-    assert "1 votes are back" in summary and "Methods revealed" in summary
+    assert "1 vote is back" in summary and "Methods revealed" in summary
     with pytest.raises(AppError, match="no reset to undo"):
         teacher.predict(code, key, api_name="/mos_undo_reset")
 
