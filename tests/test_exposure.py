@@ -285,3 +285,14 @@ def test_the_code_page_of_a_public_server_asks_for_the_password_too(limited_app)
         assert browser.post(url.rstrip("/") + "/login", data={"username": user, "password": password}).is_success
         shown = browser.get(page)
     assert shown.status_code == 200 and "mse_content_loss" in shown.text
+
+
+@pytest.mark.parametrize(("argv0", "name"), [("/venv/bin/srgan-studio", "srgan-studio"), ("app.py", "app.py")])
+def test_a_bad_flag_names_the_command_that_was_run(monkeypatch, capsys, argv0, name):
+    from ui import app
+
+    monkeypatch.setattr(sys, "argv", [argv0, "--bogus"])
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--bogus"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err == f"{name}: error: unrecognized arguments: --bogus"

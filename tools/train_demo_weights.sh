@@ -2,8 +2,10 @@
 # Reproduce the bundled weights (assets/weights/) from a fresh clone, on CPU or GPU (see assets/weights/README.md).
 # Each stage resumes where it stopped (--resume): run this script again after an interruption.
 #   bash tools/train_demo_weights.sh                                   # the full recipe
-#   STAGE1A_STEPS=200 STAGE1B_STEPS=100 SRGAN_STEPS=100 REFIT_STEPS=20 bash tools/train_demo_weights.sh   # a quick smoke run
+#   STAGE1A_STEPS=200 STAGE1B_STEPS=100 SRGAN_STEPS=100 REFIT_STEPS=20 CORPUS_SRRESNET_STEPS=100 \
+#     CORPUS_SRGAN_STEPS=60 CORPUS_REFIT_STEPS=20 bash tools/train_demo_weights.sh                  # a quick smoke run
 # Stage 1a ran on 2 CPU cores; stages 1b and 2 ran on a lent H100 (tools/gpu_session.py); stage 3 on 2 CPU cores.
+# The third round (stages 4-6, issue #16: the photo corpus, EMA and LDL) ran on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -12,6 +14,10 @@ STAGE1A_STEPS=${STAGE1A_STEPS:-6000}
 STAGE1B_STEPS=${STAGE1B_STEPS:-6350}
 SRGAN_STEPS=${SRGAN_STEPS:-6800}
 REFIT_STEPS=${REFIT_STEPS:-500}
+CORPUS=${CORPUS:-data/corpus}
+CORPUS_SRRESNET_STEPS=${CORPUS_SRRESNET_STEPS:-9000}
+CORPUS_SRGAN_STEPS=${CORPUS_SRGAN_STEPS:-2400}
+CORPUS_REFIT_STEPS=${CORPUS_REFIT_STEPS:-300}
 
 # Stage 1a, SRResNet-MSE (Eq. 4), CPU-sized: 64x64 HR patches (16x16 LR), batch 16, Adam 2e-4 halved at 75%.
 # (--no-icnr: this stage was trained before ICNR became the default for runs from scratch.)
@@ -43,5 +49,29 @@ $PY -m srgan export "$RUNS/srgan_x4" --name srgan
 $PY tools/refit_discriminator.py --steps "$REFIT_STEPS" --out "$RUNS/d_refit" --resume \
   --plot assets/weights/discriminator_refit_curves.png --publish assets/weights/srgan_x4_discriminator.safetensors
 
-$PY -m srgan report --runs "$RUNS/srresnet_x4" "$RUNS/srresnet_x4_b" "$RUNS/srgan_x4" --out assets/weights
+# Third round. The corpus: 45 photographs from Debian's wallpaper and puzzle packages (apt-get download) and the
+# Python packages' photos, each at three long sides (tools/build_corpus.py; docs/dataset_card.md).
+$PY tools/build_corpus.py --out "$CORPUS"
+
+# Stage 4, SRResNet-MSE continued on the corpus from stage 1b: 64x64 patches (CPU-sized), Adam 1e-4 halved at 2/3.
+$PY -m srgan train --preset srresnet --data "corpus:$CORPUS" --steps "$CORPUS_SRRESNET_STEPS" --batch-size 16 \
+  --hr-patch 64 --learning-rate 1e-4 --lr-milestones $((CORPUS_SRRESNET_STEPS * 2 / 3)) --lr-gamma 0.5 \
+  --init-from assets/weights/srresnet_x4.safetensors \
+  --checkpoint-every 200 --eval-every 500 --out "$RUNS/srresnet_corpus" --resume
+$PY -m srgan export "$RUNS/srresnet_corpus" --name srresnet
+
+# Stage 5, SRGAN-MSE (Eq. 3) on the corpus from stage 4, the discriminator from stage 3; beyond the paper: an
+# EMA of G's weights (0.998, what export ships) and LDL's artifact loss (weight 1, Liang et al. 2022).
+$PY -m srgan train --preset srgan --data "corpus:$CORPUS" --steps "$CORPUS_SRGAN_STEPS" --batch-size 16 \
+  --hr-patch 64 --learning-rate 1e-4 --lr-milestones $((CORPUS_SRGAN_STEPS * 3 / 4)) --lr-gamma 0.1 \
+  --content-loss mse --init-from assets/weights/srresnet_x4.safetensors --init-discriminator srgan_discriminator \
+  --ema-decay 0.998 --artifact-weight 1 --checkpoint-every 100 --eval-every 300 --out "$RUNS/srgan_corpus" --resume
+$PY -m srgan export "$RUNS/srgan_corpus" --name srgan
+
+# Stage 6, the discriminator refit against the stage-5 generator (as stage 3), from stage 5's discriminator.
+$PY tools/refit_discriminator.py --steps "$CORPUS_REFIT_STEPS" --init "$RUNS/srgan_corpus/discriminator.safetensors" \
+  --out "$RUNS/d_refit_corpus" --resume --plot assets/weights/discriminator_refit_curves.png \
+  --publish assets/weights/srgan_x4_discriminator.safetensors
+
+$PY -m srgan report --runs "$RUNS/srresnet_corpus" "$RUNS/srgan_corpus" --out assets/weights
 $PY -m srgan evaluate --heldout --json

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 
 import gradio as gr
 
@@ -129,11 +130,14 @@ def _wire_url_options(demo: gr.Blocks, presenter: gr.Checkbox) -> None:
     presenter.change(None, presenter, None, js=PRESENTER_JS, api_visibility="private", queue=False)
 
 
-def main(argv: list[str] | None = None, *, prog: str = "python app.py") -> int:
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Serve the app; flags in ui/launch.py (a bad one: one line on stderr, exit 2).
 
-    The entry point of `python app.py`, of the `srgan-studio` command and of `python -m srgan app`.
+    The entry point of `python app.py`, of the `srgan-studio` command and of `python -m srgan app` (`prog`: how
+    its messages name the command; by default the `srgan-studio` command by that name, else `python app.py`).
     """
+    if prog is None:
+        prog = "srgan-studio" if Path(sys.argv[0]).name == "srgan-studio" else "python app.py"
     args = parse_args(argv, prog=prog)
     warning = exposure_warning(args)
     if warning:  # reachable by others without a password: say so before anything else

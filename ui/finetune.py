@@ -140,10 +140,12 @@ STRINGS = Strings({
     "ft_plot_step": ("step", "paso"),
     "ft_plot_base": ("base model", "modelo de partida"),
     "ft_plot_avg": ("{name} (moving average)", "{name} (media móvil)"),
-    "ft_disabled": (("Fine-tuning is turned off on this server (it was started with --no-train): training needs "
+    "ft_disabled": (("Fine-tuning is turned off on this server (started with --no-train, or a Space without "
+                     "SRGAN_FINETUNE=1 in its settings): training needs "
                     "minutes of the whole machine, so public servers only upscale. Run the app on your own "
                     "computer (python app.py) to fine-tune."),
-                    ("El ajuste fino está desactivado en este servidor (se inició con --no-train): entrenar ocupa "
+                    ("El ajuste fino está desactivado en este servidor (se inició con --no-train, o es un Space sin "
+                     "SRGAN_FINETUNE=1 en su configuración): entrenar ocupa "
                     "la máquina entera durante minutos, así que los servidores públicos solo amplían. Ejecuta la "
                     "aplicación en tu ordenador (python app.py) para hacer ajustes finos.")),
 })  # fmt: skip
