@@ -114,6 +114,8 @@ def artifact_map(
 
     Returns:
         (B, 1, H, W) weights, detached.
+
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
     """
     with torch.no_grad():
         residual = (hr_image - sr_image).abs().sum(1, keepdim=True) / 2  # (B, 1, H, W), in [0, 1]-image units

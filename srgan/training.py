@@ -341,6 +341,8 @@ def update_ema(players: Players, decay: float) -> None:
     step-to-step jitter that a GAN's generator shows as noise, at no training cost. ESRGAN's and LDL's generators
     have no BatchNorm; SRGAN's has, so its running means and variances are averaged with the same decay: copying
     G's would pair the averaged weights with statistics of other weights (on a held-out crop: 28.4 dB against 36.2).
+
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
     """
     for ema_p, p in zip(players.ema.parameters(), players.generator.parameters(), strict=True):
         ema_p.lerp_(p.detach(), 1 - decay)
