@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
     ex.add_argument("run", type=Path, help="a run folder made by `train`")
     ex.add_argument("--name", choices=["srresnet", "srgan"], required=True)
+    ex.add_argument("--weights", choices=["ema", "last"], default="ema",
+                    help="a run with an EMA (--ema-decay): ship its average (default) or G's last weights")
 
     rp = sub.add_parser("report", help="model-card figures: training curves and a side-by-side crop")
     rp.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders, in training order")
@@ -239,7 +241,7 @@ def _export(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_models
 
     source = args.run / "generator.safetensors"
-    if (args.run / "generator_ema.safetensors").is_file():  # a run with an EMA ships its average (--ema-decay)
+    if args.weights == "ema" and (args.run / "generator_ema.safetensors").is_file():  # its average (--ema-decay)
         source = args.run / "generator_ema.safetensors"
     generator, meta = load_generator(source)
     report = evaluate_models([str(source)], heldout=True)
@@ -262,7 +264,8 @@ def _report(args: argparse.Namespace) -> int:
 
     print(training_curves(args.runs, args.out))
     heldout = builtin_image_paths(split="heldout")
-    boxes = {"chelsea": (150, 60, 278, 188), "astronaut": (180, 60, 308, 188)}  # fur; a face and flat skin
+    # fur; a face and flat skin; an older face, fabric and hair
+    boxes = {"chelsea": (150, 60, 278, 188), "astronaut": (180, 60, 308, 188), "grace_hopper": (190, 150, 318, 278)}
     crops = [(load_rgb(heldout[name]), box) for name, box in boxes.items() if name in heldout]
     if crops:
         print(side_by_side(crops, args.out))

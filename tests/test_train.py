@@ -182,6 +182,25 @@ def test_ema_is_the_moving_average_of_the_generator_and_is_saved(photo, tmp_path
     assert not torch.allclose(theta0[name], theta1[name]) and meta["recipe"]["ema"] is True
 
 
+@pytest.mark.parametrize("weights", ["ema", "last"])
+def test_export_ships_the_ema_or_the_last_weights_as_asked(photo, tmp_path, monkeypatch, weights):
+    from srgan import checkpoints, cli
+
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
+    run = tmp_path / "gan"
+    config = _srgan_config(tmp_path / "init" / "generator.safetensors", steps=1, ema_decay=0.9, checkpoint_every=1)
+    train(config, images=[photo], image_names=["p"], out_dir=run, progress=False)
+    monkeypatch.setattr(checkpoints, "ASSETS", tmp_path / "assets")  # never the bundled files
+    (tmp_path / "assets").mkdir()
+    assert cli.main(["export", str(run), "--name", "srgan", "--weights", weights]) == 0
+    shipped = load_generator(tmp_path / "assets" / checkpoints.BUNDLED["srgan"])[0].state_dict()
+    source = load_generator(run / ("generator_ema.safetensors" if weights == "ema" else "generator.safetensors"))[0]
+    other = load_generator(run / ("generator.safetensors" if weights == "ema" else "generator_ema.safetensors"))[0]
+    for name in ("head.0.weight", "tail.weight"):  # fp16 on disk: closer to the chosen weights than to the others
+        to_source = (shipped[name] - source.state_dict()[name]).abs().sum()
+        assert to_source < (shipped[name] - other.state_dict()[name]).abs().sum() / 4, name
+
+
 def test_artifact_loss_is_logged_and_adds_to_the_perceptual_loss(photo, tmp_path):
     train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
     config = _srgan_config(tmp_path / "init" / "generator.safetensors", ema_decay=0.99, artifact_weight=5.0)
