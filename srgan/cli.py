@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--name", choices=["srresnet", "srgan"], required=True)
     ex.add_argument("--weights", choices=["ema", "last"], default="ema",
                     help="a run with an EMA (--ema-decay): ship its average (default) or G's last weights")
+    ex.add_argument("--generator-only", action="store_true",
+                    help="srgan: leave the bundled discriminator as it is (its file is 47 MB: not replaced lightly)")
 
     rp = sub.add_parser("report", help="model-card figures: training curves and a side-by-side crop")
     rp.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders, in training order")
@@ -250,7 +252,7 @@ def _export(args: argparse.Namespace) -> int:
     target = ASSETS / BUNDLED[args.name]
     save_checkpoint(generator, target, recipe=meta["recipe"], metrics=metrics, half=True)
     print(f"{source} -> {target} (fp16) {json.dumps(metrics['heldout'])}")
-    if args.name == "srgan":
+    if args.name == "srgan" and not args.generator_only:
         discriminator, dmeta = load_discriminator(args.run / "discriminator.safetensors")
         dtarget = ASSETS / BUNDLED["srgan_discriminator"]
         save_checkpoint(discriminator, dtarget, recipe=dmeta["recipe"], half=True)

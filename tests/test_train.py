@@ -192,7 +192,9 @@ def test_export_ships_the_ema_or_the_last_weights_as_asked(photo, tmp_path, monk
     train(config, images=[photo], image_names=["p"], out_dir=run, progress=False)
     monkeypatch.setattr(checkpoints, "ASSETS", tmp_path / "assets")  # never the bundled files
     (tmp_path / "assets").mkdir()
-    assert cli.main(["export", str(run), "--name", "srgan", "--weights", weights]) == 0
+    only = ["--generator-only"] if weights == "last" else []  # and the discriminator only when not asked to keep it
+    assert cli.main(["export", str(run), "--name", "srgan", "--weights", weights, *only]) == 0
+    assert (tmp_path / "assets" / checkpoints.BUNDLED["srgan_discriminator"]).is_file() == (not only)
     shipped = load_generator(tmp_path / "assets" / checkpoints.BUNDLED["srgan"])[0].state_dict()
     source = load_generator(run / ("generator_ema.safetensors" if weights == "ema" else "generator.safetensors"))[0]
     other = load_generator(run / ("generator.safetensors" if weights == "ema" else "generator_ema.safetensors"))[0]
