@@ -95,7 +95,7 @@ STRINGS = Strings({
                         "D(I) = σ(z): HR {hr:.3f}, SR de SRResNet {srresnet:.3f}, SR de SRGAN {srgan:.3f}."),
     "ar_side_g": ("SRResNet", "SRResNet"), "ar_side_g2": ("SRGAN", "SRGAN"),
     "ar_side_d_hr": ("D on the HR image", "D sobre la imagen HR"), "ar_side_d_sr": ("D on SRGAN's SR", "D sobre la SR de SRGAN"),
-    "ar_ablation_title": ("### Residual learning you can poke", "### Aprendizaje residual para tocar"),
+    "ar_ablation_title": ("Residual learning you can poke", "Aprendizaje residual para tocar"),  # the accordion's
     "ar_off": ("Switch off residual blocks", "Apagar bloques residuales"),
     "ar_long_skip": ("Long skip on", "Salto largo activado"),
     "ar_ablate_model": ("Generator", "Generador"),
@@ -543,7 +543,7 @@ def _ablation_widgets(ctx: TabContext) -> dict:
     import gradio as gr
 
     pic = {"type": "pil", "format": "png", "interactive": False}
-    w = {"title": ctx.widget(gr.Markdown, "ar_ablation_title")}
+    w = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             w["off"] = ctx.widget(gr.CheckboxGroup, "ar_off", choices=list(range(1, 17)), value=[], elem_id="ar-off")
@@ -587,9 +587,8 @@ def build(ctx: TabContext) -> None:
 
     ctx = ctx.with_strings(STRINGS)
     w = _walk_widgets(ctx)
-    with gr.Accordion(ctx.text("ar_ablation_title").lstrip("# "), open=True) as accordion:
+    with ctx.widget(gr.Accordion, "ar_ablation_title", open=True):  # its label is the section's title
         ab = _ablation_widgets(ctx)
-    ctx.relabel(accordion, lambda lang: t("ar_ablation_title", lang).lstrip("# "))
     game = _game_widgets(ctx)
 
     def on_image(image, gan_model, lang):

@@ -243,7 +243,7 @@ def presenter_scaled(fn: Callable) -> Callable:
     at = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
     extra = inspect.Parameter("presenter", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
 
-    if inspect.isgeneratorfunction(inspect.unwrap(fn)):
+    if inspect.isgeneratorfunction(fn):  # what is called: a generator wrapper (user_errors_gen), or a partial of one
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
