@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--weights", choices=["ema", "last"], default="ema",
                     help="a run with an EMA (--ema-decay): ship its average (default) or G's last weights")
     ex.add_argument("--generator-only", action="store_true",
-                    help="srgan: leave the bundled discriminator as it is (its file is 47 MB: not replaced lightly)")
+                    help="srgan: leave the bundled discriminator as it is (it is refit against the new G afterwards)")
 
     rp = sub.add_parser("report", help="model-card figures: training curves and a side-by-side crop")
     rp.add_argument("--runs", type=Path, nargs="+", required=True, help="run folders, in training order")

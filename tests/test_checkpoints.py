@@ -4,11 +4,15 @@ import pytest
 import torch
 
 from srgan.checkpoints import (
+    DENSE_LAYER,
     CheckpointError,
     load_checkpoint,
+    load_discriminator,
     load_generator,
     load_pretrained,
+    low_rank_factors,
     read_metadata,
+    resolve,
     save_checkpoint,
 )
 from srgan.models import Discriminator, Generator
@@ -106,3 +110,44 @@ def test_load_pretrained_refuses_untrained_weights_and_unknown_names(tmp_path, t
 def test_load_pretrained_is_cached(tiny_checkpoint):
     assert load_pretrained(tiny_checkpoint) is load_pretrained(tiny_checkpoint)
     assert read_metadata(tiny_checkpoint)["recipe"]["steps_done"] == 1
+
+
+def test_low_rank_factors_are_the_truncated_svd():
+    """Eckart–Young: the rank-r error is the root of the discarded singular values' squares, and no less."""
+    weight = torch.randn(40, 90, generator=torch.Generator().manual_seed(0))
+    u, v = low_rank_factors(weight, 12)
+    assert u.shape == (40, 12) and v.shape == (12, 90)
+    s = torch.linalg.svdvals(weight.double())
+    assert torch.linalg.norm(weight - u @ v).item() == pytest.approx(float(s[12:].square().sum().sqrt()), rel=1e-5)
+    assert not torch.allclose(u @ v, weight, atol=1e-2)  # rank 12 of 40 is an approximation
+    u, v = low_rank_factors(weight, 40)  # full rank: exact
+    assert torch.allclose(u @ v, weight, atol=1e-4)
+    with pytest.raises(ValueError, match="rank"):
+        low_rank_factors(weight, 41)
+
+
+def test_discriminator_with_a_low_rank_dense_layer(tmp_path):
+    """Stored as two factors (smaller file, still digest-checked), loaded back as the full dense layer."""
+    from safetensors.torch import load_file, save_file
+
+    d = Discriminator(channels=4, dense_features=64).eval()  # dense: 32·6·6 = 1152 -> 64
+    whole, factored = tmp_path / "d.safetensors", tmp_path / "d_rank8.safetensors"
+    save_checkpoint(d, whole)
+    meta = save_checkpoint(d, factored, dense_rank=8)
+    assert factored.stat().st_size < whole.stat().st_size
+    stored = load_file(str(factored))
+    assert DENSE_LAYER not in stored and stored[DENSE_LAYER + "_u"].shape == (64, 8)
+    loaded, meta_read = load_discriminator(factored)
+    assert meta_read["dense_rank"] == "8"
+    w = loaded.state_dict()[DENSE_LAYER]
+    assert w.shape == (64, 1152) and torch.linalg.matrix_rank(w).item() == 8
+    u, v = low_rank_factors(d.state_dict()[DENSE_LAYER], 8)
+    assert torch.allclose(w, u @ v, atol=1e-6)
+    assert torch.equal(loaded.state_dict()["features.0.0.weight"], d.state_dict()["features.0.0.weight"])
+    stored[DENSE_LAYER + "_v"] *= 2  # an edited factor is caught like any edited tensor
+    save_file(stored, str(factored), metadata=meta)
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_discriminator(factored)
+    with pytest.raises(ValueError, match="discriminator"):
+        save_checkpoint(Generator(num_residual_blocks=1, channels=8), tmp_path / "g.safetensors", dense_rank=4)
+

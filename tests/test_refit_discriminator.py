@@ -115,6 +115,8 @@ def test_bank_pairs_are_aligned_and_the_same_size(refit_module, photos, tiny_che
         (["--learning-rate", "-1"], "--learning-rate"),
         (["--scales", "1,2"], "--scales"),
         (["--validation", "astronaut"], "not training photos"),
+        (["--dense-rank", "-1"], "--dense-rank"),
+        (["--dense-rank", "2000", "--publish", "d.safetensors"], "--dense-rank"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(refit_module, capsys, argv, words):

@@ -504,15 +504,18 @@ def _save(run: RefitState, config: RefitConfig, out_dir: Path, recipe: dict, *, 
 
 
 @torch.inference_mode()
-def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = None) -> dict:
+def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = None, dense_rank: int = 128) -> dict:
     """Write the run's discriminator as fp16 to `dest`, with its held-out and train figures in the metadata.
 
-    The figures are measured on the fp16 weights (what `load_pretrained_discriminator` gives back).
+    The figures are measured on the weights as stored (what `load_pretrained_discriminator` gives back): fp16,
+    and the dense layer at rank `dense_rank` (`srgan.checkpoints.low_rank_factors`); the held-out figure of
+    the full-rank fp16 layer is recorded beside them, so the cost of the compression is on record.
 
     Args:
         run_checkpoint: the fp32 `discriminator.safetensors` of a run.
         dest: e.g. assets/weights/srgan_x4_discriminator.safetensors.
         wall_time_s: the training wall time, recorded in the recipe.
+        dense_rank: the stored rank of the 1024 x 18432 dense layer; 0 stores it whole (47 MB instead of 14).
 
     Returns:
         The metrics written.
@@ -521,17 +524,21 @@ def publish(run_checkpoint: Path, dest: Path, *, wall_time_s: float | None = Non
     recipe = {**meta.get("recipe", {}), "previous_heldout_accuracy_vs_srgan": 0.5}
     if wall_time_s is not None:
         recipe["wall_time_s"] = round(wall_time_s)
+    rank = dense_rank or None
     save_checkpoint(model, dest, recipe=recipe, half=True)
-    model, _ = load_discriminator(dest)  # the fp16-rounded weights
+    full_rank = discriminator_pair_accuracy(load_discriminator(dest)[0], "heldout")  # fp16, whole dense layer
+    save_checkpoint(model, dest, recipe=recipe, half=True, dense_rank=rank)
+    stored, _ = load_discriminator(dest)  # the weights as stored: fp16, and the dense layer at `rank`
     metrics = {
-        "heldout": discriminator_pair_accuracy(model, "heldout"),
-        "train": discriminator_pair_accuracy(model, "train"),
+        "heldout": discriminator_pair_accuracy(stored, "heldout"),
+        "train": discriminator_pair_accuracy(stored, "train"),
+        "heldout_full_rank": full_rank,
         "heldout_images": list(HELD_OUT),
         "validation": meta.get("metrics", {}).get("validation", {}),
         "protocol": "benchmarks/discriminator_check.py: non-overlapping 96x96 patches of 480-px centre "
         "crops; accuracy = share of (HR, SR) patch pairs with D(HR) > D(SR)",
     }
-    save_checkpoint(model, dest, recipe=recipe, metrics=metrics, half=True)
+    save_checkpoint(model, dest, recipe=recipe, metrics=metrics, half=True, dense_rank=rank)
     return metrics
 
 
@@ -647,6 +654,8 @@ def _parser(d: RefitConfig) -> argparse.ArgumentParser:
     ap.add_argument("--out", default="train_runs/d_refit", help="run directory")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
     ap.add_argument("--publish", default="", help="then write the fp16 discriminator here, with its figures")
+    ap.add_argument("--dense-rank", type=int, default=128,
+                    help="--publish stores the dense layer at this rank (0: whole, 47 MB instead of 14)")
     ap.add_argument("--plot", default="", help="then draw the curves to this PNG")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--quiet", action="store_true")
@@ -661,6 +670,8 @@ def _checked_args(ap: argparse.ArgumentParser, a: argparse.Namespace) -> list[st
     for name in _POSITIVE:
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(a, name)}")
+    if a.dense_rank < 0 or (a.publish and a.dense_rank > a.dense_features):
+        ap.error(f"--dense-rank must be 0 (whole) to --dense-features ({a.dense_features}), got {a.dense_rank}")
     if not (0 < a.learning_rate < 1):
         ap.error(f"--learning-rate must be in (0, 1), got {a.learning_rate}")
     if not a.scales or any(not 0 < s <= 1 for s in a.scales):
@@ -701,7 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plot_curves(a.out, a.plot)
     if a.publish:
         wall = log[-1]["seconds"] if log else time.perf_counter() - t0
-        print(json.dumps(publish(checkpoint, Path(a.publish), wall_time_s=wall), indent=2))
+        print(json.dumps(publish(checkpoint, Path(a.publish), wall_time_s=wall, dense_rank=a.dense_rank), indent=2))
     return 0
 
 
