@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="beyond the paper: keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
     tr.add_argument("--artifact-weight", type=float, default=0.0,
                     help="beyond the paper: LDL's artifact loss weight (Liang et al. 2022; needs --ema-decay)")
+    tr.add_argument("--soft-copies", type=float, nargs="+", default=[], metavar="SIGMA",
+                    help="beyond the paper: also train on every photo blurred by these Gaussian sigmas (HR px)")
+    tr.add_argument("--soft-share", type=float, default=0.0,
+                    help="the share of patches drawn from those soft copies, e.g. 0.3")
 
     ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
     ex.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -178,7 +182,8 @@ def _train(args: argparse.Namespace) -> int:
                   learning_rate=args.learning_rate, lr_milestones=tuple(args.lr_milestones), lr_gamma=args.lr_gamma,
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                   generator=generator, icnr_init=not args.no_icnr, ema_decay=args.ema_decay,
-                  artifact_weight=args.artifact_weight)  # fmt: skip
+                  artifact_weight=args.artifact_weight, soft_sigmas=tuple(args.soft_copies),
+                  soft_share=args.soft_share)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)
@@ -188,12 +193,12 @@ def _train(args: argparse.Namespace) -> int:
             from .vgg import resolve_vgg19_weights
 
             content = "vgg54" if resolve_vgg19_weights().pretrained else "mse"
-            if content == "mse":
-                print("srgan: no ImageNet VGG19 weights: training the paper's SRGAN-MSE variant", file=sys.stderr)
         from .checkpoints import resolve
 
         init = str(resolve(args.init_from or "srresnet"))  # a bundled name or a checkpoint path
-        config = TrainConfig.preset_srgan(content_loss=content, init_from=init, **common)
+        config = TrainConfig.preset_srgan(content_loss=content, init_from=init, **common)  # validates
+        if args.content_loss is None and content == "mse":  # said once the options are known to be valid
+            print("srgan: no ImageNet VGG19 weights: training the paper's SRGAN-MSE variant", file=sys.stderr)
     images, names = load_training_images(args.data, min_size=args.hr_patch)
     builtin_heldout = args.data == "builtin" or args.data.startswith("corpus:")  # neither trains on them
     eval_pairs = heldout_eval_pairs(scale=args.scale) if builtin_heldout else None

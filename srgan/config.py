@@ -71,6 +71,11 @@ class TrainConfig:
     # this weight (0 = off; needs the EMA, whose output decides what is an artifact).
     ema_decay: float = 0.0
     artifact_weight: float = 0.0
+    # Beyond the paper: softened copies of every photo (Gaussian blur of these σ, in HR pixels, before the
+    # downsampling), drawn for `soft_share` of the patches. They teach G that a smooth LR has a smooth HR, and D
+    # that smooth is not fake, so the GAN stops adding texture where a photo is flat (issue #16).
+    soft_sigmas: tuple[float, ...] = ()
+    soft_share: float = 0.0
     seed: int = 0
     checkpoint_every: int = 100
     eval_every: int = 100
@@ -93,6 +98,10 @@ class TrainConfig:
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
         if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):
             raise ValueError("the artifact loss needs an SRGAN stage with an EMA generator (ema_decay > 0)")
+        if any(not 0 < s <= 8 for s in self.soft_sigmas):
+            raise ValueError(f"soft-copy blurs must be in (0, 8] pixels, got {list(self.soft_sigmas)}")
+        if not (0 <= self.soft_share < 1) or bool(self.soft_share) != bool(self.soft_sigmas):
+            raise ValueError(f"the soft-copy share must be in (0, 1) with soft-copy blurs, got {self.soft_share}")
 
     @property
     def uses_discriminator(self) -> bool:
@@ -101,6 +110,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["lr_milestones"] = list(self.lr_milestones)
+        d["soft_sigmas"] = list(self.soft_sigmas)
         return d
 
     @classmethod
@@ -121,5 +131,6 @@ class TrainConfig:
         d["generator"] = GeneratorConfig(**d.get("generator", {}))
         d["discriminator"] = DiscriminatorConfig(**d.get("discriminator", {}))
         d["lr_milestones"] = tuple(d.get("lr_milestones", ()))
+        d["soft_sigmas"] = tuple(d.get("soft_sigmas", ()))
         d.setdefault("icnr_init", False)  # runs recorded before the field existed were not ICNR-initialised
         return cls(**d)

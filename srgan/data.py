@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageFilter
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -169,8 +169,13 @@ class PairedPatchDataset(torch.utils.data.Dataset):
         augment: random horizontal flip and 90° rotation (the dihedral group's 8 elements).
         seed: base seed.
         length: nominal length (the dataset is effectively infinite).
+        soft_sigmas: beyond the paper: also a Gaussian-blurred copy of every image for each σ (HR pixels),
+            blurred whole before its own downsampling, so the pair is a smoother photo and its exact LR.
+        soft_share: the share of the items drawn from those copies (0 without them).
 
     Item: (lr_image (3, p/r, p/r) in [0, 1], hr_image (3, p, p) in [-1, 1]) — the paper's ranges (§3.2).
+
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md) (the soft copies).
     """
 
     def __init__(
@@ -182,6 +187,8 @@ class PairedPatchDataset(torch.utils.data.Dataset):
         augment: bool = True,
         seed: int = 0,
         length: int = 10**9,
+        soft_sigmas: tuple[float, ...] = (),
+        soft_share: float = 0.0,
     ) -> None:
         if not images:
             raise ValueError("no training images")
@@ -193,10 +200,16 @@ class PairedPatchDataset(torch.utils.data.Dataset):
             if min(image.size) < hr_patch:
                 raise ValueError(f"image {k} is {image.size[0]}x{image.size[1]}, smaller than the {hr_patch}px patch")
             hr = mod_crop(image.convert("RGB"), scale)
-            lr = bicubic_downsample(hr, scale)
-            self.pairs.append(_Pair(_to_uint8_tensor(hr), _to_uint8_tensor(lr)))
-        # Every image equally likely (not by area): one large, mostly dark photo must not dominate.
-        self.weights = torch.full((len(self.pairs),), 1.0 / len(self.pairs), dtype=torch.float64)
+            self.pairs.append(_pair(hr, scale))
+        sharp = len(self.pairs)
+        for sigma in soft_sigmas:  # blurred whole, then downsampled: a smooth photo and its own LR
+            blur = ImageFilter.GaussianBlur(sigma)
+            self.pairs += [_pair(_to_image(pair.hr).filter(blur), scale) for pair in self.pairs[:sharp]]
+        # Every image equally likely (not by area): one large, mostly dark photo must not dominate. The soft
+        # copies share `soft_share` of the draws between them.
+        share = soft_share if soft_sigmas else 0.0
+        self.weights = torch.full((len(self.pairs),), (1 - share) / sharp, dtype=torch.float64)
+        self.weights[sharp:] = share / max(len(self.pairs) - sharp, 1)
 
     def __len__(self) -> int:
         return self.length
@@ -226,6 +239,14 @@ class PairedPatchDataset(torch.utils.data.Dataset):
         lr = torch.stack([a for a, _ in items])  # (B, 3, p/r, p/r)
         hr = torch.stack([b for _, b in items])  # (B, 3, p, p)
         return lr, hr
+
+
+def _pair(hr: Image.Image, scale: int) -> _Pair:
+    return _Pair(_to_uint8_tensor(hr), _to_uint8_tensor(bicubic_downsample(hr, scale)))
+
+
+def _to_image(array: torch.Tensor) -> Image.Image:
+    return Image.fromarray(array.permute(1, 2, 0).numpy())  # (3, H, W) uint8 -> RGB
 
 
 def _to_uint8_tensor(image: Image.Image) -> torch.Tensor:

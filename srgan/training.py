@@ -458,7 +458,8 @@ def _recipe(
 def _dataset(config: TrainConfig, images: list[Image.Image]) -> PairedPatchDataset:
     try:
         return PairedPatchDataset(
-            images, scale=config.generator.scale, hr_patch=config.hr_patch, augment=config.augment, seed=config.seed
+            images, scale=config.generator.scale, hr_patch=config.hr_patch, augment=config.augment, seed=config.seed,
+            soft_sigmas=config.soft_sigmas, soft_share=config.soft_share,
         )
     except ValueError as e:
         raise TrainingError(str(e)) from None

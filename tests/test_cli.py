@@ -74,6 +74,8 @@ def test_unreadable_images_exit_2_with_one_line(tmp_path, content):
         ["upscale", "--model", "no-such-model", "--out-dir", "o", "missing.png"],
         ["train", "--preset", "srresnet", "--steps", "0", "--out", "r"],
         ["train", "--preset", "nope", "--steps", "1", "--out", "r"],
+        ["train", "--preset", "srgan", "--steps", "1", "--soft-share", "0.3", "--out", "r"],  # no blurs given
+        ["train", "--preset", "srgan", "--steps", "1", "--soft-copies", "9", "--soft-share", "0.3", "--out", "r"],
         ["evaluate", "--hr-dir", "does-not-exist", "--json"],
         ["frobnicate"],
     ],

@@ -87,3 +87,24 @@ def test_corpus_photos_come_at_several_scales_with_their_sharp_crop(tmp_path, ph
     assert [im.size for im in images] == [(800, 400), (400, 200), photo.size]
     with pytest.raises(ValueError, match="corpus.json"):
         load_corpus(tmp_path / "nowhere")
+
+
+def test_soft_copies_are_blurred_photos_with_their_own_lr_drawn_at_their_share():
+    from PIL import ImageFilter
+
+    from srgan.config import TrainConfig
+    from srgan.data import PairedPatchDataset, bicubic_downsample
+
+    photo = Image.fromarray((np.random.default_rng(1).random((64, 96, 3)) * 255).astype(np.uint8))
+    data = PairedPatchDataset([photo], hr_patch=32, soft_sigmas=(1.5,), soft_share=0.25, augment=False)
+    assert data.weights.tolist() == [0.75, 0.25]
+    soft_hr = photo.filter(ImageFilter.GaussianBlur(1.5))
+    assert np.array_equal(data.pairs[1].hr.permute(1, 2, 0).numpy(), np.asarray(soft_hr))
+    assert np.array_equal(data.pairs[1].lr.permute(1, 2, 0).numpy(), np.asarray(bicubic_downsample(soft_hr, 4)))
+    draws = [int(torch.multinomial(data.weights, 1, generator=torch.Generator().manual_seed(i))) for i in range(2000)]
+    assert 0.21 < np.mean(draws) < 0.29
+    config = TrainConfig(soft_sigmas=(1.0, 2.0), soft_share=0.3)
+    assert TrainConfig.from_dict(config.to_dict()) == config  # what a resumed run reads back
+    for bad in (dict(soft_sigmas=(1.0,)), dict(soft_sigmas=(0.0,), soft_share=0.3), dict(soft_share=0.3)):
+        with pytest.raises(ValueError, match="soft-copy"):
+            TrainConfig(**bad)
