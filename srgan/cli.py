@@ -60,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--learning-rate", type=float, default=1e-4)
     tr.add_argument("--lr-milestones", type=int, nargs="*", default=[], help="steps where the learning rate x0.1")
     tr.add_argument("--lr-gamma", type=float, default=0.1)
-    tr.add_argument("--content-loss", choices=["mse", "vgg22", "vgg54"], default=None,
-                    help="default: mse for srresnet; vgg54 for srgan where ImageNet VGG19 exists, else mse")
+    tr.add_argument("--content-loss", choices=["mse", "l1", "vgg22", "vgg54"], default=None,
+                    help="default: mse for srresnet; vgg54 for srgan where ImageNet VGG19 exists, else mse "
+                         "(l1: beyond the paper)")
     tr.add_argument("--init-from", default=None, help="generator to start from (srgan default: bundled srresnet)")
     tr.add_argument("--no-icnr", action="store_true", help="plain random init of the sub-pixel convs (default: ICNR)")
     tr.add_argument("--num-residual-blocks", type=int, default=16)
@@ -74,14 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--amp", action="store_true", help="bf16 mixed precision for the forward passes (for CUDA)")
     tr.add_argument("--init-discriminator", default=None,
                     help="srgan: start D from this checkpoint (e.g. srgan_discriminator) instead of a fresh one")
-    tr.add_argument("--ema-decay", type=float, default=0.0,
-                    help="beyond the paper: keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
-    tr.add_argument("--artifact-weight", type=float, default=0.0,
-                    help="beyond the paper: LDL's artifact loss weight (Liang et al. 2022; needs --ema-decay)")
-    tr.add_argument("--soft-copies", type=float, nargs="+", default=[], metavar="SIGMA",
-                    help="beyond the paper: also train on every photo blurred by these Gaussian sigmas (HR px)")
-    tr.add_argument("--soft-share", type=float, default=0.0,
-                    help="the share of patches drawn from those soft copies, e.g. 0.3")
+    _add_beyond_the_paper_options(tr)
 
     ex = sub.add_parser("export", help="publish a training run as bundled weights (fp16, held-out metrics)")
     ex.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -109,6 +103,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("app", add_help=False,
                    help="serve the teaching app (its flags: python -m srgan app --help; also `srgan-studio`)")
     return p
+
+
+def _add_beyond_the_paper_options(tr: argparse.ArgumentParser) -> None:
+    """`train`'s options that go beyond the paper (each off by default, so the default recipe is the paper's)."""
+    group = tr.add_argument_group("beyond the paper (off by default)")
+    group.add_argument("--content-weight", type=float, default=1.0,
+                       help="the content loss's weight (1 in Eq. 3; about 0.1 with l1)")
+    group.add_argument("--ema-decay", type=float, default=0.0,
+                       help="keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
+    group.add_argument("--artifact-weight", type=float, default=0.0,
+                       help="LDL's artifact loss weight (Liang et al. 2022; needs --ema-decay)")
+    group.add_argument("--soft-copies", type=float, nargs="+", default=[], metavar="SIGMA",
+                       help="also train on every photo blurred by these Gaussian sigmas (HR px)")
+    group.add_argument("--soft-share", type=float, default=0.0,
+                       help="the share of patches drawn from those soft copies, e.g. 0.3")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,7 +192,7 @@ def _train(args: argparse.Namespace) -> int:
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                   generator=generator, icnr_init=not args.no_icnr, ema_decay=args.ema_decay,
                   artifact_weight=args.artifact_weight, soft_sigmas=tuple(args.soft_copies),
-                  soft_share=args.soft_share)  # fmt: skip
+                  soft_share=args.soft_share, content_weight=args.content_weight)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)

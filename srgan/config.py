@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-ContentLoss = Literal["mse", "vgg22", "vgg54"]
+ContentLoss = Literal["mse", "l1", "vgg22", "vgg54"]  # "l1": beyond the paper (ESRGAN's pixel loss)
 
 
 SCALE = 4  # §2: "upscaling factor r = 4"; the factor of the bundled models, the tabs and the MOS deck
@@ -59,6 +59,9 @@ class TrainConfig:
     lr_milestones: tuple[int, ...] = ()
     lr_gamma: float = 0.1
     content_loss: ContentLoss = "mse"
+    # Beyond the paper: a weight on the content loss (1 in Eq. 3). An L1 content loss needs one below 1 to keep
+    # the balance with the adversarial term where the texture is (see `losses.l1_content_loss`).
+    content_weight: float = 1.0
     adversarial_weight: float = 0.0  # §2.2, Eq. 3: 1e-3 for SRGAN, 0 for SRResNet
     vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
     init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
@@ -94,6 +97,8 @@ class TrainConfig:
             )
         if not (0 < self.learning_rate < 1):
             raise ValueError(f"learning rate must be in (0, 1), got {self.learning_rate}")
+        if not (0 < self.content_weight <= 100):
+            raise ValueError(f"content weight must be in (0, 100], got {self.content_weight}")
         if not (0 <= self.ema_decay < 1):
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
         if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):

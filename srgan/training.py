@@ -118,8 +118,17 @@ def evaluate_heldout(
 
 
 def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
+    fn, label = _unweighted_content_loss_fn(config, device)
+    if config.content_weight == 1:
+        return fn, label
+    return (lambda sr, hr: config.content_weight * fn(sr, hr)), f"{config.content_weight:g} · {label}"
+
+
+def _unweighted_content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
     if config.content_loss == "mse":
         return losses.mse_content_loss, "MSE (Eq. 4)"
+    if config.content_loss == "l1":
+        return losses.l1_content_loss, "L1 (beyond the paper)"
     from .vgg import VGGFeatures
 
     vgg = VGGFeatures(config.content_loss).to(device)

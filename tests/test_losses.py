@@ -12,6 +12,19 @@ def test_mse_content_loss_is_eq4():
     assert losses.mse_content_loss(sr, hr).item() == pytest.approx(0.25)
 
 
+def test_l1_content_loss_pushes_back_faint_noise_as_hard_as_a_large_error():
+    # Why it exists: per pixel, MSE's gradient shrinks with the error (faint speckle is nearly free); L1's does not.
+    hr = torch.zeros(1, 1, 1, 2)
+    sr = torch.tensor([[[[0.01, 0.5]]]], requires_grad=True)  # a faint error and a large one
+    losses.l1_content_loss(sr, hr).backward()
+    assert sr.grad[0, 0, 0].tolist() == pytest.approx([0.5, 0.5])
+    assert losses.l1_content_loss(sr, hr).item() == pytest.approx(0.255)
+    sr.grad = None
+    losses.mse_content_loss(sr, hr).backward()
+    faint, large = sr.grad[0, 0, 0].tolist()
+    assert large / faint == pytest.approx(50)
+
+
 def test_adversarial_loss_is_minus_log_d():
     logits = torch.tensor([0.0, 2.0, -3.0])
     expected = -torch.log(torch.sigmoid(logits)).mean()

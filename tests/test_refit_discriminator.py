@@ -130,7 +130,6 @@ def test_a_refit_does_not_start_from_a_refit(refit_module):
     # The bundled discriminator is the stage-3 refit: "--init bundled" must not silently refit it again.
     from srgan.checkpoints import read_metadata, resolve
 
-    if not str(read_metadata(resolve("srgan_discriminator"))["recipe"].get("stage", "")).startswith("3"):
-        pytest.skip("the bundled discriminator is not a refit")
+    assert str(read_metadata(resolve("srgan_discriminator"))["recipe"]["stage"]).startswith("3")  # it is one
     with pytest.raises(ValueError, match="already a stage-3 refit"):
         refit_module.initial_discriminator(refit_module.RefitConfig(init="bundled"))

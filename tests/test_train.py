@@ -246,3 +246,15 @@ def test_a_run_can_start_from_a_given_discriminator(photo, tmp_path):
 def test_the_artifact_loss_needs_the_ema():
     with pytest.raises(ValueError, match="EMA"):
         TrainConfig.preset_srgan(content_loss="mse", artifact_weight=1.0)
+
+
+def test_the_content_weight_scales_the_content_term_and_is_named():
+    from srgan.training import _content_loss_fn
+
+    sr, hr = torch.full((1, 3, 8, 8), 0.5), torch.zeros(1, 3, 8, 8)
+    fn, label = _content_loss_fn(TrainConfig(preset="srgan", content_loss="l1", content_weight=0.1), torch.device("cpu"))
+    assert fn(sr, hr).item() == pytest.approx(0.05) and label == "0.1 · L1 (beyond the paper)"
+    fn, label = _content_loss_fn(TrainConfig(preset="srgan", content_loss="mse"), torch.device("cpu"))
+    assert fn(sr, hr).item() == pytest.approx(0.25) and label == "MSE (Eq. 4)"  # the paper's, unweighted
+    with pytest.raises(ValueError, match="content weight"):
+        TrainConfig(content_weight=0)
