@@ -56,7 +56,7 @@ def l1_content_loss(sr_image: torch.Tensor, hr_image: torch.Tensor) -> torch.Ten
     Returns:
         A scalar: the mean absolute difference over batch, channels and pixels.
 
-    Lesson: [content loss and PSNR](../lessons/en/03_content_loss_psnr.md).
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
     """
     return F.l1_loss(sr_image, hr_image)
 

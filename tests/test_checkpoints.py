@@ -151,3 +151,12 @@ def test_discriminator_with_a_low_rank_dense_layer(tmp_path):
     with pytest.raises(ValueError, match="discriminator"):
         save_checkpoint(Generator(num_residual_blocks=1, channels=8), tmp_path / "g.safetensors", dense_rank=4)
 
+
+def test_bundled_discriminator_is_the_papers_d_from_a_small_file():
+    path = resolve("srgan_discriminator")
+    assert path.stat().st_size < 20e6
+    d, meta = load_discriminator(path)
+    assert d.state_dict()[DENSE_LAYER].shape == (1024, 512 * 6 * 6)
+    assert int(meta["dense_rank"]) <= 256
+    held_out = meta["metrics"]
+    assert held_out["heldout"]["accuracy_hr_vs"]["srgan"] >= held_out["heldout_full_rank"]["accuracy_hr_vs"]["srgan"] - 0.03
