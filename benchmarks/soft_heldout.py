@@ -32,11 +32,13 @@ def main() -> int:
     print(f"{len(photos)} photos from {args.hr_dir}, x4; flat/busy: SR's finest detail / HR's (1.0 ideal)")
     print(f"{'blur σ':>7}  {'model':<32}{'PSNR-Y':>8}{'flat':>7}{'busy':>7}")
     for sigma in args.blurs:
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, photo in photos.items():
-                soft = photo.filter(ImageFilter.GaussianBlur(sigma)) if sigma else photo
-                soft.save(Path(tmp) / f"{name}.png")
-            report = evaluate_models(args.models, hr_dir=Path(tmp))
+        if not sigma:  # the photos as they are
+            report = evaluate_models(args.models, hr_dir=args.hr_dir)
+        else:  # evaluate_models reads a folder: the blurred photos go through a temporary one (lossless PNG)
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, photo in photos.items():
+                    photo.filter(ImageFilter.GaussianBlur(sigma)).save(Path(tmp) / f"{name}.png")
+                report = evaluate_models(args.models, hr_dir=Path(tmp))
         for model, m in report["models"].items():
             print(f"{sigma:>7.1f}  {Path(model).name:<32}{m['psnr_y']:>8.2f}{m['detail_flat']:>7.2f}{m['detail_busy']:>7.2f}")
     return 0

@@ -195,16 +195,14 @@ class PairedPatchDataset(torch.utils.data.Dataset):
         if hr_patch % scale:
             raise ValueError(f"hr_patch {hr_patch} must be a multiple of the scale {scale}")
         self.scale, self.hr_patch, self.augment, self.seed, self.length = scale, hr_patch, augment, seed, length
-        self.pairs: list[_Pair] = []
         for k, image in enumerate(images):
             if min(image.size) < hr_patch:
                 raise ValueError(f"image {k} is {image.size[0]}x{image.size[1]}, smaller than the {hr_patch}px patch")
-            hr = mod_crop(image.convert("RGB"), scale)
-            self.pairs.append(_pair(hr, scale))
+        hr_images = [mod_crop(image.convert("RGB"), scale) for image in images]
+        self.pairs: list[_Pair] = [_pair(hr, scale) for hr in hr_images]
         sharp = len(self.pairs)
         for sigma in soft_sigmas:  # blurred whole, then downsampled: a smooth photo and its own LR
-            blur = ImageFilter.GaussianBlur(sigma)
-            self.pairs += [_pair(_to_image(pair.hr).filter(blur), scale) for pair in self.pairs[:sharp]]
+            self.pairs += [_pair(hr.filter(ImageFilter.GaussianBlur(sigma)), scale) for hr in hr_images]
         # Every image equally likely (not by area): one large, mostly dark photo must not dominate. The soft
         # copies share `soft_share` of the draws between them.
         share = soft_share if soft_sigmas else 0.0
@@ -243,10 +241,6 @@ class PairedPatchDataset(torch.utils.data.Dataset):
 
 def _pair(hr: Image.Image, scale: int) -> _Pair:
     return _Pair(_to_uint8_tensor(hr), _to_uint8_tensor(bicubic_downsample(hr, scale)))
-
-
-def _to_image(array: torch.Tensor) -> Image.Image:
-    return Image.fromarray(array.permute(1, 2, 0).numpy())  # (3, H, W) uint8 -> RGB
 
 
 def _to_uint8_tensor(image: Image.Image) -> torch.Tensor:
