@@ -13,7 +13,6 @@ ratio: the held-out photos of issue #16 behaved like this (SRGAN round 2: 1.05 o
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from PIL import ImageFilter
@@ -32,13 +31,8 @@ def main() -> int:
     print(f"{len(photos)} photos from {args.hr_dir}, x4; flat/busy: SR's finest detail / HR's (1.0 ideal)")
     print(f"{'blur σ':>7}  {'model':<32}{'PSNR-Y':>8}{'flat':>7}{'busy':>7}")
     for sigma in args.blurs:
-        if not sigma:  # the photos as they are
-            report = evaluate_models(args.models, hr_dir=args.hr_dir)
-        else:  # evaluate_models reads a folder: the blurred photos go through a temporary one (lossless PNG)
-            with tempfile.TemporaryDirectory() as tmp:
-                for name, photo in photos.items():
-                    photo.filter(ImageFilter.GaussianBlur(sigma)).save(Path(tmp) / f"{name}.png")
-                report = evaluate_models(args.models, hr_dir=Path(tmp))
+        blurred = {name: photo.filter(ImageFilter.GaussianBlur(sigma)) if sigma else photo for name, photo in photos.items()}
+        report = evaluate_models(args.models, images=blurred)
         for model, m in report["models"].items():
             print(f"{sigma:>7.1f}  {Path(model).name:<32}{m['psnr_y']:>8.2f}{m['detail_flat']:>7.2f}{m['detail_busy']:>7.2f}")
     return 0

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from .config import SCALE
 from .data import (
@@ -27,12 +28,20 @@ from .engine.inference import upscaler_for
 from .metrics import evaluate_pair, grid_artifact_score
 
 
-def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: bool = False, max_side: int = 0) -> dict:
+def evaluate_models(
+    models: list[str],
+    *,
+    hr_dir: Path | None = None,
+    heldout: bool = False,
+    images: dict[str, Image.Image] | None = None,
+    max_side: int = 0,
+) -> dict:
     """Score each model on every HR image; return the JSON-ready report.
 
     Args:
         models: "bicubic", "srresnet", "srgan" or checkpoint paths.
-        hr_dir: a folder of HR images; or `heldout=True` for the built-in held-out photos.
+        hr_dir: a folder of HR images; or `heldout=True` for the built-in held-out photos; or `images`, HR images
+            already in memory by name (e.g. photos blurred on the fly, `benchmarks/soft_heldout.py`).
         max_side: centre-crop each HR image to at most this side first (0: whole image).
 
     Returns:
@@ -40,15 +49,19 @@ def evaluate_models(models: list[str], *, hr_dir: Path | None = None, heldout: b
         "gradient_ratio", "psnr_rgb", "grid_score"}}, "hr_grid_score": ...} with the figures averaged over
         the images, and "per_image": {name: {image name: {psnr_y, ssim_y, detail_flat, detail_busy}}}.
     """
-    if heldout:
-        found = builtin_image_paths(split="heldout")
-        paths, names = list(found.values()), list(found)
+    if images is not None:
+        names, originals = list(images), [image.convert("RGB") for image in images.values()]
     else:
-        paths = folder_image_paths(hr_dir)  # type: ignore[arg-type]
-        names = [p.stem for p in paths]
-    if not paths:
-        raise ValueError(f"no HR images found in {hr_dir}" if hr_dir else "no held-out built-in images installed")
-    hr_images = [mod_crop(centre_crop(load_rgb(p), max_side), SCALE) for p in paths]
+        if heldout:
+            found = builtin_image_paths(split="heldout")
+            paths, names = list(found.values()), list(found)
+        else:
+            paths = folder_image_paths(hr_dir)  # type: ignore[arg-type]
+            names = [p.stem for p in paths]
+        originals = [load_rgb(p) for p in paths]
+    if not originals:
+        raise ValueError(f"no HR images found in {hr_dir}" if hr_dir else "no HR images given or installed")
+    hr_images = [mod_crop(centre_crop(image, max_side), SCALE) for image in originals]
     upscalers = {name: upscaler_for(name) for name in models}
     totals: dict[str, dict[str, float]] = {name: {} for name in models}
     per_image: dict[str, dict[str, dict[str, float]]] = {name: {} for name in models}

@@ -111,3 +111,19 @@ def test_grid_score_finds_a_period_4_pattern_and_not_a_photo(photo):
 def test_grid_score_of_flat_and_black_images_is_zero():
     for value in (0, 128):
         assert metrics.grid_artifact_score(np.full((64, 64, 3), value, dtype=np.uint8)) == 0.0
+
+
+def test_evaluate_models_scores_images_in_memory_as_it_scores_them_from_a_folder(tmp_path, photo, tiny_checkpoint):
+    from PIL import ImageFilter
+
+    from srgan.evaluate import evaluate_models
+
+    images = {"astronaut": photo, "soft": photo.filter(ImageFilter.GaussianBlur(1.5))}
+    for name, image in images.items():
+        image.save(tmp_path / f"{name}.png")
+    models = ["bicubic", str(tiny_checkpoint)]
+    from_folder = evaluate_models(models, hr_dir=tmp_path)
+    in_memory = evaluate_models(models, images=images)
+    assert in_memory["models"] == from_folder["models"] and in_memory["per_image"] == from_folder["per_image"]
+    assert in_memory["image_names"] == ["astronaut", "soft"]
+    assert in_memory["per_image"]["bicubic"]["soft"]["psnr_y"] > in_memory["per_image"]["bicubic"]["astronaut"]["psnr_y"]
