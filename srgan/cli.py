@@ -110,6 +110,9 @@ def _add_beyond_the_paper_options(tr: argparse.ArgumentParser) -> None:
     group = tr.add_argument_group("beyond the paper (off by default)")
     group.add_argument("--content-weight", type=float, default=1.0,
                        help="the content loss's weight (1 in Eq. 3; about 0.1 with l1)")
+    group.add_argument("--flat-boost", type=float, default=1.0,
+                       help="mse/l1 weighted by where HR is flat: this many times the content weight at the flattest "
+                       "pixel, 1 at the busiest (e.g. 3)")
     group.add_argument("--ema-decay", type=float, default=0.0,
                        help="keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
     group.add_argument("--artifact-weight", type=float, default=0.0,
@@ -192,7 +195,8 @@ def _train(args: argparse.Namespace) -> int:
                   seed=args.seed, checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                   generator=generator, icnr_init=not args.no_icnr, ema_decay=args.ema_decay,
                   artifact_weight=args.artifact_weight, soft_sigmas=tuple(args.soft_copies),
-                  soft_share=args.soft_share, content_weight=args.content_weight)  # fmt: skip
+                  soft_share=args.soft_share, content_weight=args.content_weight,
+                  flat_boost=args.flat_boost)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)

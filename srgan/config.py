@@ -62,6 +62,10 @@ class TrainConfig:
     # Beyond the paper: a weight on the content loss (1 in Eq. 3). An L1 content loss needs one below 1 to keep
     # the balance with the adversarial term where the texture is (see `losses.l1_content_loss`).
     content_weight: float = 1.0
+    # Beyond the paper: a pixel content loss (mse or l1) weighted by where HR is flat: `flat_boost` times
+    # `content_weight` at the batch's flattest pixel, falling linearly with the busyness rank to 1 times it at the
+    # busiest (`losses.flatness_weights`; 1 = off, Eq. 4's uniform weight).
+    flat_boost: float = 1.0
     adversarial_weight: float = 0.0  # §2.2, Eq. 3: 1e-3 for SRGAN, 0 for SRResNet
     vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
     init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
@@ -99,6 +103,10 @@ class TrainConfig:
             raise ValueError(f"learning rate must be in (0, 1), got {self.learning_rate}")
         if not (0 < self.content_weight <= 100):
             raise ValueError(f"content weight must be in (0, 100], got {self.content_weight}")
+        if not (1 <= self.flat_boost <= 10):
+            raise ValueError(f"flat boost must be in [1, 10], got {self.flat_boost}")
+        if self.flat_boost != 1 and self.content_loss not in ("mse", "l1"):
+            raise ValueError(f"the flat boost weights a pixel loss (mse or l1), not {self.content_loss}")
         if not (0 <= self.ema_decay < 1):
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
         if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):

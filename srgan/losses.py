@@ -154,3 +154,75 @@ def artifact_map(
 def artifact_loss(sr_image: torch.Tensor, hr_image: torch.Tensor, weight_map: torch.Tensor) -> torch.Tensor:
     """LDL's artifact loss: L1 between M ⊙ I^SR and M ⊙ I^HR, with M from `artifact_map` (Liang et al. 2022, Eq. 9)."""
     return F.l1_loss(weight_map * sr_image, weight_map * hr_image)
+
+
+def busyness_map(hr_image: torch.Tensor, *, sigma: float = 2.0) -> torch.Tensor:
+    """How much structure surrounds each pixel: luma's gradient magnitude, Gaussian-blurred (torch's `metrics.busyness`).
+
+    Args:
+        hr_image: (B, 3, H, W) in [-1, 1], H and W above 3σ.
+        sigma: the blur, in pixels.
+
+    Returns:
+        (B, 1, H, W), in luma units per pixel (BT.601 weights; the ranks are those of `metrics.busyness` on Y).
+    """
+    luma = (0.299 * hr_image[:, 0] + 0.587 * hr_image[:, 1] + 0.114 * hr_image[:, 2]).unsqueeze(1)  # (B, 1, H, W)
+    padded = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    gx = (padded[..., 1:-1, 2:] - padded[..., 1:-1, :-2]) / 2  # central differences, as np.gradient inside
+    gy = (padded[..., 2:, 1:-1] - padded[..., :-2, 1:-1]) / 2
+    magnitude = torch.hypot(gx, gy)  # (B, 1, H, W)
+    radius = int(3 * sigma)
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=luma.dtype, device=luma.device) / sigma) ** 2)
+    taps = taps / taps.sum()
+    blurred = F.pad(magnitude, (radius,) * 4, mode="reflect")  # as metrics.busyness
+    blurred = F.conv2d(blurred, taps.view(1, 1, 1, -1))  # separable Gaussian: rows, then columns
+    return F.conv2d(blurred, taps.view(1, 1, -1, 1))  # (B, 1, H, W)
+
+
+def flatness_weights(hr_image: torch.Tensor, *, boost: float, sigma: float = 2.0) -> torch.Tensor:
+    """Per-pixel weights for the content loss: `boost` where HR is flattest, 1 where it is busiest (beyond the paper).
+
+    A region-targeted content loss, after SROBB (Rad et al., "Targeted Perceptual Loss for Single Image
+    Super-Resolution", ICCV 2019), which gives edges, objects and background each their own loss. Here the regions
+    come from HR itself, as in `metrics.detail_by_region`: "busyness" (`busyness_map`) is the gradient magnitude
+    of HR's luma, Gaussian-blurred (σ = 2 px). Each pixel's weight falls linearly with its busyness rank in the
+    mini-batch, so the GAN's texture stays where the photo has texture and the pull against it is strongest where
+    the photo is smooth (sky, skin). Why it matters for PSNR: texture a GAN invents is nearly uncorrelated with HR's, so every
+    bit of it costs its full energy in MSE; where HR is flat that cost buys nothing.
+
+    Args:
+        hr_image: (B, 3, H, W) in [-1, 1].
+        boost: the weight of the batch's flattest pixel (>= 1; 1 gives all ones).
+        sigma: the blur of the gradient magnitude, in pixels.
+
+    Returns:
+        (B, 1, H, W) weights in [1, boost], detached.
+
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
+    """
+    with torch.no_grad():
+        blurred = busyness_map(hr_image, sigma=sigma)  # (B, 1, H, W)
+        values = blurred.flatten().contiguous()
+        ordered = values.sort().values
+        # mid-rank in [0, 1]; ties (a clipped sky) share one rank
+        first = torch.searchsorted(ordered, values, side="left")
+        last = torch.searchsorted(ordered, values, side="right") - 1
+        rank = (first + last).to(values.dtype) / (2 * max(values.numel() - 1, 1))
+        return (1 + (boost - 1) * (1 - rank)).view_as(blurred)  # busiest pixel: 1; flattest: boost
+
+
+def weighted_pixel_loss(
+    sr_image: torch.Tensor, hr_image: torch.Tensor, weights: torch.Tensor, *, kind: str = "l1"
+) -> torch.Tensor:
+    """The L1 or MSE content loss with a weight per pixel (`flatness_weights`): the mean of w · |SR − HR|^p.
+
+    Args:
+        sr_image, hr_image: (B, 3, H, W) in [-1, 1].
+        weights: (B, 1, H, W), shared by the colour channels.
+        kind: "l1" or "mse".
+
+    Returns:
+        A scalar; with all weights 1 it is `l1_content_loss` or `mse_content_loss`.
+    """
+    error = (sr_image - hr_image).abs() if kind == "l1" else (sr_image - hr_image) ** 2  # (B, 3, H, W)
+    return (weights * error).mean()

@@ -118,6 +118,13 @@ def evaluate_heldout(
 
 
 def _content_loss_fn(config: TrainConfig, device: torch.device) -> tuple[Callable, str]:
+    if config.flat_boost != 1:  # beyond the paper: the pull grows where HR is flat (losses.flatness_weights)
+        def weighted(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+            weights = losses.flatness_weights(hr, boost=config.flat_boost)  # (B, 1, p, p) in [1, boost]
+            return config.content_weight * losses.weighted_pixel_loss(sr, hr, weights, kind=config.content_loss)
+
+        name = "MSE (Eq. 4)" if config.content_loss == "mse" else "L1 (beyond the paper)"
+        return weighted, f"{config.content_weight:g} · {name}, x{config.flat_boost:g} where HR is flattest"
     fn, label = _unweighted_content_loss_fn(config, device)
     if config.content_weight == 1:
         return fn, label

@@ -77,6 +77,7 @@ def test_unreadable_images_exit_2_with_one_line(tmp_path, content):
         ["train", "--preset", "srgan", "--steps", "1", "--soft-share", "0.3", "--out", "r"],  # no blurs given
         ["train", "--preset", "srgan", "--steps", "1", "--content-loss", "l1", "--content-weight", "0", "--out", "r"],
         ["train", "--preset", "srgan", "--steps", "1", "--soft-copies", "9", "--soft-share", "0.3", "--out", "r"],
+        ["train", "--preset", "srgan", "--steps", "1", "--content-loss", "l1", "--flat-boost", "0.5", "--out", "r"],
         ["evaluate", "--hr-dir", "does-not-exist", "--json"],
         ["frobnicate"],
     ],

@@ -77,3 +77,59 @@ def test_artifact_map_weights_erratic_residuals_and_spares_what_beats_the_ema():
     loss = losses.artifact_loss(noisy.requires_grad_(), hr, m)
     loss.backward()
     assert loss > 0 and noisy.grad.abs().sum() > 0
+
+
+def _to_tensor(image) -> torch.Tensor:
+    import numpy as np
+
+    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1).unsqueeze(0)
+
+
+def test_busyness_map_is_the_evaluations_busyness_on_a_real_photo(photo):
+    """Training's flat and busy regions are `metrics.detail_by_region`'s: the same blurred gradient of luma."""
+    import numpy as np
+
+    from srgan.metrics import busyness, rgb_to_y
+
+    ours = losses.busyness_map(_to_tensor(photo).double())[0, 0].numpy()  # (96, 96), luma units of [-1, 1]
+    reference = busyness(rgb_to_y(photo)) / (219 / 255 * 127.5)  # Y in [16, 235] -> the same units
+    inner = (slice(8, -8), slice(8, -8))  # the two differ only in how the borders are padded
+    np.testing.assert_allclose(ours[inner], reference[inner], rtol=1e-6, atol=1e-9)
+    assert ours.std() > 0.1 * ours.mean()  # a photo with both smooth skin and sharp edges
+
+
+def test_flatness_weights_pull_hardest_where_hr_is_flat(photo):
+    import numpy as np
+
+    from srgan.metrics import busyness, rgb_to_y
+
+    hr = _to_tensor(photo)
+    weights = losses.flatness_weights(hr, boost=3.0)  # (1, 1, 96, 96)
+    assert weights.shape == (1, 1, 96, 96) and not weights.requires_grad
+    assert weights.min().item() == pytest.approx(1.0) and weights.max().item() == pytest.approx(3.0, abs=1e-3)
+    busy = busyness(rgb_to_y(photo))
+    low, high = np.quantile(busy, [0.3, 0.7])
+    w = weights[0, 0].numpy()
+    assert w[busy <= low].mean() > 2.3 and w[busy >= high].mean() < 1.7  # the evaluation's flat and busy 30 %
+    assert torch.equal(losses.flatness_weights(hr, boost=1.0), torch.ones_like(weights))
+
+
+def test_flatness_weights_give_tied_pixels_one_weight():
+    hr = torch.zeros(1, 3, 32, 32)
+    hr[..., 16:] = torch.rand(1, 3, 32, 16) * 2 - 1  # left half flat (all ties), right half noise
+    w = losses.flatness_weights(hr, boost=3.0)[0, 0]
+    assert w[:, :8].unique().numel() == 1 and w[:, :8].min() > w[:, 24:].max()
+
+
+def test_weighted_pixel_loss_is_the_plain_loss_with_unit_weights_and_scales_each_pixels_pull():
+    torch.manual_seed(0)
+    sr, hr = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    ones = torch.ones(2, 1, 16, 16)
+    assert losses.weighted_pixel_loss(sr, hr, ones, kind="l1") == pytest.approx(losses.l1_content_loss(sr, hr).item())
+    assert losses.weighted_pixel_loss(sr, hr, ones, kind="mse") == pytest.approx(losses.mse_content_loss(sr, hr).item())
+    weights = ones.clone()
+    weights[..., :8] = 3.0
+    sr.requires_grad_()
+    losses.weighted_pixel_loss(sr, hr, weights, kind="l1").backward()
+    ratio = sr.grad[..., :8].abs().mean() / sr.grad[..., 8:].abs().mean()
+    assert ratio.item() == pytest.approx(3.0)  # L1: the pull per pixel is the weight

@@ -258,3 +258,19 @@ def test_the_content_weight_scales_the_content_term_and_is_named():
     assert fn(sr, hr).item() == pytest.approx(0.25) and label == "MSE (Eq. 4)"  # the paper's, unweighted
     with pytest.raises(ValueError, match="content weight"):
         TrainConfig(content_weight=0)
+
+
+def test_the_flat_boost_weights_the_pixel_loss_and_is_named(photo):
+    import numpy as np
+
+    from srgan.training import _content_loss_fn
+
+    hr = torch.from_numpy(np.asarray(photo, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1).unsqueeze(0)
+    sr = hr + 0.1  # the same error everywhere: the loss is 0.1 times the mean weight
+    config = TrainConfig(preset="srgan", content_loss="l1", content_weight=0.1, flat_boost=3.0)
+    fn, label = _content_loss_fn(config, torch.device("cpu"))
+    assert fn(sr, hr).item() == pytest.approx(0.1 * 0.1 * 2.0, rel=1e-3)  # linear ranks: mean weight (1 + 3) / 2
+    assert label == "0.1 · L1 (beyond the paper), x3 where HR is flattest"
+    for bad in (dict(flat_boost=0.5), dict(flat_boost=11.0), dict(flat_boost=2.0, content_loss="vgg54")):
+        with pytest.raises(ValueError, match="flat boost"):
+            TrainConfig(**bad)
