@@ -4,10 +4,10 @@
 #   bash tools/train_demo_weights.sh                                   # the full recipe
 #   STAGE1A_STEPS=200 STAGE1B_STEPS=100 SRGAN_STEPS=100 REFIT_STEPS=20 CORPUS_SRRESNET_STEPS=100 \
 #     CORPUS_SRGAN_STEPS=60 CORPUS_REFIT_STEPS=20 ROUND4_SRGAN_STEPS=60 ROUND4_REFIT_STEPS=20 \
-#     bash tools/train_demo_weights.sh                                         # a quick smoke run
+#     ROUND5_SRRESNET_STEPS=70 ROUND5_SRGAN_STEPS=60 ROUND5_REFIT_STEPS=20 bash tools/train_demo_weights.sh                                         # a quick smoke run
 # Stage 1a ran on 2 CPU cores; stages 1b and 2 ran on a lent H100 (tools/gpu_session.py); stage 3 on 2 CPU cores.
-# The third and fourth rounds (stages 4-6 and 8-9, issue #16: the photo corpus, EMA, LDL, L1, soft copies) ran on
-# 2 CPU cores.
+# The third to fifth rounds (stages 4-6, 8-9 and 10-12, issue #16: the photo corpus, EMA, LDL, L1, soft copies,
+# the flat boost) ran on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -22,6 +22,9 @@ CORPUS_SRGAN_STEPS=${CORPUS_SRGAN_STEPS:-2400}
 CORPUS_REFIT_STEPS=${CORPUS_REFIT_STEPS:-200}
 ROUND4_SRGAN_STEPS=${ROUND4_SRGAN_STEPS:-2400}
 ROUND4_REFIT_STEPS=${ROUND4_REFIT_STEPS:-200}
+ROUND5_SRRESNET_STEPS=${ROUND5_SRRESNET_STEPS:-7000}
+ROUND5_SRGAN_STEPS=${ROUND5_SRGAN_STEPS:-2400}
+ROUND5_REFIT_STEPS=${ROUND5_REFIT_STEPS:-200}
 
 # Stage 1a, SRResNet-MSE (Eq. 4), CPU-sized: 64x64 HR patches (16x16 LR), batch 16, Adam 2e-4 halved at 75%.
 # (--no-icnr: this stage was trained before ICNR became the default for runs from scratch.)
@@ -106,5 +109,29 @@ $PY tools/refit_discriminator.py --steps "$ROUND4_REFIT_STEPS" --init "$RUNS/srg
   --out "$RUNS/d_refit_round4" --resume --dense-rank 128 --plot assets/weights/discriminator_refit_curves.png \
   --publish assets/weights/srgan_x4_discriminator.safetensors
 
-$PY -m srgan report --runs "$RUNS/srresnet_corpus" "$RUNS/srgan_l1" --out assets/weights
+
+# Stage 10, the shipped SRResNet: stage 4's continued at the paper's 96x96 HR patches on the corpus, Adam 1e-4
+# halved at 50, 71 and 86 % of the steps.
+$PY -m srgan train --preset srresnet --data "corpus:$CORPUS" --steps "$ROUND5_SRRESNET_STEPS" --batch-size 16 \
+  --hr-patch 96 --learning-rate 1e-4 --lr-gamma 0.5 --lr-milestones $((ROUND5_SRRESNET_STEPS / 2)) \
+  $((ROUND5_SRRESNET_STEPS * 5 / 7)) $((ROUND5_SRRESNET_STEPS * 6 / 7)) --amp --threads 2 \
+  --init-from assets/weights/srresnet_x4.safetensors --checkpoint-every 200 --eval-every 500 \
+  --out "$RUNS/srresnet_96" --resume
+$PY -m srgan export "$RUNS/srresnet_96" --name srresnet
+
+# Stage 11, the shipped SRGAN: stage 8's recipe from stage 10, with the L1 content loss at 0.07 weighted x3 at
+# HR's flattest pixels down to x1 at its busiest (--flat-boost 3, srgan/losses.py: flatness_weights).
+$PY -m srgan train --preset srgan --data "corpus:$CORPUS" --steps "$ROUND5_SRGAN_STEPS" --batch-size 16 \
+  --hr-patch 64 --learning-rate 1e-4 --lr-milestones $((ROUND5_SRGAN_STEPS * 3 / 4)) --lr-gamma 0.1 --amp \
+  --content-loss l1 --content-weight 0.07 --flat-boost 3 --init-from assets/weights/srresnet_x4.safetensors \
+  --init-discriminator srgan_discriminator --ema-decay 0.998 --artifact-weight 10 --soft-copies 1 2 \
+  --soft-share 0.25 --checkpoint-every 100 --eval-every 300 --out "$RUNS/srgan_flat" --resume
+$PY -m srgan export "$RUNS/srgan_flat" --name srgan --weights last --generator-only
+
+# Stage 12, the discriminator refit against the stage-11 generator (as stage 9).
+$PY tools/refit_discriminator.py --steps "$ROUND5_REFIT_STEPS" --init "$RUNS/srgan_flat/discriminator.safetensors" \
+  --out "$RUNS/d_refit_round5" --resume --dense-rank 128 --plot assets/weights/discriminator_refit_curves.png \
+  --publish assets/weights/srgan_x4_discriminator.safetensors
+
+$PY -m srgan report --runs "$RUNS/srresnet_96" "$RUNS/srgan_flat" --out assets/weights
 $PY -m srgan evaluate --heldout --json

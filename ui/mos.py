@@ -136,10 +136,12 @@ STRINGS = Strings({
     "mos_no_votes": ("no votes yet", "aún sin votos"),
     "mos_axis": ("MOS (1 bad … 5 excellent)", "MOS (1 mala … 5 excelente)"),
     "mos_note": (
-        ("Our SRGAN is a small demo model trained with an L1 content term, LDL's artifact loss and blurred copies of "
+        ("Our SRGAN is a small demo model trained with an L1 content term (heavier where a photo is flat), LDL's "
+        "artifact loss and blurred copies of "
         "its photos (beyond the paper), not the paper's SRGAN-VGG54, and the crops come from four held-out photos "
         "rather than Set5/Set14/BSD100."),
-        ("Nuestra SRGAN es un modelo de demostración pequeño entrenado con un término de contenido L1, la pérdida de "
+        ("Nuestra SRGAN es un modelo de demostración pequeño entrenado con un término de contenido L1 (más pesado "
+        "donde la foto es lisa), la pérdida de "
         "artefactos de LDL y copias desenfocadas de sus fotos (más allá del artículo), no la SRGAN-VGG54 del "
         "artículo, y los recortes salen de cuatro fotos reservadas, no de Set5/Set14/BSD100."),
     ),
