@@ -59,6 +59,7 @@ def test_unreachable_network_gives_up_within_seconds(monkeypatch, tmp_path):
 
     def hang(*args, **kwargs):  # a network that never answers (like a blackholed DNS lookup)
         time.sleep(60)
+        raise TimeoutError("timed out")  # what the real call raises in the end, after the test is over
 
     monkeypatch.setattr(socket, "create_connection", hang)
     start = time.monotonic()
