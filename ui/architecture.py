@@ -175,7 +175,7 @@ def _checked_rgb(image, lang: str, min_side: int = 4) -> Image.Image:
     """The upload as RGB, or a ValueError in the user's language (no image, too large, too small)."""
     if image is None:
         raise ValueError(t("ar_no_image", lang))
-    rgb = as_pil(image).convert("RGB")
+    rgb = as_pil(image, lang).convert("RGB")
     w, h = rgb.size
     if w * h > MAX_PIXELS:
         raise ValueError(t("ar_too_big", lang, w=w, h=h, max=MAX_PIXELS))

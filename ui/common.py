@@ -33,6 +33,7 @@ STRINGS = Strings({
     "fine_tuned": ("fine-tuned: {name}", "ajuste fino: {name}"),
     "run_label": ("{name} (fine-tuned, {objective})", "{name} (ajuste fino, {objective})"),
     "mean": ("mean", "media"),
+    "no_image": ("No image: upload one or pick an example.", "No hay imagen: sube una o elige un ejemplo."),
 })  # fmt: skip
 OBJECTIVE_SHORT = {"mse": "MSE", "vgg54": "VGG54", "srgan": "SRGAN"}  # a run's objective, as its label says it
 
@@ -188,10 +189,10 @@ def fig_to_pil(fig: Any, *, dpi: int = 100) -> Image.Image:
     return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())  # (H, W, 4) -> (H, W, 3) uint8
 
 
-def as_pil(image: Any) -> Image.Image:
-    """numpy or PIL -> PIL (what Gradio hands to handlers)."""
+def as_pil(image: Any, lang: str = "en") -> Image.Image:
+    """numpy or PIL -> PIL (what Gradio hands to handlers); no image is an `ImageError` in the user's language."""
     if image is None:
-        raise ImageError("no image: upload one or pick an example")
+        raise ImageError(STRINGS.t("no_image", lang))
     return Image.fromarray(image) if isinstance(image, np.ndarray) else image
 
 

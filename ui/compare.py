@@ -133,7 +133,7 @@ def prepare_input(
 
     The notes are (key, values) pairs of this module's strings, so that the status follows a language switch.
     """
-    split = split_image(as_pil(image))
+    split = split_image(as_pil(image, lang))
     rgb, notes = split.rgb, ([("cmp_animated", {})] if split.note else [])
     if mode == "ground_truth":
         w0, h0 = rgb.size
@@ -171,7 +171,7 @@ def run_compare(
 
     models = {"bicubic": "bicubic", "srresnet": "srresnet", "srgan": resolve_generator(gan_model)}
     lr, hr, notes = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
-    alpha = split_image(as_pil(image)).alpha if mode != "ground_truth" else None  # the networks only see RGB
+    alpha = split_image(as_pil(image, lang)).alpha if mode != "ground_truth" else None  # the networks only see RGB
     notes += [("cmp_alpha_note", {})] if alpha is not None else []
     label = generator_label(gan_model, lang) if gan_model != "srgan" else None
     start = time.perf_counter()

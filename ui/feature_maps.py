@@ -110,7 +110,7 @@ def feature_maps(
     """
     from .common import as_pil
 
-    hr = square_crop(as_pil(image).convert("RGB"))
+    hr = square_crop(as_pil(image, lang).convert("RGB"))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=CROP * CROP, gan_model=gan_model)
     if layer not in RELU_LAYERS and layer not in DISC_LAYERS:
         raise ValueError(f"unknown layer {layer!r}")

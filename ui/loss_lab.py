@@ -177,7 +177,7 @@ class Fig3Outputs(NamedTuple):
 
 def loss_lab(image, lang: str = "en", gan_model: str = "srgan") -> LossLabOutputs:
     """The `/losses` event: table rows, chart, note on the VGG weights; `gan_model` may be a fine-tuned run."""
-    hr = square_crop(as_pil(image).convert("RGB"))
+    hr = square_crop(as_pil(image, lang).convert("RGB"))
     if min(hr.size) < PATCH:
         raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=PATCH))
     result = run_compare(hr, "ground_truth", lang=lang, max_input_pixels=hr.width * hr.height, gan_model=gan_model)
@@ -193,7 +193,7 @@ def fig3_live(image, x: float = 0.5, y: float = 0.5, count: int = 6, seed: int =
     """The `/fig3` event: plausible HR patches for one LR patch, their average, and what it means."""
     from srgan.teaching import fig3_plausible_patches
 
-    src = as_pil(image).convert("RGB")
+    src = as_pil(image, lang).convert("RGB")
     side = min(64, min(src.size) // 4 * 4)
     if side < 16:
         raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=16))

@@ -126,7 +126,7 @@ def centre_crop_pair(image, lang: str = "en") -> tuple[Image.Image, Image.Image]
     Raises:
         ImageError: no image. ValueError: smaller than MIN_SIDE pixels on a side.
     """
-    rgb = as_pil(image).convert("RGB")
+    rgb = as_pil(image, lang).convert("RGB")
     w, h = rgb.size
     if min(w, h) < MIN_SIDE:
         raise ValueError(compare.STRINGS.t("cmp_too_small", lang, min=MIN_SIDE))

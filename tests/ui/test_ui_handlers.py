@@ -63,8 +63,10 @@ def test_too_large_uploads_get_a_message_with_what_to_do():
         compare.upscale(big, max_input_pixels=512 * 512)
     with pytest.raises(ImageError, match="Recórtala"):
         compare.upscale(big, lang="es", max_input_pixels=512 * 512)
-    with pytest.raises(ImageError, match="no image"):
+    with pytest.raises(ImageError, match="No image"):
         compare.upscale(None)
+    with pytest.raises(ImageError, match="No hay imagen"):
+        compare.upscale(None, lang="es")
 
 
 def test_zoom_panel_crops_the_same_region_of_every_result(example):

@@ -40,7 +40,7 @@ def test_the_middle_differs_from_both_ends_and_is_scored(example):
 
 
 def test_bad_inputs_get_clear_errors(example):
-    with pytest.raises(ImageError, match="no image"):
+    with pytest.raises(ImageError, match="No image"):
         realism.realism(None, 0.5)
     with pytest.raises(ValueError, match="at least 64x64"):
         realism.realism(example.resize((60, 80)), 0.5)
