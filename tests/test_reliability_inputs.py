@@ -124,18 +124,20 @@ def test_no_image_at_all():
         user_errors(compare.upscale)(None)
 
 
-@pytest.mark.parametrize("tab", ["compare", "loss_lab", "feature_maps", "realism"])
-def test_no_image_is_said_in_spanish_on_every_tab_that_takes_one(tab):
+@pytest.mark.parametrize(
+    "tab, handler",
+    [("compare", "upscale"), ("loss_lab", "loss_lab"), ("feature_maps", "feature_maps"), ("realism", "realism"),
+     ("architecture", "walks_for")],
+)
+def test_no_image_is_said_in_spanish_on_every_tab_that_takes_one(tab, handler):
     import importlib
 
     import gradio as gr
 
     from ui.common import user_errors
 
-    module = importlib.import_module(f"ui.{tab}")
-    handler = {"compare": "upscale", "loss_lab": "loss_lab", "feature_maps": "feature_maps", "realism": "realism"}[tab]
     with pytest.raises(gr.Error, match="No hay imagen: sube una o elige un ejemplo"):
-        user_errors(getattr(module, handler))(None, lang="es")
+        user_errors(getattr(importlib.import_module(f"ui.{tab}"), handler))(None, lang="es")
 
 
 # -- the command line -----------------------------------------------------------------------------

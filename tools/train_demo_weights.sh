@@ -4,7 +4,8 @@
 #   bash tools/train_demo_weights.sh                                   # the full recipe
 #   STAGE1A_STEPS=200 STAGE1B_STEPS=100 SRGAN_STEPS=100 REFIT_STEPS=20 CORPUS_SRRESNET_STEPS=100 \
 #     CORPUS_SRGAN_STEPS=60 CORPUS_REFIT_STEPS=20 ROUND4_SRGAN_STEPS=60 ROUND4_REFIT_STEPS=20 \
-#     ROUND5_SRRESNET_STEPS=70 ROUND5_SRGAN_STEPS=60 ROUND5_REFIT_STEPS=20 bash tools/train_demo_weights.sh                                         # a quick smoke run
+#     ROUND5_SRRESNET_STEPS=70 ROUND5_SRGAN_STEPS=60 ROUND5_REFIT_STEPS=20 \
+#     bash tools/train_demo_weights.sh                                         # a quick smoke run
 # Stage 1a ran on 2 CPU cores; stages 1b and 2 ran on a lent H100 (tools/gpu_session.py); stage 3 on 2 CPU cores.
 # The third to fifth rounds (stages 4-6, 8-9 and 10-12, issue #16: the photo corpus, EMA, LDL, L1, soft copies,
 # the flat boost) ran on 2 CPU cores.
@@ -91,24 +92,35 @@ $PY tools/refit_discriminator.py --steps "$CORPUS_REFIT_STEPS" --init "$RUNS/srg
 # - stage 8 as below (same schedule) but with the paper's MSE content loss instead of L1 (--content-loss mse, no --content-weight): LDL at 10
 #   and the soft copies alone left the noise where photos are smooth (flat 4.14 on the 2-px-blurred held-out
 #   photos) and took texture away (busy 0.48).
-# Stage 8, the shipped SRGAN, from stage 4 with three changes against noise where a photo is flat: an L1 content
+# Rounds 4 and 5 train the SRGAN and refit its discriminator the same way; only the content loss differs.
+# srgan_l1 STEPS OUT [options]: the SRGAN from the bundled SRResNet (and D), L1 content loss, 64-px patches,
+# Adam 1e-4 then 1e-5 from 75 % of the steps, LDL at 10, soft copies; then its last G is exported as srgan.
+srgan_l1() {
+  local steps=$1 out=$2
+  shift 2
+  $PY -m srgan train --preset srgan --data "corpus:$CORPUS" --steps "$steps" --batch-size 16 --hr-patch 64 \
+    --learning-rate 1e-4 --lr-milestones $((steps * 3 / 4)) --lr-gamma 0.1 --amp --content-loss l1 "$@" \
+    --init-from assets/weights/srresnet_x4.safetensors --init-discriminator srgan_discriminator \
+    --ema-decay 0.998 --artifact-weight 10 --soft-copies 1 2 --soft-share 0.25 --checkpoint-every 100 \
+    --eval-every 300 --out "$out" --resume
+  $PY -m srgan export "$out" --name srgan --weights last --generator-only
+}
+# refit_d STEPS RUN OUT: D refit against RUN's frozen G (as stages 3 and 6), published with its dense layer stored
+# at rank 128 (14 MB instead of 47; srgan/checkpoints.py: low_rank_factors).
+refit_d() {
+  $PY tools/refit_discriminator.py --steps "$1" --init "$2/discriminator.safetensors" --out "$3" --resume \
+    --dense-rank 128 --plot assets/weights/discriminator_refit_curves.png \
+    --publish assets/weights/srgan_x4_discriminator.safetensors
+}
+
+# Stage 8, round 4's SRGAN, from stage 4 with three changes against noise where a photo is flat: an L1 content
 # loss at 0.1 (ESRGAN's pixel loss: faint speckle costs as much per pixel as a large error), LDL's weight 10
 # instead of 1 (at 1 its gradient was 1/30 of the adversarial term's: a no-op), and soft copies of every photo
 # (Gaussian blur 1 and 2 px before the downsampling) for a quarter of the patches. D starts from the bundled one
 # (at the time round 2's).
-$PY -m srgan train --preset srgan --data "corpus:$CORPUS" --steps "$ROUND4_SRGAN_STEPS" --batch-size 16 \
-  --hr-patch 64 --learning-rate 1e-4 --lr-milestones $((ROUND4_SRGAN_STEPS * 3 / 4)) --lr-gamma 0.1 --amp \
-  --content-loss l1 --content-weight 0.1 --init-from assets/weights/srresnet_x4.safetensors \
-  --init-discriminator srgan_discriminator --ema-decay 0.998 --artifact-weight 10 --soft-copies 1 2 \
-  --soft-share 0.25 --checkpoint-every 100 --eval-every 300 --out "$RUNS/srgan_l1" --resume
-$PY -m srgan export "$RUNS/srgan_l1" --name srgan --weights last --generator-only
-
-# Stage 9, the discriminator refit against the stage-8 generator (as stages 3 and 6), published with its dense
-# layer stored at rank 128 (14 MB instead of 47; srgan/checkpoints.py: low_rank_factors).
-$PY tools/refit_discriminator.py --steps "$ROUND4_REFIT_STEPS" --init "$RUNS/srgan_l1/discriminator.safetensors" \
-  --out "$RUNS/d_refit_round4" --resume --dense-rank 128 --plot assets/weights/discriminator_refit_curves.png \
-  --publish assets/weights/srgan_x4_discriminator.safetensors
-
+srgan_l1 "$ROUND4_SRGAN_STEPS" "$RUNS/srgan_l1" --content-weight 0.1
+# Stage 9, the discriminator refit against the stage-8 generator.
+refit_d "$ROUND4_REFIT_STEPS" "$RUNS/srgan_l1" "$RUNS/d_refit_round4"
 
 # Stage 10, the shipped SRResNet: stage 4's continued at the paper's 96x96 HR patches on the corpus, Adam 1e-4
 # halved at 50, 71 and 86 % of the steps.
@@ -119,19 +131,11 @@ $PY -m srgan train --preset srresnet --data "corpus:$CORPUS" --steps "$ROUND5_SR
   --out "$RUNS/srresnet_96" --resume
 $PY -m srgan export "$RUNS/srresnet_96" --name srresnet
 
-# Stage 11, the shipped SRGAN: stage 8's recipe from stage 10, with the L1 content loss at 0.07 weighted x3 at
-# HR's flattest pixels down to x1 at its busiest (--flat-boost 3, srgan/losses.py: flatness_weights).
-$PY -m srgan train --preset srgan --data "corpus:$CORPUS" --steps "$ROUND5_SRGAN_STEPS" --batch-size 16 \
-  --hr-patch 64 --learning-rate 1e-4 --lr-milestones $((ROUND5_SRGAN_STEPS * 3 / 4)) --lr-gamma 0.1 --amp \
-  --content-loss l1 --content-weight 0.07 --flat-boost 3 --init-from assets/weights/srresnet_x4.safetensors \
-  --init-discriminator srgan_discriminator --ema-decay 0.998 --artifact-weight 10 --soft-copies 1 2 \
-  --soft-share 0.25 --checkpoint-every 100 --eval-every 300 --out "$RUNS/srgan_flat" --resume
-$PY -m srgan export "$RUNS/srgan_flat" --name srgan --weights last --generator-only
-
-# Stage 12, the discriminator refit against the stage-11 generator (as stage 9).
-$PY tools/refit_discriminator.py --steps "$ROUND5_REFIT_STEPS" --init "$RUNS/srgan_flat/discriminator.safetensors" \
-  --out "$RUNS/d_refit_round5" --resume --dense-rank 128 --plot assets/weights/discriminator_refit_curves.png \
-  --publish assets/weights/srgan_x4_discriminator.safetensors
+# Stage 11, the shipped SRGAN: stage 8's recipe from stage 10 (and stage 9's D), with the L1 content loss at 0.07
+# weighted x3 at HR's flattest pixels down to x1 at its busiest (--flat-boost 3, srgan/losses.py: flatness_weights).
+srgan_l1 "$ROUND5_SRGAN_STEPS" "$RUNS/srgan_flat" --content-weight 0.07 --flat-boost 3
+# Stage 12, the shipped discriminator: refit against the stage-11 generator.
+refit_d "$ROUND5_REFIT_STEPS" "$RUNS/srgan_flat" "$RUNS/d_refit_round5"
 
 $PY -m srgan report --runs "$RUNS/srresnet_96" "$RUNS/srgan_flat" --out assets/weights
 $PY -m srgan evaluate --heldout --json

@@ -53,7 +53,6 @@ STRINGS = Strings({
     "ar_table": ("Every block for this image", "Todos los bloques para esta imagen"),
     "ar_norms": ("What each residual block adds", "Lo que añade cada bloque residual"),
     "ar_skip": ("What the long skip carries: the head's strongest channels", "Lo que lleva el salto largo: los canales más activos de la cabeza"),
-    "ar_no_image": ("No image: upload one or pick an example.", "No hay imagen: sube una o elige un ejemplo."),
     "ar_too_big": ("The image has {w}x{h} pixels, more than the {max:,} this tab accepts: crop it first.",
                    "La imagen tiene {w}x{h} píxeles, más de los {max:,} que acepta esta pestaña: recórtala antes."),
     "ar_too_small": ("The image must be at least {min}x{min} pixels.", "La imagen debe tener al menos {min}x{min} píxeles."),
@@ -173,9 +172,7 @@ class GameOutputs(NamedTuple):
 
 def _checked_rgb(image, lang: str, min_side: int = 4) -> Image.Image:
     """The upload as RGB, or a ValueError in the user's language (no image, too large, too small)."""
-    if image is None:
-        raise ValueError(t("ar_no_image", lang))
-    rgb = as_pil(image, lang).convert("RGB")
+    rgb = as_pil(image, lang).convert("RGB")  # no image: `as_pil`'s ImageError, a ValueError
     w, h = rgb.size
     if w * h > MAX_PIXELS:
         raise ValueError(t("ar_too_big", lang, w=w, h=h, max=MAX_PIXELS))

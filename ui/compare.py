@@ -128,13 +128,17 @@ class CompareResult:
 
 def prepare_input(
     image: Image.Image | np.ndarray, mode: str, *, max_input_pixels: int, lang: str = "en"
-) -> tuple[Image.Image, Image.Image | None, list[tuple[str, dict]]]:
-    """Turn the upload into (LR RGB, HR RGB or None, notes), enforcing the pixel limit with a helpful message.
+) -> tuple[Image.Image, Image.Image | None, list[tuple[str, dict]], Image.Image | None]:
+    """Turn the upload into (LR RGB, HR RGB or None, notes, alpha or None), enforcing the pixel limit.
 
     The notes are (key, values) pairs of this module's strings, so that the status follows a language switch.
+    The alpha channel of an upscaled upload is kept aside (the networks only see RGB); in ground-truth mode
+    there is none to give back.
     """
     split = split_image(as_pil(image, lang))
     rgb, notes = split.rgb, ([("cmp_animated", {})] if split.note else [])
+    alpha = split.alpha if mode != "ground_truth" else None
+    notes += [("cmp_alpha_note", {})] if alpha is not None else []
     if mode == "ground_truth":
         w0, h0 = rgb.size
         if min(w0, h0) < 4 * SCALE:
@@ -149,7 +153,7 @@ def prepare_input(
         raise ImageError(
             t("cmp_too_big", lang, w=lr.width, h=lr.height, px=lr.width * lr.height, max=max_input_pixels, side=side)
         )
-    return lr, hr, notes
+    return lr, hr, notes, alpha
 
 
 def run_compare(
@@ -170,9 +174,7 @@ def run_compare(
     from .common import resolve_generator
 
     models = {"bicubic": "bicubic", "srresnet": "srresnet", "srgan": resolve_generator(gan_model)}
-    lr, hr, notes = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
-    alpha = split_image(as_pil(image, lang)).alpha if mode != "ground_truth" else None  # the networks only see RGB
-    notes += [("cmp_alpha_note", {})] if alpha is not None else []
+    lr, hr, notes, alpha = prepare_input(image, mode, max_input_pixels=max_input_pixels, lang=lang)
     label = generator_label(gan_model, lang) if gan_model != "srgan" else None
     start = time.perf_counter()
     images: dict[str, Image.Image] = {}
