@@ -67,6 +67,9 @@ class TrainConfig:
     # busiest (`losses.flatness_weights`; 1 = off, Eq. 4's uniform weight).
     flat_boost: float = 1.0
     adversarial_weight: float = 0.0  # §2.2, Eq. 3: 1e-3 for SRGAN, 0 for SRResNet
+    # Beyond the paper: ESRGAN's relativistic average discriminator (`losses.relativistic_discriminator_loss`)
+    # in place of Eq. 2 and Eq. 6 (False = the paper's game).
+    relativistic: bool = False
     vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
     init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
     augment: bool = True  # random flips and 90° rotations (not in the paper; helps a small data set)
@@ -109,6 +112,8 @@ class TrainConfig:
             raise ValueError(f"the flat boost weights a pixel loss (mse or l1), not {self.content_loss}")
         if not (0 <= self.ema_decay < 1):
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
+        if self.relativistic and not self.uses_discriminator:
+            raise ValueError("the relativistic game needs an SRGAN stage (a discriminator)")
         if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):
             raise ValueError("the artifact loss needs an SRGAN stage with an EMA generator (ema_decay > 0)")
         if any(not 0 < s <= 8 for s in self.soft_sigmas):

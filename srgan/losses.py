@@ -112,6 +112,45 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
+def relativistic_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Beyond the paper: the relativistic average discriminator's loss (ESRGAN, Wang et al. 2018, Eq. 1).
+
+    D no longer asks "is this patch real?" but "is it more real than the average fake?":
+    D_Ra(x_r, x_f) = σ(C(x_r) − E[C(x_f)]), with C the logit. Minimised form, halved as in the authors' code
+    (BasicSR's ESRGANModel) so that its scale matches Eq. 2's per-term weight:
+    ½ [−log D_Ra(x_r, x_f) − log(1 − D_Ra(x_f, x_r))] = ½ [softplus(−(z_HR − mean z_SR)) + softplus(z_SR − mean z_HR)].
+
+    Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
+
+    Args:
+        real_logits: (B,) logits for HR images; fake_logits: (B,) logits for SR images (detached).
+
+    Returns:
+        The mean over the batch of the two terms, averaged (log 2 when D cannot tell them apart).
+    """
+    real_vs_fake = real_logits - fake_logits.mean()  # (B,)
+    fake_vs_real = fake_logits - real_logits.mean()  # (B,)
+    return (F.softplus(-real_vs_fake).mean() + F.softplus(fake_vs_real).mean()) / 2
+
+
+def relativistic_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Beyond the paper: the generator's side of ESRGAN's relativistic game (Wang et al. 2018, Eq. 2).
+
+    The mirror of `relativistic_discriminator_loss`: G wants its SR patches to look more real than the average HR
+    patch, and the HR patches less real than its average SR. Unlike Eq. 6, G's gradient then also depends on the
+    real patches, which ESRGAN credits for sharper edges and richer texture.
+
+    Args:
+        real_logits: (B,) logits for HR images (no gradient needed); fake_logits: (B,) logits for SR images.
+
+    Returns:
+        The mean over the batch of the two terms, averaged as in `relativistic_discriminator_loss`.
+    """
+    real_vs_fake = real_logits - fake_logits.mean()  # (B,)
+    fake_vs_real = fake_logits - real_logits.mean()  # (B,)
+    return (F.softplus(real_vs_fake).mean() + F.softplus(-fake_vs_real).mean()) / 2
+
+
 def perceptual_loss(
     content: torch.Tensor, adversarial: torch.Tensor, *, weight: float = ADVERSARIAL_WEIGHT
 ) -> torch.Tensor:

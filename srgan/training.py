@@ -270,7 +270,12 @@ def build_players(
 
 
 def discriminator_step(
-    players: Players, hr_image: torch.Tensor, sr_image: torch.Tensor, *, autocast: contextlib.AbstractContextManager
+    players: Players,
+    hr_image: torch.Tensor,
+    sr_image: torch.Tensor,
+    *,
+    autocast: contextlib.AbstractContextManager,
+    relativistic: bool = False,
 ) -> dict[str, torch.Tensor]:
     """One update of D on Eq. 2: min −log D(I_HR) − log(1 − D(G(I_LR))), real HR -> 1, generated SR -> 0.
 
@@ -281,6 +286,8 @@ def discriminator_step(
         hr_image: (B, 3, p, p) real patches in [-1, 1].
         sr_image: (B, 3, p, p) G's output for their LR patches.
         autocast: bf16 autocast, or a context that does nothing.
+        relativistic: beyond the paper: ESRGAN's relativistic average loss in place of Eq. 2
+            (`losses.relativistic_discriminator_loss`).
 
     Returns:
         "discriminator" (the loss), "d_hr" and "d_sr" (mean probabilities D gave the batch), detached.
@@ -288,7 +295,8 @@ def discriminator_step(
     with autocast:
         real_logits = players.d_train(hr_image)  # (B, 1)
         fake_logits = players.d_train(sr_image.detach())  # (B, 1): no gradient reaches G
-        d_loss = losses.discriminator_loss(real_logits.float(), fake_logits.float())
+        d_loss_fn = losses.relativistic_discriminator_loss if relativistic else losses.discriminator_loss
+        d_loss = d_loss_fn(real_logits.float(), fake_logits.float())
     players.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     players.opt_d.step()
@@ -309,6 +317,7 @@ def generator_step(
     autocast: contextlib.AbstractContextManager,
     ema_image: torch.Tensor | None = None,
     artifact_weight: float = 0.0,
+    relativistic: bool = False,
 ) -> dict[str, torch.Tensor]:
     """One update of G on the perceptual loss l^SR = l_X^SR + 10⁻³ l_Gen^SR (Eq. 3), or on l_X alone (SRResNet).
 
@@ -326,6 +335,8 @@ def generator_step(
         autocast: bf16 autocast, or a context that does nothing.
         ema_image: (B, 3, p, p) the EMA generator's output for the same LR batch, when `artifact_weight` is on.
         artifact_weight: beyond the paper: + this · LDL's artifact loss (`losses.artifact_loss`).
+        relativistic: beyond the paper: ESRGAN's relativistic generator loss in place of Eq. 6
+            (`losses.relativistic_adversarial_loss`), which also looks at D's logits for the HR batch.
 
     Returns:
         "content", "perceptual" (the total) and, for SRGAN, "adversarial" (and "artifact"), detached.
@@ -335,7 +346,13 @@ def generator_step(
         terms = {"content": content.detach()}
         total = content
         if players.d_train is not None:
-            adversarial = losses.adversarial_loss(players.d_train(sr_image).float())  # Eq. 6
+            fake_logits = players.d_train(sr_image).float()  # (B, 1)
+            if relativistic:  # ESRGAN: SR should look more real than the average HR
+                with torch.no_grad():
+                    real_logits = players.d_train(hr_image).float()  # (B, 1): the real side carries no G gradient
+                adversarial = losses.relativistic_adversarial_loss(real_logits, fake_logits)
+            else:
+                adversarial = losses.adversarial_loss(fake_logits)  # Eq. 6
             total = losses.perceptual_loss(content, adversarial, weight=adversarial_weight)  # Eq. 3
             terms["adversarial"] = adversarial.detach()
         if artifact_weight and ema_image is not None:  # LDL: no detail where it is an artifact
@@ -597,7 +614,9 @@ def training_step(
     hr_image = hr_image.contiguous(memory_format=torch.channels_last)
     with autocast:
         sr_image = players.g_train(lr_image)  # (B, 3, p, p)
-    terms = discriminator_step(players, hr_image, sr_image, autocast=autocast) if players.d_train else {}
+    terms = {}
+    if players.d_train:
+        terms = discriminator_step(players, hr_image, sr_image, autocast=autocast, relativistic=config.relativistic)
     ema_image = _ema_output(players, lr_image, config, autocast)
     terms |= generator_step(
         players,
@@ -608,6 +627,7 @@ def training_step(
         autocast=autocast,
         ema_image=ema_image,
         artifact_weight=config.artifact_weight,
+        relativistic=config.relativistic,
     )
     if players.ema is not None:
         update_ema(players, config.ema_decay)

@@ -47,6 +47,34 @@ def test_discriminator_loss_is_eq2():
     assert losses.discriminator_loss(real, fake).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_relativistic_losses_match_esrgans_bce_form():
+    # The authors' code (BasicSR's ESRGANModel, vanilla GAN) writes them with BCE-with-logits, halved.
+    import torch.nn.functional as F
+
+    real, fake = torch.tensor([2.0, 0.5, -1.0, 3.0]), torch.tensor([-0.5, 1.0, -2.5, 0.0])
+    bce = F.binary_cross_entropy_with_logits
+    ones, zeros = torch.ones(4), torch.zeros(4)
+    d_expected = (bce(real - fake.mean(), ones) + bce(fake - real.mean(), zeros)) / 2
+    g_expected = (bce(real - fake.mean(), zeros) + bce(fake - real.mean(), ones)) / 2
+    assert losses.relativistic_discriminator_loss(real, fake).item() == pytest.approx(d_expected.item(), rel=1e-6)
+    assert losses.relativistic_adversarial_loss(real, fake).item() == pytest.approx(g_expected.item(), rel=1e-6)
+    assert losses.relativistic_discriminator_loss(zeros, zeros).item() == pytest.approx(math.log(2))
+
+
+def test_relativistic_losses_only_see_the_gap_between_real_and_fake():
+    # What "relativistic" means: moving every logit by the same amount changes nothing, unlike Eq. 2.
+    real, fake = torch.tensor([1.0, 2.0]), torch.tensor([-1.0, 0.5])
+    for fn in (losses.relativistic_discriminator_loss, losses.relativistic_adversarial_loss):
+        assert fn(real + 5, fake + 5).item() == pytest.approx(fn(real, fake).item(), rel=1e-6)
+    assert losses.discriminator_loss(real + 5, fake + 5).item() != pytest.approx(
+        losses.discriminator_loss(real, fake).item(), rel=1e-3
+    )
+    # G's gradient pushes its logits up, as Eq. 6's does.
+    fake = fake.clone().requires_grad_(True)
+    losses.relativistic_adversarial_loss(real, fake).backward()
+    assert (fake.grad < 0).all()
+
+
 def test_perceptual_loss_weights_the_adversarial_term_by_1e_3():
     assert losses.ADVERSARIAL_WEIGHT == 1e-3
     assert losses.perceptual_loss(torch.tensor(0.5), torch.tensor(2.0)).item() == pytest.approx(0.502)

@@ -243,6 +243,33 @@ def test_a_run_can_start_from_a_given_discriminator(photo, tmp_path):
     assert torch.allclose(a[name], b.state_dict()[name], atol=1e-5)  # a tiny step from the given D, not a new one
 
 
+def test_the_relativistic_game_trains_and_adds_its_adversarial_term(photo, tmp_path):
+    train(_config(steps=1), images=[photo], image_names=["p"], out_dir=tmp_path / "init", progress=False)
+    config = _srgan_config(tmp_path / "init" / "generator.safetensors", relativistic=True)
+    train(config, images=[photo], image_names=["p"], out_dir=tmp_path / "gan", progress=False)
+    entry = read_log(tmp_path / "gan")[-1]
+    assert entry["perceptual"] == pytest.approx(entry["content"] + 1e-3 * entry["adversarial"], rel=1e-5)
+    with pytest.raises(ValueError, match="relativistic"):
+        TrainConfig.preset_srresnet(relativistic=True)
+
+
+def test_the_discriminator_step_scores_the_batch_with_the_chosen_game(tmp_path):
+    import contextlib
+
+    from srgan import losses
+    from srgan.training import Distributed, build_players, discriminator_step
+
+    torch.manual_seed(0)
+    config = TrainConfig.preset_srgan(content_loss="mse", generator=TINY, hr_patch=32)
+    hr, sr = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    for relativistic, loss_fn in ((False, losses.discriminator_loss), (True, losses.relativistic_discriminator_loss)):
+        players = build_players(config, torch.device("cpu"), Distributed.from_env(torch.device("cpu")))
+        with torch.no_grad():
+            expected = loss_fn(players.discriminator(hr).float(), players.discriminator(sr).float())  # before the step
+        terms = discriminator_step(players, hr, sr, autocast=contextlib.nullcontext(), relativistic=relativistic)
+        assert terms["discriminator"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_the_artifact_loss_needs_the_ema():
     with pytest.raises(ValueError, match="EMA"):
         TrainConfig.preset_srgan(content_loss="mse", artifact_weight=1.0)
