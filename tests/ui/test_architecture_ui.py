@@ -32,6 +32,25 @@ def test_a_block_shows_both_generators_and_every_shape(crop, monkeypatch):
     assert walks == []
 
 
+def test_the_start_up_warm_up_walks_the_example_the_tab_opens_with(monkeypatch):
+    from srgan.images import open_image
+
+    ui_arch._walks.clear()
+    ui_arch._ablations.clear()
+    assert ui_arch.warm_up()
+    walks = []
+    original = ui_arch.arch.walk
+    monkeypatch.setattr(ui_arch.arch, "walk", lambda *a, **k: walks.append(1) or original(*a, **k))
+    ablated = []
+    monkeypatch.setattr(ui_arch.arch, "ablation_rows", lambda *a, **k: ablated.append(1))
+    example = open_image(example_paths()[0])  # what the upload hands the first opening
+    ui_arch.diagram_view(example, "srgan", "es")
+    ui_arch.ablation(example, [], True, "srresnet", "es")
+    assert walks == [] and ablated == []  # both found ready: the first student waits for neither
+    monkeypatch.setattr("ui.common.example_paths", lambda: [])
+    assert not ui_arch.warm_up()
+
+
 def test_the_diagram_labels_follow_the_image(crop):
     view = ui_arch.diagram_view(crop)
     labels = {v: k for k, v in view.diagram}
