@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .hooks import hooks_on_this_thread
 from .models import Discriminator, Generator, ResidualBlock
 
 Network = Literal["G", "D"]
@@ -274,12 +275,8 @@ def walk(model: Generator | Discriminator, x: torch.Tensor) -> Walk:
 
         return record
 
-    handles = [model.get_submodule(b.module).register_forward_hook(hook(b)) for b in blocks if b.module]
-    try:
+    with hooks_on_this_thread((model.get_submodule(b.module), hook(b)) for b in blocks if b.module):
         out = model(x)  # G: (1, 3, rH, rW); D: (1,)
-    finally:
-        for handle in handles:
-            handle.remove()
     if not is_g:
         acts["sigmoid"] = _activation(torch.sigmoid(out))  # D(I) = σ(z)
     skip = _thumbnails(head["x0"]) if is_g else None
@@ -308,16 +305,13 @@ def ablated_output(
     count = len(generator.residual_blocks)
     if any(not 1 <= k <= count for k in off):
         raise BlockError(f"residual blocks are numbered 1 to {count}, got {off}")
-    handles = [generator.residual_blocks[k - 1].register_forward_hook(lambda m, i, o: i[0]) for k in off]
+    hooks = [(generator.residual_blocks[k - 1], lambda m, i, o: i[0]) for k in off]
     if not long_skip:
         head: dict[str, torch.Tensor] = {}
-        handles.append(generator.head.register_forward_hook(lambda m, i, o: head.__setitem__("x0", o)))
-        handles.append(generator.body_tail.register_forward_hook(lambda m, i, o: o - head["x0"]))
-    try:
+        hooks.append((generator.head, lambda m, i, o: head.__setitem__("x0", o)))
+        hooks.append((generator.body_tail, lambda m, i, o: o - head["x0"]))
+    with hooks_on_this_thread(hooks):
         return generator(lr_image)  # (1, 3, rH, rW)
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @dataclass(frozen=True)
@@ -367,14 +361,11 @@ def one_removed_each(generator: Generator, lr_image: torch.Tensor) -> torch.Tens
         output[-1] -= head["x0"][-1]  # the last sample: Generator.forward's x0 + y becomes y
         return output
 
-    handles = [block.register_forward_hook(remove(k)) for k, block in enumerate(generator.residual_blocks)]
-    handles.append(generator.head.register_forward_hook(lambda m, i, o: head.__setitem__("x0", o)))
-    handles.append(generator.body_tail.register_forward_hook(no_skip))
-    try:
+    hooks = [(block, remove(k)) for k, block in enumerate(generator.residual_blocks)]
+    hooks.append((generator.head, lambda m, i, o: head.__setitem__("x0", o)))
+    hooks.append((generator.body_tail, no_skip))
+    with hooks_on_this_thread(hooks):
         return generator(x)  # (B + 2, 3, rH, rW)
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def ablation_rows(generator: Generator, lr_image: torch.Tensor, hr_image: Image.Image) -> list[AblationRow]:

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from .hooks import hooks_on_this_thread
 from .models import Generator
 
 # -----------------------------------------------------------------------------------------------
@@ -175,15 +176,11 @@ def first_upsample_activations(generator: Generator, lr_image: torch.Tensor) -> 
     block = generator.upsample[0]
     seen: dict[str, torch.Tensor] = {}
     hooks = [
-        block.conv.register_forward_hook(lambda m, i, o: seen.__setitem__("before", o.detach())),
-        block.shuffle.register_forward_hook(lambda m, i, o: seen.__setitem__("after", o.detach())),
+        (block.conv, lambda m, i, o: seen.__setitem__("before", o.detach())),
+        (block.shuffle, lambda m, i, o: seen.__setitem__("after", o.detach())),
     ]
-    try:
-        with torch.no_grad():
-            generator(lr_image)  # (1, 3, H, W) -> (1, 3, rH, rW); we only keep the hooked activations
-    finally:
-        for h in hooks:
-            h.remove()
+    with hooks_on_this_thread(hooks), torch.no_grad():
+        generator(lr_image)  # (1, 3, H, W) -> (1, 3, rH, rW); we only keep the hooked activations
     return seen["before"][0], seen["after"][0]  # (4C, H, W), (C, 2H, 2W)
 
 
