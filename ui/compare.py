@@ -587,7 +587,7 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
         api_name="upscale",
         concurrency_limit=2,
     )
-    labels = _wire_labels(ctx, w)
+    labels, relabelled = _wire_labels(ctx, w)
     panels = [w[name] for name in (*METHODS, "hr")]
 
     def on_views(result):  # the enlarged views: sharp pixels, and clicks Gradio can map (see VIEW_SIDE)
@@ -602,7 +602,7 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
     w["mode"].change(
         lambda m: gr.update(visible=m == "ground_truth"), w["mode"], w["hr"], api_visibility="private", queue=False
     )
-    _wire_zoom(ctx, w, zoom_inputs)
+    _wire_zoom(ctx, w, zoom_inputs, after=relabelled)
 
     def on_pair(result, a, b):
         return None if result is None else slider_pair(result, a, b)
@@ -611,10 +611,11 @@ def _wire_events(ctx: TabContext, inputs: dict[str, Any], outputs: dict[str, Any
         dd.change(on_pair, [w["result"], w["slider_a"], w["slider_b"]], w["slider"], api_visibility="private")
 
 
-def _wire_labels(ctx: TabContext, w: dict[str, Any]) -> dict[str, Any]:
+def _wire_labels(ctx: TabContext, w: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """Panel titles and slider choices in the page's language (after a result: its generator's name).
 
-    Returns the keyword arguments of the labels event, for the upscale event to chain after its results.
+    Returns the keyword arguments of the labels event, for the upscale event to chain after its results, and
+    its dependency on the language switch, for the redraw to chain after.
     """
     import gradio as gr
 
@@ -639,12 +640,15 @@ def _wire_labels(ctx: TabContext, w: dict[str, Any]) -> dict[str, Any]:
         "api_visibility": "private",
         "queue": False,
     }
-    ctx.shown_language().change(**event)
-    return event
+    return event, ctx.shown_language().change(**event)  # the event, and its language-switch dependency
 
 
-def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any]) -> None:
-    """The zoom sliders, a click on a result (it moves the zoom's centre there), and the language switch."""
+def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any], *, after: Any) -> None:
+    """The zoom sliders, a click on a result (it moves the zoom's centre there), and the language switch.
+
+    The language switch redraws after `after` (the titles' event on the same trigger): two events on one
+    trigger re-fire each other as each ends (`tests/ui/test_tabs.py`).
+    """
     import gradio as gr
 
     state, zoom = w["result"], w["zoom"]
@@ -683,7 +687,7 @@ def _wire_zoom(ctx: TabContext, w: dict[str, Any], zoom_inputs: list[Any]) -> No
             zoom_panel(result, zx, zy, zs, lang=lang),  # where the sliders say, not back at the centre
         )
 
-    ctx.shown_language().change(
+    after.then(
         *ctx.scaled(on_lang, [state, *zoom_inputs, ctx.lang]),
         [w["metrics"], w["differences"], w["spectrum"], w["status"], zoom],
         api_visibility="private",

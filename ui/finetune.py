@@ -684,8 +684,8 @@ def _wire_events(ctx: TabContext, w: dict[str, Any]) -> None:
         refresh_runs, ctx.lang, runs, api_visibility="private"
     )
     shown = ctx.shown_language()  # a new language, on screen now or at the next opening (not at the first)
-    shown.change(refresh_runs, ctx.lang, runs, api_visibility="private")
-    shown.change(
+    # One event on the trigger, the view chained after: two events on one trigger re-fire each other.
+    shown.change(refresh_runs, ctx.lang, runs, api_visibility="private").then(
         *ctx.scaled(lambda lang: view(get_manager().status(), normalise_lang(lang)), [ctx.lang]),
         outputs,
         api_visibility="private",

@@ -303,7 +303,7 @@ def warm_up_in_background() -> threading.Thread:
     2. Build the VGG19 of the Feature maps and Loss lab tabs (`srgan.vgg`; importing torchvision and making
        the network take about 2.5 s on 2 cores).
     3. Walk the Architecture tab's first example through both generators and D (`ui.architecture.warm_up`), the
-       heaviest first opening of a tab.
+       heaviest first opening of a tab, then the Realism dial's curve for its first example (`ui.realism.warm_up`).
 
     A failure here is only reported: the request that needs the piece will meet it again, as a message.
 
@@ -315,12 +315,13 @@ def warm_up_in_background() -> threading.Thread:
         from srgan.engine.winograd import kernel_enabled
         from srgan.vgg import vgg_features
 
-        from . import architecture
+        from . import architecture, realism
 
         try:
             kernel_enabled()
             vgg_features("relu5_4")
             architecture.warm_up()
+            realism.warm_up()
         except Exception as e:  # noqa: BLE001 (reported, and met again by the request that needs it)
             print(f"srgan: warm-up stopped: {e}", file=sys.stderr, flush=True)
 

@@ -121,3 +121,20 @@ def test_the_app_builds_and_every_label_has_both_languages():
     assert len(spanish) == len(lang_change.outputs) > 100
     labels = {u.get("label") for u in spanish} | {u.get("value") for u in spanish}
     assert {"Ampliar x4", "Unirse", "Empezar el ajuste", "Comparar", "Idioma", "Tu imagen"} <= labels
+
+
+def test_no_two_always_last_events_share_a_trigger():
+    """Two "always_last" events (Gradio's default for `.change`) on one trigger re-fire each other as each ends:
+    the Realism dial's first opening sent 40 requests and kept its spinners up to 113 s. What redraws two panels
+    is one event and a `.then`."""
+    demo = app.build_app()
+    seen: dict[tuple, str] = {}
+    clashes = []
+    for fn in demo.fns.values():
+        if fn.trigger_mode != "always_last" or fn.fn is None:  # (js-only events never reach the server)
+            continue
+        for block_id, event in fn.targets:
+            if (block_id, event) in seen:
+                clashes.append((event, seen[(block_id, event)], fn.name))
+            seen[(block_id, event)] = fn.name
+    assert seen and not clashes, clashes

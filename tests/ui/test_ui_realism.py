@@ -109,3 +109,19 @@ def test_a_flat_result_still_gets_an_answer():
     flat = Image.new("RGB", (96, 96), (120, 130, 140))
     sr_image, hr_image, table = realism.realism(flat, 0.5)  # a flat upload answers too, without an error
     assert sr_image.size == hr_image.size == (96, 96) and "| HR | ∞ |" in table
+
+
+def test_the_start_up_warm_up_computes_the_curve_the_tab_opens_with(monkeypatch):
+    from srgan.images import open_image
+
+    realism._results.clear()
+    assert realism.warm_up()
+    computed = []
+    original = realism.interpolated_upscaler
+    monkeypatch.setattr(realism, "interpolated_upscaler", lambda *a, **k: computed.append(a) or original(*a, **k))
+    example = open_image(example_paths()[0])  # what the upload hands the first opening
+    realism.perception_distortion(example, 0.5, "srresnet", "srgan", "es")
+    realism.realism(example, 0.5, "srresnet", "srgan", "es")
+    assert computed == []  # every α of the curve, the ends and the dial's 0.5 were ready
+    monkeypatch.setattr("ui.common.example_paths", lambda: [])
+    assert not realism.warm_up()
