@@ -123,7 +123,7 @@ def relativistic_discriminator_loss(real_logits: torch.Tensor, fake_logits: torc
     Lesson: [adversarial loss, beyond the paper](../lessons/en/05_adversarial_loss.md).
 
     Args:
-        real_logits: (B,) logits for HR images; fake_logits: (B,) logits for SR images (detached).
+        real_logits: (B,) logits for HR images; fake_logits: (B,) logits for SR images (detached for D's step).
 
     Returns:
         The mean over the batch of the two terms, averaged (log 2 when D cannot tell them apart).
@@ -140,15 +140,15 @@ def relativistic_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.
     patch, and the HR patches less real than its average SR. Unlike Eq. 6, G's gradient then also depends on the
     real patches, which ESRGAN credits for sharper edges and richer texture.
 
+    It is D's loss with the roles swapped: what D calls real, G wants called fake, and the other way round.
+
     Args:
         real_logits: (B,) logits for HR images (no gradient needed); fake_logits: (B,) logits for SR images.
 
     Returns:
         The mean over the batch of the two terms, averaged as in `relativistic_discriminator_loss`.
     """
-    real_vs_fake = real_logits - fake_logits.mean()  # (B,)
-    fake_vs_real = fake_logits - real_logits.mean()  # (B,)
-    return (F.softplus(real_vs_fake).mean() + F.softplus(-fake_vs_real).mean()) / 2
+    return relativistic_discriminator_loss(fake_logits, real_logits)
 
 
 def perceptual_loss(

@@ -253,11 +253,11 @@ def test_the_relativistic_game_trains_and_adds_its_adversarial_term(photo, tmp_p
         TrainConfig.preset_srresnet(relativistic=True)
 
 
-def test_the_discriminator_step_scores_the_batch_with_the_chosen_game(tmp_path):
+def test_each_step_scores_the_batch_with_the_chosen_game(tmp_path):
     import contextlib
 
     from srgan import losses
-    from srgan.training import Distributed, build_players, discriminator_step
+    from srgan.training import Distributed, build_players, discriminator_step, generator_step
 
     torch.manual_seed(0)
     config = TrainConfig.preset_srgan(content_loss="mse", generator=TINY, hr_patch=32)
@@ -268,6 +268,16 @@ def test_the_discriminator_step_scores_the_batch_with_the_chosen_game(tmp_path):
             expected = loss_fn(players.discriminator(hr).float(), players.discriminator(sr).float())  # before the step
         terms = discriminator_step(players, hr, sr, autocast=contextlib.nullcontext(), relativistic=relativistic)
         assert terms["discriminator"].item() == pytest.approx(expected.item(), rel=1e-5)
+    g_losses = ((False, lambda r, f: losses.adversarial_loss(f)), (True, losses.relativistic_adversarial_loss))
+    lr_image = torch.rand(2, 3, 8, 8)
+    for relativistic, loss_fn in g_losses:
+        players = build_players(config, torch.device("cpu"), Distributed.from_env(torch.device("cpu")))
+        sr_image = players.generator(lr_image)  # (2, 3, 32, 32), with its graph
+        with torch.no_grad():
+            expected = loss_fn(players.discriminator(hr).float(), players.discriminator(sr_image).float())
+        terms = generator_step(players, hr, sr_image, losses.mse_content_loss, adversarial_weight=1e-3,
+                               autocast=contextlib.nullcontext(), relativistic=relativistic)  # fmt: skip
+        assert terms["adversarial"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_the_artifact_loss_needs_the_ema():

@@ -206,26 +206,17 @@ def walks_for(image, gan_model: str = "srgan", lang: str = "en") -> arch.ImageWa
     return _walks.get_or_create(key, create)
 
 
-def warm_up() -> bool:
+def warm_up(image: Image.Image) -> None:
     """Walk the example the tab opens with, and its ablation, before anyone opens the tab (`ui.launch` warm-up).
 
     The first opening of this tab is the app's heaviest first request (two generators walked with hooks on a
     128x128 crop, then B + 2 ablated passes); done at start, every student's first opening finds it cached.
 
-    Returns:
-        False when no example ships (nothing to prepare).
+    Args:
+        image: `ui.common.first_example()`.
     """
-    from srgan.images import open_image
-
-    from .common import example_paths
-
-    examples = example_paths()
-    if not examples:
-        return False
-    image = open_image(examples[0])  # what the upload hands the handler
     walks_for(image, "srgan")
     ablation(image, [], True, "srresnet")
-    return True
 
 
 def _shape(shape: tuple[int, ...]) -> str:

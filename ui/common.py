@@ -77,6 +77,14 @@ def example_paths() -> list[str]:
     return sorted(str(p) for p in examples_dir().glob("*.png"))
 
 
+def first_example() -> Image.Image | None:
+    """The example every upload starts with, opened as the upload hands it to a handler (None if none ships)."""
+    from srgan.images import open_image
+
+    paths = example_paths()
+    return open_image(paths[0]) if paths else None
+
+
 def user_errors(fn: Callable) -> Callable:
     """Wrap a plain handler for Gradio: user-facing errors become `gr.Error` (a toast, no traceback)."""
 

@@ -316,12 +316,15 @@ def warm_up_in_background() -> threading.Thread:
         from srgan.vgg import vgg_features
 
         from . import architecture, realism
+        from .common import first_example
 
         try:
             kernel_enabled()
             vgg_features("relu5_4")
-            architecture.warm_up()
-            realism.warm_up()
+            example = first_example()
+            if example is not None:
+                architecture.warm_up(example)
+                realism.warm_up(example)
         except Exception as e:  # noqa: BLE001 (reported, and met again by the request that needs it)
             print(f"srgan: warm-up stopped: {e}", file=sys.stderr, flush=True)
 

@@ -278,24 +278,16 @@ def pd_points(image, alpha: float = 0.5, model_a: str = "srresnet", model_b: str
     }
 
 
-def warm_up() -> bool:
+def warm_up(image: Image.Image) -> None:
     """Compute the dial's curve for the example the tab opens with, before anyone opens it (`ui.launch` warm-up).
 
     The first opening runs the generator at every α of `CURVE_ALPHAS` plus the two ends and bicubic; done at
     start, they are all in `_results` when the first student opens the tab.
 
-    Returns:
-        False when no example ships (nothing to prepare).
+    Args:
+        image: `ui.common.first_example()`, at the tab's default α and ends.
     """
-    from srgan.images import open_image
-
-    from .common import example_paths
-
-    examples = example_paths()
-    if not examples:
-        return False
-    pd_points(open_image(examples[0]))  # what the upload hands the handler, at the tab's default α and ends
-    return True
+    pd_points(image)
 
 
 def pd_figure(points: dict, lang: str = "en") -> Image.Image:
@@ -427,16 +419,18 @@ def build(ctx: TabContext) -> None:
     inputs = [image, alpha, model_a, model_b, ctx.lang]
     shown = ctx.shown_language()  # first opening, and a new language while on screen (or at the next opening)
     live = {"trigger_mode": "always_last", "show_progress": "minimal", "concurrency_limit": 2}
-    dial = (ctx.scaled(user_errors(realism), inputs), output_list(RealismOutputs, out))
-    plot = (ctx.scaled(user_errors(perception_distortion), inputs), output_list(PerceptionDistortionOutputs, out))
+    dial_fn, dial_in = ctx.scaled(user_errors(realism), inputs)
+    dial_out = output_list(RealismOutputs, out)
+    plot_fn, plot_in = ctx.scaled(user_errors(perception_distortion), inputs)
+    plot_out = output_list(PerceptionDistortionOutputs, out)
     # The image moves with every slider step ("always_last" drops the stale steps queued while one runs); the
     # plot moves its star when the slider is let go (each α of the curve is cached after the first time). The
     # named events first: a private event of the same function would otherwise take the name.
-    alpha.change(*dial[0], dial[1], api_name="realism", **live)
-    alpha.release(*plot[0], plot[1], api_name="perception_distortion", **live)
+    alpha.change(dial_fn, dial_in, dial_out, api_name="realism", **live)
+    alpha.release(plot_fn, plot_in, plot_out, api_name="perception_distortion", **live)
     # What redraws both panels is one event, the plot chained after the image. Two "always_last" events on the
     # same triggers re-fire each other as each one ends: the first opening in Chromium showed 40 requests and
     # 28 s of spinners (113 s once, and a CI time-out) for what takes under a second.
-    both = gr.on([shown.change, image.change, model_a.change, model_b.change], *dial[0], dial[1],
+    both = gr.on([shown.change, image.change, model_a.change, model_b.change], dial_fn, dial_in, dial_out,
                  api_visibility="private", **live)  # fmt: skip
-    both.then(*plot[0], plot[1], api_visibility="private", show_progress="minimal")
+    both.then(plot_fn, plot_in, plot_out, api_visibility="private", show_progress="minimal")

@@ -34,10 +34,11 @@ def test_a_block_shows_both_generators_and_every_shape(crop, monkeypatch):
 
 def test_the_start_up_warm_up_walks_the_example_the_tab_opens_with(monkeypatch):
     from srgan.images import open_image
+    from ui.common import first_example
 
     ui_arch._walks.clear()
     ui_arch._ablations.clear()
-    assert ui_arch.warm_up()
+    ui_arch.warm_up(first_example())
     walks = []
     original = ui_arch.arch.walk
     monkeypatch.setattr(ui_arch.arch, "walk", lambda *a, **k: walks.append(1) or original(*a, **k))
@@ -48,7 +49,7 @@ def test_the_start_up_warm_up_walks_the_example_the_tab_opens_with(monkeypatch):
     ui_arch.ablation(example, [], True, "srresnet", "es")
     assert walks == [] and ablated == []  # both found ready: the first student waits for neither
     monkeypatch.setattr("ui.common.example_paths", lambda: [])
-    assert not ui_arch.warm_up()
+    assert first_example() is None  # nothing ships: the start-up has nothing to prepare
 
 
 def test_the_diagram_labels_follow_the_image(crop):

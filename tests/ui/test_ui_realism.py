@@ -114,8 +114,10 @@ def test_a_flat_result_still_gets_an_answer():
 def test_the_start_up_warm_up_computes_the_curve_the_tab_opens_with(monkeypatch):
     from srgan.images import open_image
 
+    from ui.common import first_example
+
     realism._results.clear()
-    assert realism.warm_up()
+    realism.warm_up(first_example())
     computed = []
     original = realism.interpolated_upscaler
     monkeypatch.setattr(realism, "interpolated_upscaler", lambda *a, **k: computed.append(a) or original(*a, **k))
@@ -123,5 +125,3 @@ def test_the_start_up_warm_up_computes_the_curve_the_tab_opens_with(monkeypatch)
     realism.perception_distortion(example, 0.5, "srresnet", "srgan", "es")
     realism.realism(example, 0.5, "srresnet", "srgan", "es")
     assert computed == []  # every α of the curve, the ends and the dial's 0.5 were ready
-    monkeypatch.setattr("ui.common.example_paths", lambda: [])
-    assert not realism.warm_up()
