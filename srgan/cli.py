@@ -115,6 +115,9 @@ def _add_beyond_the_paper_options(tr: argparse.ArgumentParser) -> None:
                        "pixel, 1 at the busiest (e.g. 3)")
     group.add_argument("--relativistic", action="store_true",
                        help="ESRGAN's relativistic average discriminator in place of Eq. 2 and 6 (SRGAN only)")
+    group.add_argument("--feature-matching-weight", type=float, default=0.0,
+                       help="+ this times pix2pixHD's feature matching on D's maps, a content loss without ImageNet "
+                       "weights (SRGAN only; e.g. 0.01)")
     group.add_argument("--ema-decay", type=float, default=0.0,
                        help="keep an EMA of G's weights (e.g. 0.999), saved as generator_ema.safetensors")
     group.add_argument("--artifact-weight", type=float, default=0.0,
@@ -198,7 +201,8 @@ def _train(args: argparse.Namespace) -> int:
                   generator=generator, icnr_init=not args.no_icnr, ema_decay=args.ema_decay,
                   artifact_weight=args.artifact_weight, soft_sigmas=tuple(args.soft_copies),
                   soft_share=args.soft_share, content_weight=args.content_weight,
-                  flat_boost=args.flat_boost, relativistic=args.relativistic)  # fmt: skip
+                  flat_boost=args.flat_boost, relativistic=args.relativistic,
+                  feature_matching_weight=args.feature_matching_weight)  # fmt: skip
     if args.preset == "srresnet":
         content = args.content_loss or "mse"
         config = TrainConfig.preset_srresnet(content_loss=content, init_from=args.init_from, **common)

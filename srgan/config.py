@@ -70,6 +70,9 @@ class TrainConfig:
     # Beyond the paper: ESRGAN's relativistic average discriminator (`losses.relativistic_discriminator_loss`)
     # in place of Eq. 2 and Eq. 6 (False = the paper's game).
     relativistic: bool = False
+    # Beyond the paper: + this · the discriminator's feature-matching loss (`losses.discriminator_feature_loss`,
+    # pix2pixHD's), a feature-space content loss that needs no ImageNet weights (0 = off).
+    feature_matching_weight: float = 0.0
     vgg_rescale: float = 1.0 / 12.75  # §3.2: "VGG losses re-scaled by 1/12.75"
     init_from: str | None = None  # §3.2: "SRResNet ... used as initialization for the generator"
     augment: bool = True  # random flips and 90° rotations (not in the paper; helps a small data set)
@@ -114,6 +117,10 @@ class TrainConfig:
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
         if self.relativistic and not self.uses_discriminator:
             raise ValueError("the relativistic game needs an SRGAN stage (a discriminator)")
+        if not (0 <= self.feature_matching_weight <= 100):
+            raise ValueError(f"feature-matching weight must be in [0, 100], got {self.feature_matching_weight}")
+        if self.feature_matching_weight and not self.uses_discriminator:
+            raise ValueError("feature matching needs an SRGAN stage (a discriminator)")
         if self.artifact_weight and not (self.ema_decay and self.uses_discriminator):
             raise ValueError("the artifact loss needs an SRGAN stage with an EMA generator (ema_decay > 0)")
         if any(not 0 < s <= 8 for s in self.soft_sigmas):

@@ -10,6 +10,8 @@ the paper's number. The discriminator returns logits; D(I) = sigmoid(logit).
 Beyond the paper (opt-in, `TrainConfig.artifact_weight`): `artifact_loss`, the locally discriminative
 learning loss of LDL (Liang et al., "Details or Artifacts", CVPR 2022), which penalises the GAN's detail where it
 is an artifact: where the residual to HR is locally erratic and worse than what the smoothed (EMA) generator gives.
+Also beyond the paper: `relativistic_*` (ESRGAN's game) and `discriminator_feature_loss` (pix2pixHD's feature
+matching, a feature-space content loss without ImageNet weights).
 
 Deviation: Eq. 6 sums −log D(G(I_LR)) over the N training samples; like every implementation we
 average over the mini-batch instead, which only rescales the learning rate.
@@ -149,6 +151,32 @@ def relativistic_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.
         The mean over the batch of the two terms, averaged as in `relativistic_discriminator_loss`.
     """
     return relativistic_discriminator_loss(fake_logits, real_logits)
+
+
+def discriminator_feature_loss(sr_maps: list[torch.Tensor], hr_maps: list[torch.Tensor]) -> torch.Tensor:
+    """Beyond the paper: a content loss on the discriminator's own features (feature matching).
+
+    The paper's best content loss, VGG54 (Eq. 5), compares SR and HR in the feature space of a network trained on
+    ImageNet, whose weights are not available offline. D is a second network that has learnt which features tell
+    a real photo from G's output; its maps are a feature space that exists offline. The loss is pix2pixHD's
+    feature-matching term (Wang et al., CVPR 2018, Eq. 4): the mean absolute difference of every block's map for
+    the SR patch and for its own HR patch, averaged over the blocks (the paper of Salimans et al. 2016, §3.1,
+    matched batch means instead). Paired, unlike Eq. 6: G is pulled towards the HR patch's texture, not towards
+    any texture D believes.
+
+    Lesson: [VGG loss](../lessons/en/04_vgg_loss.md) (its section on a content loss without ImageNet).
+
+    Args:
+        sr_maps: `Discriminator.feature_maps` of the SR batch, with their graph.
+        hr_maps: the same for the HR batch (no gradient needed).
+
+    Returns:
+        The mean over the blocks of each block's mean absolute difference.
+    """
+    if len(sr_maps) != len(hr_maps) or not sr_maps:
+        raise ValueError(f"feature matching needs the same blocks for SR and HR, got {len(sr_maps)} and {len(hr_maps)}")
+    per_block = [F.l1_loss(sr.float(), hr.float()) for sr, hr in zip(sr_maps, hr_maps)]
+    return torch.stack(per_block).mean()
 
 
 def perceptual_loss(

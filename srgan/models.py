@@ -173,8 +173,24 @@ class Discriminator(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = self.features(image)  # (B, 3, 96, 96) -> (B, 512, 6, 6)
-        x = self.pool(x)  # (B, 512, h, w) -> (B, 512, 6, 6)
+        return self.head(x)  # (B,)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The logits from the last block's features: the pool and the two dense layers of Fig. 4."""
+        x = self.pool(features)  # (B, 512, h, w) -> (B, 512, 6, 6)
         return self.classifier(x).squeeze(1)  # (B, 18432) -> (B,)
+
+    def feature_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Every convolutional block's output, first to last (eight maps; `head` of the last gives the logits).
+
+        Used by the feature-matching content loss (`losses.discriminator_feature_loss`, beyond the paper).
+        """
+        maps = []
+        x = image  # (B, 3, H, W)
+        for block in self.features:
+            x = block(x)  # (B, C_k, H / 2^⌊(k+1)/2⌋, ...)
+            maps.append(x)
+        return maps
 
     @classmethod
     def from_config(cls, config: DiscriminatorConfig) -> "Discriminator":

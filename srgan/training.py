@@ -318,6 +318,7 @@ def generator_step(
     ema_image: torch.Tensor | None = None,
     artifact_weight: float = 0.0,
     relativistic: bool = False,
+    feature_matching_weight: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """One update of G on the perceptual loss l^SR = l_X^SR + 10⁻³ l_Gen^SR (Eq. 3), or on l_X alone (SRResNet).
 
@@ -337,24 +338,30 @@ def generator_step(
         artifact_weight: beyond the paper: + this · LDL's artifact loss (`losses.artifact_loss`).
         relativistic: beyond the paper: ESRGAN's relativistic generator loss in place of Eq. 6
             (`losses.relativistic_adversarial_loss`), which also looks at D's logits for the HR batch.
+        feature_matching_weight: beyond the paper: + this · the feature-matching loss on D's maps
+            (`losses.discriminator_feature_loss`).
 
     Returns:
-        "content", "perceptual" (the total) and, for SRGAN, "adversarial" (and "artifact"), detached.
+        "content", "perceptual" (the total) and, for SRGAN, "adversarial" (and "artifact", "feature_matching"),
+        detached.
     """
     with autocast:
         content = content_fn(sr_image.float(), hr_image)
         terms = {"content": content.detach()}
         total = content
         if players.d_train is not None:
-            fake_logits = players.d_train(sr_image).float()  # (B, 1)
+            fake_logits, real_logits, matching = _discriminator_views(
+                players, hr_image, sr_image, need_real=relativistic, need_maps=feature_matching_weight > 0
+            )
             if relativistic:  # ESRGAN: SR should look more real than the average HR
-                with torch.no_grad():
-                    real_logits = players.d_train(hr_image).float()  # (B, 1): the real side carries no G gradient
                 adversarial = losses.relativistic_adversarial_loss(real_logits, fake_logits)
             else:
                 adversarial = losses.adversarial_loss(fake_logits)  # Eq. 6
             total = losses.perceptual_loss(content, adversarial, weight=adversarial_weight)  # Eq. 3
             terms["adversarial"] = adversarial.detach()
+            if matching is not None:
+                total = total + feature_matching_weight * matching
+                terms["feature_matching"] = matching.detach()
         if artifact_weight and ema_image is not None:  # LDL: no detail where it is an artifact
             weight_map = losses.artifact_map(hr_image, sr_image.detach().float(), ema_image.float())  # (B, 1, p, p)
             artifact = losses.artifact_loss(sr_image.float(), hr_image, weight_map)
@@ -364,6 +371,30 @@ def generator_step(
     total.backward()
     players.opt_g.step()
     return terms | {"perceptual": total.detach()}
+
+
+def _discriminator_views(
+    players: Players, hr_image: torch.Tensor, sr_image: torch.Tensor, *, need_real: bool, need_maps: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """What G's step needs from D: the SR logits, the HR logits (relativistic game) and the feature-matching loss.
+
+    With feature matching, D runs block by block (`Discriminator.feature_maps`) and its logits come from the last
+    map, so the SR batch still goes through D once. The HR side never carries a gradient to G.
+    """
+    if not need_maps:
+        fake_logits = players.d_train(sr_image).float()  # (B,)
+        real_logits = None
+        if need_real:
+            with torch.no_grad():
+                real_logits = players.d_train(hr_image).float()  # (B,)
+        return fake_logits, real_logits, None
+    discriminator = players.discriminator  # unwrapped: G's step never updates D, so no gradient sync is needed
+    sr_maps = discriminator.feature_maps(sr_image)  # 8 maps, (B, 64, p, p) ... (B, 512, p/16, p/16)
+    with torch.no_grad():
+        hr_maps = discriminator.feature_maps(hr_image)
+        real_logits = discriminator.head(hr_maps[-1]).float() if need_real else None  # (B,)
+    fake_logits = discriminator.head(sr_maps[-1]).float()  # (B,)
+    return fake_logits, real_logits, losses.discriminator_feature_loss(sr_maps, hr_maps)
 
 
 @torch.no_grad()
@@ -628,6 +659,7 @@ def training_step(
         ema_image=ema_image,
         artifact_weight=config.artifact_weight,
         relativistic=config.relativistic,
+        feature_matching_weight=config.feature_matching_weight,
     )
     if players.ema is not None:
         update_ema(players, config.ema_decay)

@@ -47,6 +47,20 @@ def test_discriminator_loss_is_eq2():
     assert losses.discriminator_loss(real, fake).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_feature_matching_averages_each_blocks_mean_absolute_difference():
+    torch.manual_seed(0)
+    hr_maps = [torch.randn(2, 4, 8, 8), torch.randn(2, 8, 4, 4)]
+    sr_maps = [(m + 0.1 * torch.randn_like(m)).requires_grad_() for m in hr_maps]
+    expected = ((sr_maps[0] - hr_maps[0]).abs().mean() + (sr_maps[1] - hr_maps[1]).abs().mean()) / 2
+    loss = losses.discriminator_feature_loss(sr_maps, hr_maps)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss.backward()
+    assert all(m.grad.abs().sum() > 0 for m in sr_maps)  # every block pulls G
+    assert losses.discriminator_feature_loss(hr_maps, hr_maps).item() == 0
+    with pytest.raises(ValueError, match="same blocks"):
+        losses.discriminator_feature_loss(sr_maps[:1], hr_maps)
+
+
 def test_relativistic_losses_match_esrgans_bce_form():
     # The authors' code (BasicSR's ESRGANModel, vanilla GAN) writes them with BCE-with-logits, halved.
     import torch.nn.functional as F

@@ -52,3 +52,13 @@ def test_discriminator_pooling_is_identity_at_96_and_accepts_other_sizes():
     assert torch.equal(d.pool(features), features)
     assert d(torch.rand(2, 3, 96, 96)).shape == (2,)
     assert d(torch.rand(1, 3, 128, 80)).shape == (1,)
+
+
+def test_discriminator_feature_maps_are_its_blocks_and_lead_to_its_logits():
+    torch.manual_seed(0)
+    d = Discriminator(channels=8, dense_features=16).eval()
+    image = torch.rand(2, 3, 64, 64) * 2 - 1
+    maps = d.feature_maps(image)
+    assert [m.shape[1] for m in maps] == [8, 8, 16, 16, 32, 32, 64, 64]  # Fig. 4: channels double every second block
+    assert [m.shape[-1] for m in maps] == [64, 32, 32, 16, 16, 8, 8, 4]  # stride 2 in every second block
+    assert torch.allclose(d.head(maps[-1]), d(image), atol=1e-6)

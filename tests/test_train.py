@@ -280,6 +280,40 @@ def test_each_step_scores_the_batch_with_the_chosen_game(tmp_path):
         assert terms["adversarial"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_feature_matching_adds_its_weighted_term_with_either_game():
+    import contextlib
+
+    from srgan import losses
+    from srgan.training import Distributed, build_players, generator_step
+
+    torch.manual_seed(0)
+    config = TrainConfig.preset_srgan(content_loss="mse", generator=TINY, hr_patch=32)
+    hr, lr_image = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 8, 8)
+    g_losses = ((False, lambda r, f: losses.adversarial_loss(f)), (True, losses.relativistic_adversarial_loss))
+    for relativistic, adversarial_fn in g_losses:
+        players = build_players(config, torch.device("cpu"), Distributed.from_env(torch.device("cpu")))
+        sr_image = players.generator(lr_image)  # (2, 3, 32, 32), with its graph
+        d = players.discriminator
+        with torch.no_grad():  # the same D and batch before the step
+            matching = losses.discriminator_feature_loss(d.feature_maps(sr_image), d.feature_maps(hr))
+            adversarial = adversarial_fn(d(hr).float(), d(sr_image).float())
+            content = losses.mse_content_loss(sr_image, hr)
+        terms = generator_step(players, hr, sr_image, losses.mse_content_loss, adversarial_weight=1e-3,
+                               autocast=contextlib.nullcontext(), relativistic=relativistic,
+                               feature_matching_weight=0.5)  # fmt: skip
+        assert terms["feature_matching"].item() == pytest.approx(matching.item(), rel=1e-5)
+        assert terms["adversarial"].item() == pytest.approx(adversarial.item(), rel=1e-5)
+        expected = content + 1e-3 * adversarial + 0.5 * matching
+        assert terms["perceptual"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_feature_matching_needs_a_discriminator_and_a_sane_weight():
+    with pytest.raises(ValueError, match="feature matching needs an SRGAN"):
+        TrainConfig.preset_srresnet(feature_matching_weight=0.01)
+    with pytest.raises(ValueError, match="feature-matching weight"):
+        TrainConfig.preset_srgan(content_loss="mse", feature_matching_weight=-1)
+
+
 def test_the_artifact_loss_needs_the_ema():
     with pytest.raises(ValueError, match="EMA"):
         TrainConfig.preset_srgan(content_loss="mse", artifact_weight=1.0)
