@@ -378,23 +378,20 @@ def _discriminator_views(
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """What G's step needs from D: the SR logits, the HR logits (relativistic game) and the feature-matching loss.
 
-    With feature matching, D runs block by block (`Discriminator.feature_maps`) and its logits come from the last
-    map, so the SR batch still goes through D once. The HR side never carries a gradient to G.
+    D runs block by block (`Discriminator.feature_maps`) and its logits come from the last map, so the SR batch
+    crosses D once whatever is asked. It is the unwrapped D: G's step never updates D, so a `torchrun` job has no
+    D gradients to synchronise here. The HR side never carries a gradient to G.
     """
-    if not need_maps:
-        fake_logits = players.d_train(sr_image).float()  # (B,)
-        real_logits = None
-        if need_real:
-            with torch.no_grad():
-                real_logits = players.d_train(hr_image).float()  # (B,)
-        return fake_logits, real_logits, None
-    discriminator = players.discriminator  # unwrapped: G's step never updates D, so no gradient sync is needed
+    discriminator = players.discriminator
     sr_maps = discriminator.feature_maps(sr_image)  # 8 maps, (B, 64, p, p) ... (B, 512, p/16, p/16)
+    fake_logits = discriminator.head(sr_maps[-1]).float()  # (B,)
+    if not (need_real or need_maps):
+        return fake_logits, None, None
     with torch.no_grad():
         hr_maps = discriminator.feature_maps(hr_image)
         real_logits = discriminator.head(hr_maps[-1]).float() if need_real else None  # (B,)
-    fake_logits = discriminator.head(sr_maps[-1]).float()  # (B,)
-    return fake_logits, real_logits, losses.discriminator_feature_loss(sr_maps, hr_maps)
+    matching = losses.discriminator_feature_loss(sr_maps, hr_maps) if need_maps else None
+    return fake_logits, real_logits, matching
 
 
 @torch.no_grad()
