@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,15 +295,37 @@ def start_cleanup(every_s: float | None = None) -> Any:
     return schedule_cleanup(every_s or CLEANUP_EVERY_S, also=prune_temp_folders)
 
 
-def warm_up_in_background() -> threading.Thread:
-    """Do now, while the first page loads, the slow first steps that a student's first request would wait for.
+def warm_up_steps() -> list[tuple[str, Callable[[], object]]]:
+    """The slow first steps that a student's first request would wait for, in the order the warm-up takes them.
 
-    1. Compile (or load from its cache) the CPU's Winograd kernel (`srgan.engine.winograd`; about a second, once per
-       machine), before the first upscale.
-    2. Build the VGG19 of the Feature maps and Loss lab tabs (`srgan.vgg`; importing torchvision and making
-       the network take about 2.5 s on 2 cores).
+    1. Compile (or load from its cache) the CPU's Winograd kernel (`srgan.engine.winograd`; once per machine),
+       before the first upscale.
+    2. Build the VGG19 of the Feature maps and Loss lab tabs (`srgan.vgg`).
     3. Walk the Architecture tab's first example through both generators and D (`ui.architecture.warm_up`), the
        heaviest first opening of a tab, then the Realism dial's curve for its first example (`ui.realism.warm_up`).
+
+    What each costs: `benchmarks/warm_up_cost.py`, figures in docs/benchmarks.md.
+
+    Returns:
+        (name, step) pairs; each step takes no argument. No example installed: the last two are left out.
+    """
+    from srgan.engine.winograd import kernel_enabled
+    from srgan.vgg import vgg_features
+
+    from . import architecture, realism
+    from .common import first_example
+
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("winograd_kernel", kernel_enabled), ("vgg19", lambda: vgg_features("relu5_4"))]  # fmt: skip
+    example = first_example()
+    if example is not None:
+        steps += [("architecture_tab", lambda: architecture.warm_up(example)),
+                  ("realism_curve", lambda: realism.warm_up(example))]  # fmt: skip
+    return steps
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Do now, while the first page loads, the `warm_up_steps` that a student's first request would wait for.
 
     A failure here is only reported: the request that needs the piece will meet it again, as a message.
 
@@ -312,19 +334,9 @@ def warm_up_in_background() -> threading.Thread:
     """
 
     def work() -> None:
-        from srgan.engine.winograd import kernel_enabled
-        from srgan.vgg import vgg_features
-
-        from . import architecture, realism
-        from .common import first_example
-
         try:
-            kernel_enabled()
-            vgg_features("relu5_4")
-            example = first_example()
-            if example is not None:
-                architecture.warm_up(example)
-                realism.warm_up(example)
+            for _, step in warm_up_steps():
+                step()
         except Exception as e:  # noqa: BLE001 (reported, and met again by the request that needs it)
             print(f"srgan: warm-up stopped: {e}", file=sys.stderr, flush=True)
 

@@ -52,6 +52,14 @@ def test_the_start_up_warm_up_walks_the_example_the_tab_opens_with(monkeypatch):
     assert first_example() is None  # nothing ships: the start-up has nothing to prepare
 
 
+def test_the_warm_up_walks_the_tabs_only_when_an_example_is_installed(monkeypatch):
+    from ui.launch import warm_up_steps
+
+    assert [name for name, _ in warm_up_steps()] == ["winograd_kernel", "vgg19", "architecture_tab", "realism_curve"]
+    monkeypatch.setattr("ui.common.example_paths", lambda: [])  # no example installed: nothing to walk
+    assert [name for name, _ in warm_up_steps()] == ["winograd_kernel", "vgg19"]
+
+
 def test_the_diagram_labels_follow_the_image(crop):
     view = ui_arch.diagram_view(crop)
     labels = {v: k for k, v in view.diagram}
