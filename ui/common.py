@@ -302,6 +302,11 @@ html.srgan-relabelling gradio-app { visibility: hidden; }
    of their own above it, not over the title (the result panels keep them on the picture: room for it). */
 .gradio-container .block:not(.srgan-result) .image-container > .icon-button-wrapper.top-panel {
   position: static !important; justify-content: flex-end; margin: 0 0 2px auto; order: -1; }
+/* On a phone a long label wrapped under the panel's buttons and over its picture: there it takes a line of its own. */
+@media (max-width: 480px) {
+  .block:not(.srgan-result) label[data-testid="block-label"].float {  /* Gradio adds .gradio-container .contain */
+    position: static !important; white-space: normal; max-width: 100%; margin-bottom: 2px; }
+}
 /* Tables break between words, never inside one (a narrow column scrolls instead). */
 .gradio-container table th, .gradio-container table th *, .gradio-container table td,
 .gradio-container table td * { word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
