@@ -82,8 +82,6 @@ body.srgan-presenter .gradio-container {
   --button-small-text-size: 18px; font-size: 21px;
 }
 body.srgan-presenter .tab-container button, body.srgan-presenter button[role="tab"] { font-size: 21px; }
-/* Realism dial: the 192x192 crops fill their panels, pixels kept sharp (as the Compare tab's zoom does). */
-#rl-sr img, #rl-hr img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 /* The /mos route makes Gradio draw a navigation bar with an English "Home" link on every page, which
    gr.Navbar(visible=False) does not remove in Gradio 6.31; the app has no use for it. */
 .nav-holder { display: none !important; }

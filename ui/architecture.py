@@ -498,8 +498,6 @@ CSS = """
 #ar-diagram label.selected, #ar-diagram label:has(input:checked) { border-color: #1d4ed8; background: #dbeafe; }
 #ar-diagram input[type=radio] { display: none; }
 #ar-left img, #ar-right img, #ar-game-sr img, #ar-game-before img, #ar-game-hr img { image-rendering: pixelated; }
-/* The ablation's 96x96 output fills its panel (it was drawn at 96 px, too small on a projector), pixels kept sharp. */
-#ar-ablated img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 /* Gradio scopes each rule under .gradio-container .contain (more specific than body.srgan-presenter ...). */
 body.srgan-presenter #ar-diagram label { font-size: 17px !important; flex-basis: 210px !important; max-width: 300px !important; }
 @media (max-width: 480px) { #ar-diagram label { flex-basis: 100%; max-width: 100%; font-size: 13px; } }
@@ -564,7 +562,8 @@ def _ablation_widgets(ctx: TabContext) -> dict:
                                     value="srresnet")  # fmt: skip
             w["scores"] = gr.Markdown(elem_id="ar-ablation-scores")
         with gr.Column(scale=2, min_width=280), gr.Row():
-            w["output"] = ctx.widget(gr.Image, "ar_ablated", elem_id="ar-ablated", height=320, **pic)  # CSS fills it
+            w["output"] = ctx.widget(gr.Image, "ar_ablated", elem_id="ar-ablated", height=320,
+                                     elem_classes="srgan-fill", **pic)  # fmt: skip
             w["plot"] = ctx.widget(gr.Image, "ar_ablation_plot", elem_id="ar-ablation-plot", show_label=False, **pic)
     return w
 

@@ -292,8 +292,9 @@ TAB_CSS = """
 /* A page opened in another language than the server's stays hidden until relabelled (i18n.page_head). */
 html.srgan-relabelling gradio-app { visibility: hidden; }
 /* Results, zooms and sliders: upscaled pixels stay sharp, and the image fills its panel. */
-.srgan-result img, .srgan-pixels img { image-rendering: pixelated; }
-.srgan-result img { width: 100%; height: 100%; object-fit: contain; }
+/* .srgan-fill: a small picture (the ablation's 96x96, the Realism dial's crops) drawn as large as its panel. */
+.srgan-result img, .srgan-pixels img, .srgan-fill img { image-rendering: pixelated; }
+.srgan-result img, .srgan-fill img { width: 100%; height: 100%; object-fit: contain; }
 .srgan-result button, .srgan-result .image-frame, .srgan-result .image-container { position: relative; }
 /* The zoom's square over every result (compare.ZOOM_BOX_JS). */
 .srgan-zoom-box { position: absolute; pointer-events: none; border: 2px solid #ff2828;

@@ -404,8 +404,8 @@ def build(ctx: TabContext) -> None:
             alpha = ctx.widget(gr.Slider, "rl_alpha", 0, 1, value=0.5, step=0.05, elem_id="rl-alpha")
             with gr.Row():
                 shown = {"type": "pil", "interactive": False, "height": 384, "format": "png"}
-                out["sr"] = ctx.widget(gr.Image, "rl_sr", elem_id="rl-sr", **shown)
-                out["hr"] = ctx.widget(gr.Image, "rl_hr", elem_id="rl-hr", **shown)
+                out["sr"] = ctx.widget(gr.Image, "rl_sr", elem_id="rl-sr", elem_classes="srgan-fill", **shown)
+                out["hr"] = ctx.widget(gr.Image, "rl_hr", elem_id="rl-hr", elem_classes="srgan-fill", **shown)
             out["table"] = gr.Markdown(elem_id="rl-metrics")
             out["plot"] = ctx.widget(
                 gr.Image, "rl_plot", type="pil", format="png", interactive=False, show_label=False, elem_id="rl-plot"

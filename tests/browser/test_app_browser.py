@@ -50,6 +50,23 @@ def _settle(page, timeout=90_000):
     )
 
 
+def _drawn_side(page, selector: str) -> float:
+    """How wide the picture `selector` (an <img>) is drawn on screen, in CSS px.
+
+    Not the element's box: inside it, object-fit letterboxes the picture (contain) or also never enlarges it
+    (Gradio's own scale-down: a 96x96 picture stays 96 px in a 320-px box).
+    """
+    page.locator(selector).scroll_into_view_if_needed()  # Gradio's <img> loads lazily, once on screen
+    page.wait_for_function(f"() => document.querySelector({selector!r})?.naturalWidth > 0", timeout=120_000)
+    return page.evaluate(
+        f"() => {{ const i = document.querySelector({selector!r}), r = i.getBoundingClientRect();"
+        " const fit = getComputedStyle(i).objectFit;"
+        " let s = Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight);"
+        " if (fit === 'none') s = 1; else if (fit === 'scale-down') s = Math.min(s, 1);"
+        " return s * i.naturalWidth; }"
+    )
+
+
 def _open(browser, url, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
     errors = []

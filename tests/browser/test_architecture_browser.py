@@ -2,7 +2,7 @@
 
 import pytest
 
-from .test_app_browser import SHOTS, _open, _settle, browser  # noqa: F401  (browser is a fixture)
+from .test_app_browser import SHOTS, _drawn_side, _open, _settle, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -59,12 +59,7 @@ def test_spanish_on_a_phone_and_at_projector_size(browser, app_url):  # noqa: F8
     _open_tab(page, "Arquitectura")
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#ar-diagram label')).fontSize)")
     assert size >= 16
-    page.locator("#ar-ablated").scroll_into_view_if_needed()  # Gradio's <img> loads lazily, once on screen
-    page.wait_for_function("() => document.querySelector('#ar-ablated img')?.naturalWidth > 0", timeout=120_000)
-    drawn = page.evaluate(  # the letterboxed picture's side on screen (object-fit: contain), over its 96 px
-        "() => { const i = document.querySelector('#ar-ablated img'), r = i.getBoundingClientRect();"
-        " return Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight) * i.naturalWidth; }"
-    )
+    drawn = _drawn_side(page, "#ar-ablated img")  # a 96x96 picture
     assert drawn >= 2 * 96, f"the ablation's output is drawn {drawn:.0f} px wide on a 1920 px projector"
     page.screenshot(path=str(SHOTS / "1920_architecture_presenter_es.png"), full_page=True)
     assert not errors and not errors2, errors + errors2

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .test_app_browser import SHOTS, _open, _settle, browser  # noqa: F401  (browser is a fixture)
+from .test_app_browser import SHOTS, _drawn_side, _open, _settle, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,8 @@ def test_realism_slider_changes_the_image_and_the_plot(browser, app_url):  # noq
     page.wait_for_function("() => document.querySelector('#rl-metrics').innerText.includes('α = 1.00')", timeout=60_000)
     _settle(page, timeout=120_000)
     assert "PSNR" in page.locator("#rl-sentence").inner_text()
+    for crop in ("#rl-sr img", "#rl-hr img"):  # 192x192 crops, drawn as large as their 384-px panels
+        assert _drawn_side(page, crop) >= 1.5 * 192, crop
     page.screenshot(path=str(SHOTS / "1280_realism_dial.png"), full_page=True)
     assert page.get_by_text("Traceback").count() == 0
     assert not errors, errors
