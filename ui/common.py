@@ -303,11 +303,19 @@ html.srgan-relabelling gradio-app { visibility: hidden; }
    of their own above it, not over the title (the result panels keep them on the picture: room for it). */
 .gradio-container .block:not(.srgan-result) .image-container > .icon-button-wrapper.top-panel {
   position: static !important; justify-content: flex-end; margin: 0 0 2px auto; order: -1; }
-/* On a phone a long label wrapped under the panel's buttons and over its picture: there it takes a line of its own. */
-@media (max-width: 480px) {
-  .block:not(.srgan-result) label[data-testid="block-label"].float {  /* Gradio adds .gradio-container .contain */
-    position: static !important; white-space: normal; max-width: 100%; margin-bottom: 2px; }
-}
+/* A panel's label takes a line of its own above the buttons: floated, a long one ("Your image (G reads a centre
+   crop ...)") ran under them and over the picture, at laptop and projector widths as on a phone. */
+.gradio-container .block:not(.srgan-result) label[data-testid="block-label"].float {
+  position: static !important; white-space: normal; max-width: 100%; margin-bottom: 2px; }
+/* ... and a panel given a height keeps it: its picture shrinks by that line (a flex column), instead of the
+   panel's bottom (the upload, webcam and clipboard row; the picture's last rows) being cut off. */
+.gradio-container .block:not(.srgan-result):has(> label[data-testid="block-label"].float),
+.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container {
+  display: flex; flex-direction: column; }
+.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container,
+.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container > button,
+.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container > .upload-container {
+  flex: 1 1 auto; min-height: 0; height: auto !important; }
 /* Tables break between words, never inside one (a narrow column scrolls instead). */
 .gradio-container table th, .gradio-container table th *, .gradio-container table td,
 .gradio-container table td * { word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }

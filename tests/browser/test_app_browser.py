@@ -67,6 +67,25 @@ def _drawn_side(page, selector: str) -> float:
     )
 
 
+# Shown panels drawn wrong: a label whose box meets one of its panel's buttons (full screen, download, ...), or
+# a panel whose content is taller than the panel (its bottom, e.g. the upload/webcam/clipboard row, cut off).
+_PANELS_DRAWN_WRONG = """() => [...document.querySelectorAll('label[data-testid="block-label"]')]
+  .filter(label => label.offsetParent).flatMap(label => {
+    const r = label.getBoundingClientRect(), block = label.closest('.block'), wrong = [];
+    if ([...block.querySelectorAll('.icon-button-wrapper button')].some(button => {
+      const q = button.getBoundingClientRect();
+      return q.width > 0 && r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom; }))
+      wrong.push('label under buttons: ' + label.innerText);
+    if (block.scrollHeight > block.clientHeight + 1)
+      wrong.push(`cut off (${block.scrollHeight} px in ${block.clientHeight}): ` + label.innerText);
+    return wrong; })"""
+
+
+def _panels_drawn_wrong(page) -> list[str]:
+    """What `_PANELS_DRAWN_WRONG` finds on the page as it is now: [] when every shown panel is drawn right."""
+    return page.evaluate(_PANELS_DRAWN_WRONG)
+
+
 def _open(browser, url, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
     errors = []
@@ -79,10 +98,13 @@ def _open(browser, url, width, height):
 def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, errors = _open(browser, app_url, 1280, 800)
+    wrong = {}
     for name in TABS_EN:
         page.get_by_role("tab", name=name).click()
         _settle(page)
+        wrong |= {name: w for w in [_panels_drawn_wrong(page)] if w}
         page.screenshot(path=str(SHOTS / f"1280_{name.replace(' ', '_').lower()}.png"), full_page=True)
+    assert wrong == {}
 
     # Compare: upload a small image, upscale, see the three results.
     page.get_by_role("tab", name="Compare").click()
@@ -112,10 +134,13 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
 def test_projector_size_and_spanish_url(browser, app_url):
     page, errors = _open(browser, app_url + "?lang=es", 1920, 1080)
     page.get_by_role("tab", name="Comparar").wait_for(timeout=15_000)
+    wrong = {}
     for name in TABS_ES:
         page.get_by_role("tab", name=name).click()
         _settle(page)
+        wrong |= {name: w for w in [_panels_drawn_wrong(page)] if w}
         page.screenshot(path=str(SHOTS / f"1920_es_{name.replace(' ', '_').lower()}.png"), full_page=True)
+    assert wrong == {}
     assert page.get_by_text("Traceback").count() == 0
     assert not errors, errors
 

@@ -2,19 +2,9 @@
 
 import pytest
 
-from .test_app_browser import SHOTS, _drawn_side, _open, _settle, browser  # noqa: F401  (browser is a fixture)
+from .test_app_browser import SHOTS, _drawn_side, _open, _panels_drawn_wrong, _settle, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
-
-
-# The labels of the shown panels whose box meets one of the same panel's buttons (full screen, download, ...).
-LABELS_UNDER_BUTTONS = """() => [...document.querySelectorAll('label[data-testid="block-label"]')]
-  .filter(label => label.offsetParent).filter(label => {
-    const r = label.getBoundingClientRect();
-    return [...label.closest('.block').querySelectorAll('.icon-button-wrapper button')].some(button => {
-      const q = button.getBoundingClientRect();
-      return q.width > 0 && r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom; });
-  }).map(label => label.innerText)"""
 
 
 def _open_tab(page, name: str) -> None:
@@ -50,8 +40,7 @@ def test_spanish_on_a_phone_and_at_projector_size(browser, app_url):  # noqa: F8
     assert width <= 390 + 2, f"the page scrolls sideways on a phone: {width}px"
     box = page.locator("#ar-diagram label").first.bounding_box()
     assert box["width"] <= 390 and box["height"] >= 40  # one block per line, readable
-    covered = page.evaluate(LABELS_UNDER_BUTTONS)
-    assert covered == [], f"on a phone these labels run under their panel's buttons: {covered}"
+    assert _panels_drawn_wrong(page) == [], "on a phone"
     page.screenshot(path=str(SHOTS / "390_architecture_es.png"), full_page=True)
     page.close()
     page, errors2 = _open(browser, app_url + "?presenter=1&lang=es", 1920, 1080)
