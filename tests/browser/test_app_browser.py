@@ -102,7 +102,8 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
     for name in TABS_EN:
         page.get_by_role("tab", name=name).click()
         _settle(page)
-        wrong |= {name: w for w in [_panels_drawn_wrong(page)] if w}
+        if found := _panels_drawn_wrong(page):
+            wrong[name] = found
         page.screenshot(path=str(SHOTS / f"1280_{name.replace(' ', '_').lower()}.png"), full_page=True)
     assert wrong == {}
 
@@ -138,7 +139,8 @@ def test_projector_size_and_spanish_url(browser, app_url):
     for name in TABS_ES:
         page.get_by_role("tab", name=name).click()
         _settle(page)
-        wrong |= {name: w for w in [_panels_drawn_wrong(page)] if w}
+        if found := _panels_drawn_wrong(page):
+            wrong[name] = found
         page.screenshot(path=str(SHOTS / f"1920_es_{name.replace(' ', '_').lower()}.png"), full_page=True)
     assert wrong == {}
     assert page.get_by_text("Traceback").count() == 0
