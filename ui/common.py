@@ -313,9 +313,8 @@ html.srgan-relabelling gradio-app { visibility: hidden; }
 .gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container {
   display: flex; flex-direction: column; }
 .gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container,
-.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container > button,
-.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container > .upload-container {
-  flex: 1 1 auto; min-height: 0; height: auto !important; }
+.gradio-container .block:not(.srgan-result) > label[data-testid="block-label"].float ~ .image-container
+  > :is(button, .upload-container) { flex: 1 1 auto; min-height: 0; height: auto !important; }
 /* Tables break between words, never inside one (a narrow column scrolls instead). */
 .gradio-container table th, .gradio-container table th *, .gradio-container table td,
 .gradio-container table td * { word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }

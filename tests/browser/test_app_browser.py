@@ -86,6 +86,18 @@ def _panels_drawn_wrong(page) -> list[str]:
     return page.evaluate(_PANELS_DRAWN_WRONG)
 
 
+def _visit_tabs(page, names: list[str], shot_prefix: str) -> dict[str, list[str]]:
+    """Open each tab, screenshot it to SHOTS/<shot_prefix>_<tab>.png; returns {tab: its panels drawn wrong}."""
+    wrong = {}
+    for name in names:
+        page.get_by_role("tab", name=name).click()
+        _settle(page)
+        if found := _panels_drawn_wrong(page):
+            wrong[name] = found
+        page.screenshot(path=str(SHOTS / f"{shot_prefix}_{name.replace(' ', '_').lower()}.png"), full_page=True)
+    return wrong
+
+
 def _open(browser, url, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
     errors = []
@@ -98,14 +110,7 @@ def _open(browser, url, width, height):
 def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, errors = _open(browser, app_url, 1280, 800)
-    wrong = {}
-    for name in TABS_EN:
-        page.get_by_role("tab", name=name).click()
-        _settle(page)
-        if found := _panels_drawn_wrong(page):
-            wrong[name] = found
-        page.screenshot(path=str(SHOTS / f"1280_{name.replace(' ', '_').lower()}.png"), full_page=True)
-    assert wrong == {}
+    assert _visit_tabs(page, TABS_EN, "1280") == {}
 
     # Compare: upload a small image, upscale, see the three results.
     page.get_by_role("tab", name="Compare").click()
@@ -135,14 +140,7 @@ def test_visit_every_tab_upscale_and_switch_language(browser, app_url, tmp_path)
 def test_projector_size_and_spanish_url(browser, app_url):
     page, errors = _open(browser, app_url + "?lang=es", 1920, 1080)
     page.get_by_role("tab", name="Comparar").wait_for(timeout=15_000)
-    wrong = {}
-    for name in TABS_ES:
-        page.get_by_role("tab", name=name).click()
-        _settle(page)
-        if found := _panels_drawn_wrong(page):
-            wrong[name] = found
-        page.screenshot(path=str(SHOTS / f"1920_es_{name.replace(' ', '_').lower()}.png"), full_page=True)
-    assert wrong == {}
+    assert _visit_tabs(page, TABS_ES, "1920_es") == {}
     assert page.get_by_text("Traceback").count() == 0
     assert not errors, errors
 
